@@ -1,0 +1,70 @@
+"""The Mosaico Flight protocol as `mosaicolabs` 0.7.0 speaks it.
+
+Shared by the client and the embedded server: action names, locators, the JSON
+bodies of descriptors and tickets, and the app-metadata documents of FlightInfo.
+"""
+
+from mosaico_ros.protocol.actions import Action
+from mosaico_ros.protocol.commands import PutCommand, ResourceCommand, Ticket
+from mosaico_ros.protocol.envelope import decode_results, encode_response
+from mosaico_ros.protocol.errors import ProtocolError
+from mosaico_ros.protocol.locators import (
+    is_topic_locator,
+    pack_session_locator,
+    pack_topic_locator,
+    sanitize_sequence_name,
+    sanitize_topic_name,
+    split_session_locator,
+    unpack_topic_locator,
+    validate_sequence_name,
+    validate_topic_name,
+)
+from mosaico_ros.protocol.metadata import (
+    DataInfo,
+    Interval,
+    SequenceAppMetadata,
+    SessionInfo,
+    TimeWindowInfo,
+    TopicAppMetadata,
+)
+
+DEFAULT_PORT = 6726
+"""Port of `mosaicod` and of `mosaico-ros serve` unless told otherwise."""
+
+API_KEY_HEADER = 'mosaico-api-key-token'
+"""gRPC metadata header carrying the raw API key on every call."""
+
+TIMESTAMP_COLUMN = 'timestamp_ns'
+"""First column of every topic schema: record time in nanoseconds."""
+
+SERIALIZATION_FORMATS = ('default', 'ragged', 'image')
+"""Values of `serialization_format` the 0.7.0 SDK accepts."""
+
+__all__ = [
+    'API_KEY_HEADER',
+    'DEFAULT_PORT',
+    'SERIALIZATION_FORMATS',
+    'TIMESTAMP_COLUMN',
+    'Action',
+    'DataInfo',
+    'Interval',
+    'ProtocolError',
+    'PutCommand',
+    'ResourceCommand',
+    'SequenceAppMetadata',
+    'SessionInfo',
+    'Ticket',
+    'TimeWindowInfo',
+    'TopicAppMetadata',
+    'decode_results',
+    'encode_response',
+    'is_topic_locator',
+    'pack_session_locator',
+    'pack_topic_locator',
+    'sanitize_sequence_name',
+    'sanitize_topic_name',
+    'split_session_locator',
+    'unpack_topic_locator',
+    'validate_sequence_name',
+    'validate_topic_name',
+]
