@@ -1,0 +1,55 @@
+"""Errors raised by the bag readers.
+
+Every message names the file and, where it applies, the byte offset and topic,
+so that a person can find the damage with a hex viewer or the bag's own tools.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class BagError(Exception):
+    """Base of every bag reader error."""
+
+
+class BagFormatError(BagError):
+    """A path is not a bag in any format we read, or its structure is invalid."""
+
+
+class BagMissingFileError(BagError):
+    """A storage file that a bag's metadata lists is absent."""
+
+
+class BagCorruptError(BagError):
+    """Bytes inside a bag are damaged: truncated, bad checksum or undecodable record.
+
+    Attributes:
+        file: File holding the damage.
+        offset: Byte offset of the damaged record (row id for SQLite), if known.
+        topic: Topic the damaged data belongs to, if known.
+
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        file: Path,
+        offset: int | None = None,
+        topic: str | None = None,
+    ) -> None:
+        self.reason = reason
+        self.file = file
+        self.offset = offset
+        self.topic = topic
+        where = str(file)
+        if offset is not None:
+            where += f' at offset {offset}'
+        if topic is not None:
+            where += f' (topic {topic!r})'
+        super().__init__(f'{where}: {reason}')
+
+
+class UnknownTypeError(BagError):
+    """A message type has no definition in the bag, the typestore or msg_paths."""

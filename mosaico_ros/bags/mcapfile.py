@@ -1,0 +1,620 @@
+"""MCAP reader, record by record.
+
+Written from the MCAP specification (https://mcap.dev/spec). With a summary
+section that has chunk indexes, chunks are read in start-time order and
+merged, holding only time-overlapping chunks in memory. Without a usable
+summary (truncated files, writers that skip it) the data section is scanned
+once at open to learn schemas, channels and counts, and read linearly,
+chunk by chunk, up to the first damage, which is recorded as a `Problem`.
+
+Messages of every encoding are yielded raw; deciding what can be decoded is
+the caller's business.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from dataclasses import dataclass, replace
+from struct import Struct
+from typing import TYPE_CHECKING, BinaryIO
+
+import lz4.frame
+import zstandard
+
+from mosaico_ros.bags.errors import BagFormatError
+from mosaico_ros.bags.model import Connection, Problem, RawMessage
+from mosaico_ros.bags.msgtype import normalize_msgtype
+from mosaico_ros.bags.ordering import merge_chunks, sort_chunk
+from mosaico_ros.bags.reader import BagReader
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+    from pathlib import Path
+
+MAGIC = b'\x89MCAP0\r\n'
+
+OP_HEADER = 0x01
+OP_FOOTER = 0x02
+OP_SCHEMA = 0x03
+OP_CHANNEL = 0x04
+OP_MESSAGE = 0x05
+OP_CHUNK = 0x06
+OP_CHUNK_INDEX = 0x08
+OP_STATISTICS = 0x0B
+OP_METADATA = 0x0C
+OP_DATA_END = 0x0F
+
+RECORD = Struct('<BQ')
+MESSAGE = Struct('<HIQQ')
+CHUNK = Struct('<QQQI')
+U16 = Struct('<H')
+U32 = Struct('<I')
+U64 = Struct('<Q')
+FOOTER = Struct('<QQI')
+STATS = Struct('<QHIIIIQQ')
+CHUNK_INDEX = Struct('<QQQQ')
+
+ROS_SCHEMA_ENCODINGS = frozenset({'ros2msg', 'ros2idl', 'ros1msg'})
+ROS_MESSAGE_ENCODINGS = frozenset({'cdr', 'ros1'})
+BINARY_SCHEMA_ENCODINGS = frozenset({'protobuf', 'proto', 'flatbuffer'})
+
+
+class _Body:
+    """Cursor over one record body."""
+
+    __slots__ = ('buf', 'pos')
+
+    def __init__(self, buf: bytes, pos: int = 0) -> None:
+        self.buf = buf
+        self.pos = pos
+
+    def u16(self) -> int:
+        (val,) = U16.unpack_from(self.buf, self.pos)
+        self.pos += 2
+        return int(val)
+
+    def u32(self) -> int:
+        (val,) = U32.unpack_from(self.buf, self.pos)
+        self.pos += 4
+        return int(val)
+
+    def u64(self) -> int:
+        (val,) = U64.unpack_from(self.buf, self.pos)
+        self.pos += 8
+        return int(val)
+
+    def raw(self, size: int) -> bytes:
+        if self.pos + size > len(self.buf):
+            msg = f'field of {size} bytes runs past the record end'
+            raise ValueError(msg)
+        val = self.buf[self.pos : self.pos + size]
+        self.pos += size
+        return val
+
+    def string(self) -> str:
+        return self.raw(self.u32()).decode()
+
+    def bytes32(self) -> bytes:
+        return self.raw(self.u32())
+
+    def str_map(self) -> dict[str, str]:
+        end = self.u32() + self.pos
+        out: dict[str, str] = {}
+        while self.pos < end:
+            key = self.string()
+            out[key] = self.string()
+        return out
+
+
+@dataclass
+class _Chunk:
+    pos: int
+    start_ns: int
+    end_ns: int
+    channels: frozenset[int]
+
+
+@dataclass
+class _Schema:
+    name: str
+    encoding: str
+    data: bytes
+
+
+class McapReader(BagReader):
+    """Reader for `.mcap` files of any profile and message encoding."""
+
+    def __init__(self, path: Path, *, strict: bool = False, display_path: Path | None = None):
+        """Open an MCAP file and read its summary (or scan it).
+
+        Args:
+            path: File to read.
+            strict: Raise on damage instead of recording problems.
+            display_path: Name reported for the file (the original of a
+                decompressed temporary copy).
+
+        Raises:
+            BagFormatError: The file does not start with the MCAP magic.
+
+        """
+        self.path = display_path or path
+        self.strict = strict
+        self.problems = []
+        self.size_bytes = os.path.getsize(path)
+        self._fh: BinaryIO = path.open('rb')
+        self._schemas: dict[int, _Schema] = {}
+        self._conns: dict[int, Connection] = {}
+        self._counts: dict[int, int] | None = None
+        self._chunks: list[_Chunk] | None = None
+        self._stats_count: int | None = None
+        self._zstd = zstandard.ZstdDecompressor()
+        self.profile = ''
+        self.metadata: dict[str, dict[str, str]] = {}
+        self.start_ns = self.end_ns = None
+        try:
+            self._open()
+        except BaseException:
+            self._fh.close()
+            raise
+        if self._counts is not None:
+            for cid, conn in list(self._conns.items()):
+                self._conns[cid] = replace(conn, message_count=self._counts.get(cid, 0))
+        self.connections = list(self._conns.values())
+        self.message_count = self._stats_count
+
+    def close(self) -> None:
+        """Close the file."""
+        self._fh.close()
+
+    # -- opening -------------------------------------------------------------------
+
+    def _open(self) -> None:
+        self._fh.seek(0)
+        magic = self._fh.read(8)
+        if magic != MAGIC:
+            msg = f'{self.path}: not an MCAP file (starts with {magic!r})'
+            raise BagFormatError(msg)
+        rec = self._read_record(8)
+        if rec is not None and rec[0] == OP_HEADER:
+            try:
+                self.profile = _Body(rec[1]).string()
+            except (ValueError, struct.error, UnicodeDecodeError):
+                self.profile = ''
+        if not self._read_summary():
+            self._scan()
+
+    def _read_record(self, pos: int) -> tuple[int, bytes, int] | None:
+        """Read the record at pos; None at a clean end of file.
+
+        Returns:
+            (opcode, body, position of the next record) or None.
+
+        Raises:
+            _TruncatedError: The record is cut off by the end of the file.
+
+        """
+        self._fh.seek(pos)
+        head = self._fh.read(9)
+        if not head:
+            return None
+        if len(head) < 9:
+            raise _TruncatedError(pos, f'record header cut off ({len(head)} of 9 bytes present)')
+        opcode, length = RECORD.unpack(head)
+        if length > self.size_bytes:
+            raise _TruncatedError(
+                pos, f'record opcode 0x{opcode:02x} declares {length} bytes, larger than the file'
+            )
+        body = self._fh.read(length)
+        if len(body) < length:
+            raise _TruncatedError(
+                pos,
+                f'record opcode 0x{opcode:02x} cut off ({length} bytes declared,'
+                f' {len(body)} present)',
+            )
+        return opcode, body, pos + 9 + length
+
+    def _read_summary(self) -> bool:
+        """Read schemas, channels, statistics and chunk indexes from the summary."""
+        if self.size_bytes < 8 + 9 + FOOTER.size + 8:
+            return False
+        footer_pos = self.size_bytes - 8 - 9 - FOOTER.size
+        self._fh.seek(footer_pos)
+        tail = self._fh.read(9 + FOOTER.size + 8)
+        if tail[-8:] != MAGIC or tail[0] != OP_FOOTER:
+            self.report(
+                Problem(
+                    self.path,
+                    self.size_bytes,
+                    None,
+                    'truncated',
+                    'no footer and end magic at the end of the file: it is cut short or was'
+                    ' never closed; reading the data section up to the damage',
+                    None,
+                )
+            )
+            return False
+        summary_start, _, _ = FOOTER.unpack_from(tail, 9)
+        if not summary_start:
+            return False
+        chunks: list[_Chunk] = []
+        pos = summary_start
+        try:
+            while pos < footer_pos:
+                rec = self._read_record(pos)
+                if rec is None:
+                    break
+                opcode, body, pos = rec
+                if opcode == OP_SCHEMA:
+                    self._add_schema(body)
+                elif opcode == OP_CHANNEL:
+                    self._add_channel(body)
+                elif opcode == OP_STATISTICS:
+                    self._read_statistics(body)
+                elif opcode == OP_CHUNK_INDEX:
+                    chunks.append(self._read_chunk_index(body))
+        except (_TruncatedError, ValueError, struct.error, UnicodeDecodeError) as exc:
+            self.report(
+                Problem(
+                    self.path,
+                    pos,
+                    None,
+                    'corrupt',
+                    f'summary section unreadable ({exc}); scanning the data section instead',
+                    0,
+                )
+            )
+            self._schemas.clear()
+            self._conns.clear()
+            self._counts = None
+            self._stats_count = None
+            return False
+        if chunks:
+            self._chunks = chunks
+        if self.start_ns is None and chunks:
+            self.start_ns = min(c.start_ns for c in chunks)
+            self.end_ns = max(c.end_ns for c in chunks)
+        return True
+
+    def _read_statistics(self, body: bytes) -> None:
+        count, _, _, _, _, _, start, end = STATS.unpack_from(body, 0)
+        cur = _Body(body, STATS.size)
+        stop = cur.u32() + cur.pos
+        counts: dict[int, int] = {}
+        while cur.pos < stop:
+            cid = cur.u16()
+            counts[cid] = cur.u64()
+        self._stats_count = count
+        self._counts = counts
+        if count:
+            self.start_ns, self.end_ns = start, end
+
+    @staticmethod
+    def _read_chunk_index(body: bytes) -> _Chunk:
+        start, end, chunk_pos, _ = CHUNK_INDEX.unpack_from(body, 0)
+        cur = _Body(body, CHUNK_INDEX.size)
+        stop = cur.u32() + cur.pos
+        channels = set()
+        while cur.pos < stop:
+            channels.add(cur.u16())
+            cur.u64()
+        return _Chunk(chunk_pos, start, end, frozenset(channels))
+
+    def _add_schema(self, body: bytes) -> None:
+        cur = _Body(body)
+        sid = cur.u16()
+        name = cur.string()
+        encoding = cur.string()
+        self._schemas.setdefault(sid, _Schema(name, encoding, cur.bytes32()))
+
+    def _add_channel(self, body: bytes) -> None:
+        cur = _Body(body)
+        cid = cur.u16()
+        if cid in self._conns:
+            return
+        sid = cur.u16()
+        topic = cur.string()
+        encoding = cur.string()
+        meta = cur.str_map()
+        schema = self._schemas.get(sid, _Schema('', '', b''))
+        ros = encoding in ROS_MESSAGE_ENCODINGS or schema.encoding in ROS_SCHEMA_ENCODINGS
+        msgdef, schema_data = '', b''
+        if schema.encoding in BINARY_SCHEMA_ENCODINGS:
+            schema_data = schema.data
+        else:
+            try:
+                msgdef = schema.data.decode()
+            except UnicodeDecodeError:
+                schema_data = schema.data
+        self._conns[cid] = Connection(
+            id=cid,
+            topic=topic,
+            msgtype=normalize_msgtype(schema.name) if ros else schema.name,
+            encoding=encoding,
+            msgdef=msgdef,
+            msgdef_encoding=schema.encoding,
+            md5sum=meta.get('md5sum', ''),
+            message_count=None,
+            qos=meta.get('offered_qos_profiles'),
+            schema_name=schema.name,
+            source_file=self.path,
+            schema_data=schema_data,
+        )
+
+    def _scan(self) -> None:
+        """Learn schemas, channels, counts and chunk ranges from the data section."""
+        counts: dict[int, int] = {}
+        lo = hi = None
+        for opcode, pos, body in self._records():
+            if opcode == OP_SCHEMA:
+                self._add_schema(body)
+            elif opcode == OP_CHANNEL:
+                self._add_channel(body)
+            elif opcode == OP_METADATA:
+                self._add_metadata(body)
+            elif opcode == OP_MESSAGE:
+                cid, _, log_time, _ = MESSAGE.unpack_from(body, 0)
+                counts[cid] = counts.get(cid, 0) + 1
+                lo = log_time if lo is None else min(lo, log_time)
+                hi = log_time if hi is None else max(hi, log_time)
+            elif opcode == OP_CHUNK:
+                records = self._decompress_chunk(pos, body)
+                if records is None:
+                    continue
+                times: list[int] = []
+                chans: set[int] = set()
+                for iop, ibody in _inner_records(records):
+                    if iop == OP_SCHEMA:
+                        self._add_schema(ibody)
+                    elif iop == OP_CHANNEL:
+                        self._add_channel(ibody)
+                    elif iop == OP_MESSAGE:
+                        cid, _, log_time, _ = MESSAGE.unpack_from(ibody, 0)
+                        counts[cid] = counts.get(cid, 0) + 1
+                        times.append(log_time)
+                        chans.add(cid)
+                if times:
+                    lo = min(times) if lo is None else min(lo, *times)
+                    hi = max(times) if hi is None else max(hi, *times)
+        self._counts = counts
+        self._stats_count = sum(counts.values())
+        self.start_ns, self.end_ns = lo, hi
+
+    def _add_metadata(self, body: bytes) -> None:
+        cur = _Body(body)
+        name = cur.string()
+        # rosbag2 writes its metadata record at open and again at close: keep the last.
+        self.metadata[name] = cur.str_map()
+
+    # -- records -------------------------------------------------------------------
+
+    def _records(self) -> Iterator[tuple[int, int, bytes]]:
+        """Yield (opcode, offset, body) of data-section records up to the first damage."""
+        pos = 8
+        while True:
+            try:
+                rec = self._read_record(pos)
+            except _TruncatedError as exc:
+                self.report(Problem(self.path, exc.pos, None, 'truncated', exc.reason, None))
+                return
+            if rec is None:
+                return
+            opcode, body, nxt = rec
+            if opcode in (OP_DATA_END, OP_FOOTER):
+                return
+            yield opcode, pos, body
+            pos = nxt
+
+    def _decompress_chunk(self, pos: int, body: bytes) -> bytes | None:
+        """Return a chunk's records, or None (reported) if they cannot be trusted."""
+        try:
+            _, _, size, crc = CHUNK.unpack_from(body, 0)
+            cur = _Body(body, CHUNK.size)
+            compression = cur.string()
+            data = cur.raw(cur.u64())
+            if compression == '':
+                records = data
+            elif compression == 'zstd':
+                records = self._zstd.decompress(data, max_output_size=size)
+            elif compression == 'lz4':
+                records = lz4.frame.decompress(data)
+            else:
+                msg = f'unsupported chunk compression {compression!r}'
+                raise ValueError(msg)
+        except (
+            ValueError,
+            struct.error,
+            UnicodeDecodeError,
+            zstandard.ZstdError,
+            RuntimeError,
+        ) as e:
+            self.report(
+                Problem(self.path, pos, None, 'corrupt', f'chunk does not decode: {e}', None)
+            )
+            return None
+        if len(records) != size or (crc and zlib.crc32(records) != crc):
+            lost = sum(1 for op, _ in _inner_records(records) if op == OP_MESSAGE)
+            self.report(
+                Problem(
+                    self.path,
+                    pos,
+                    None,
+                    'corrupt',
+                    f'chunk CRC or size mismatch (expected crc 0x{crc:08x} and {size} bytes,'
+                    f' got 0x{zlib.crc32(records):08x} and {len(records)}); chunk skipped',
+                    lost or None,
+                )
+            )
+            return None
+        return records
+
+    def _chunk_messages(
+        self, pos: int, body: bytes | None, wanted: set[int] | None
+    ) -> list[RawMessage]:
+        if body is None:
+            try:
+                rec = self._read_record(pos)
+            except _TruncatedError as exc:
+                self.report(Problem(self.path, exc.pos, None, 'truncated', exc.reason, None))
+                return []
+            if rec is None or rec[0] != OP_CHUNK:
+                self.report(
+                    Problem(self.path, pos, None, 'corrupt', 'chunk index points at no chunk', None)
+                )
+                return []
+            body = rec[1]
+        records = self._decompress_chunk(pos, body)
+        if records is None:
+            return []
+        conns = self._conns
+        file = self.path
+        out: list[RawMessage] = []
+        append = out.append
+        unpack_rec = RECORD.unpack_from
+        unpack_msg = MESSAGE.unpack_from
+        end = len(records)
+        ipos = 0
+        while ipos + 9 <= end:
+            opcode, length = unpack_rec(records, ipos)
+            body_start = ipos + 9
+            ipos = body_start + length
+            if ipos > end:
+                self.report(
+                    Problem(
+                        self.path,
+                        pos,
+                        None,
+                        'corrupt',
+                        'record runs past the end of its chunk',
+                        None,
+                    )
+                )
+                break
+            if opcode != OP_MESSAGE:
+                continue
+            cid, _, log_time, _ = unpack_msg(records, body_start)
+            if wanted is not None and cid not in wanted:
+                continue
+            conn = conns.get(cid)
+            if conn is None:
+                self.report(
+                    Problem(
+                        self.path,
+                        pos,
+                        None,
+                        'unknown-connection',
+                        f'message on undeclared channel {cid}',
+                        1,
+                    )
+                )
+                continue
+            append(RawMessage(conn, log_time, records[body_start + 22 : ipos], pos, file))
+        return sort_chunk(out)
+
+    # -- reading -------------------------------------------------------------------
+
+    def messages(
+        self,
+        connections: Iterable[Connection] | None = None,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> Iterator[RawMessage]:
+        """Yield messages in log-time order (see `BagReader.messages`).
+
+        Yields:
+            Raw messages.
+
+        """
+        wanted = None if connections is None else {c.id for c in connections}
+        if self._chunks is not None:
+            stream = merge_chunks(self._indexed_chunks(wanted, start, end))
+        else:
+            stream = merge_chunks(self._linear_chunks(wanted))
+        if wanted is None and start is None and end is None:
+            yield from self._counted(stream)
+            return
+        for msg in stream:
+            if start is not None and msg.log_time_ns < start:
+                continue
+            if end is not None and msg.log_time_ns >= end:
+                continue
+            yield msg
+
+    def _counted(self, stream: Iterator[RawMessage]) -> Iterator[RawMessage]:
+        """Pass a full read through and check it against the statistics record."""
+        count = 0
+        for msg in stream:
+            count += 1
+            yield msg
+        if self._stats_count is not None and count < self._stats_count and not self.problems:
+            self.report(
+                Problem(
+                    self.path,
+                    None,
+                    None,
+                    'mismatch',
+                    f'statistics record counts {self._stats_count} messages, {count} were read',
+                    self._stats_count - count,
+                )
+            )
+
+    def _indexed_chunks(
+        self, wanted: set[int] | None, start: int | None, end: int | None
+    ) -> Iterator[tuple[int, list[RawMessage]]]:
+        assert self._chunks is not None
+        for chunk in sorted(self._chunks, key=lambda c: (c.start_ns, c.pos)):
+            if wanted is not None and chunk.channels and not wanted & chunk.channels:
+                continue
+            if start is not None and chunk.end_ns < start:
+                continue
+            if end is not None and chunk.start_ns >= end:
+                continue
+            yield chunk.start_ns, self._chunk_messages(chunk.pos, None, wanted)
+
+    def _linear_chunks(self, wanted: set[int] | None) -> Iterator[tuple[int, list[RawMessage]]]:
+        last_start = -1
+        for opcode, pos, body in self._records():
+            if opcode == OP_CHUNK:
+                start_ns = U64.unpack_from(body, 0)[0]
+                msgs = self._chunk_messages(pos, body, wanted)
+            elif opcode == OP_MESSAGE:
+                cid, _, start_ns, _ = MESSAGE.unpack_from(body, 0)
+                conn = self._conns.get(cid)
+                if conn is None or (wanted is not None and cid not in wanted):
+                    continue
+                msgs = [RawMessage(conn, start_ns, body[22:], pos, self.path)]
+            else:
+                continue
+            if msgs and start_ns < last_start:
+                self.report(
+                    Problem(
+                        self.path,
+                        pos,
+                        None,
+                        'unordered',
+                        'data is not in time order and the file has no chunk index:'
+                        ' messages are yielded in file order from here',
+                        0,
+                    )
+                )
+            last_start = max(last_start, start_ns)
+            yield start_ns, msgs
+
+
+class _TruncatedError(Exception):
+    def __init__(self, pos: int, reason: str) -> None:
+        super().__init__(reason)
+        self.pos = pos
+        self.reason = reason
+
+
+def _inner_records(records: bytes) -> Iterator[tuple[int, bytes]]:
+    pos = 0
+    end = len(records)
+    while pos + 9 <= end:
+        opcode, length = RECORD.unpack_from(records, pos)
+        if pos + 9 + length > end:
+            return
+        yield opcode, records[pos + 9 : pos + 9 + length]
+        pos += 9 + length

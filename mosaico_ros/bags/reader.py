@@ -1,0 +1,101 @@
+"""The interface every bag reader implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
+
+from mosaico_ros.bags.errors import BagCorruptError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+    from pathlib import Path
+    from types import TracebackType
+
+    from mosaico_ros.bags.model import Connection, Problem, RawMessage
+
+
+class BagReader(ABC):
+    """A bag opened for reading; use it as a context manager.
+
+    Attributes:
+        path: Path the bag was opened from (file or rosbag2 directory).
+        connections: Every connection the bag declares, with or without messages.
+        message_count: Total messages if an index or metadata says so, else None.
+        start_ns: First log time if known without a scan, else None.
+        end_ns: Last log time if known without a scan, else None.
+        size_bytes: Bytes on disk of every storage file.
+        problems: Damage and disagreements found so far; grows while iterating.
+        strict: Raise `BagCorruptError` at the first damage instead of recording it.
+
+    """
+
+    path: Path
+    connections: list[Connection]
+    message_count: int | None
+    start_ns: int | None
+    end_ns: int | None
+    size_bytes: int
+    problems: list[Problem]
+    strict: bool
+
+    def __enter__(self) -> BagReader:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release files, database handles and temporary files."""
+
+    @abstractmethod
+    def messages(
+        self,
+        connections: Iterable[Connection] | None = None,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> Iterator[RawMessage]:
+        """Yield raw messages in log-time order.
+
+        Args:
+            connections: Only these connections; all when None.
+            start: Only messages with log time >= start (ns).
+            end: Only messages with log time < end (ns).
+
+        Yields:
+            Raw messages.
+
+        """
+
+    def topics(self) -> dict[str, list[Connection]]:
+        """Group connections by topic, in declaration order."""
+        grouped: dict[str, list[Connection]] = {}
+        for conn in self.connections:
+            grouped.setdefault(conn.topic, []).append(conn)
+        return grouped
+
+    def report(self, problem: Problem) -> None:
+        """Record damage, or raise it in strict mode.
+
+        Args:
+            problem: What went wrong and where.
+
+        Raises:
+            BagCorruptError: In strict mode, for damage (not for mismatches).
+
+        """
+        if self.strict and problem.kind not in ('mismatch',):
+            raise BagCorruptError(
+                f'{problem.kind}: {problem.reason}',
+                file=problem.file,
+                offset=problem.offset,
+                topic=problem.topic,
+            )
+        if problem not in self.problems:
+            self.problems.append(problem)
