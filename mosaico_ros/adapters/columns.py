@@ -1,0 +1,294 @@
+"""Column builders: batches of decoded ROS messages to Arrow arrays.
+
+Every builder takes a whole batch (a list of ROS objects or of numpy arrays)
+and returns one Arrow array, so adapters never create an object per row. The
+target Arrow type always comes from the ontology model, which keeps field
+names, order and nullability exactly as the model declares them.
+"""
+
+from __future__ import annotations
+
+from itertools import chain
+from operator import attrgetter, not_
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from numpy.typing import NDArray
+
+ArrayLike = pa.Array | np.ndarray | list[Any]
+
+
+def pluck(objs: Sequence[Any], path: str) -> list[Any]:
+    """Read one dotted attribute path from every object.
+
+    Args:
+        objs: ROS message objects.
+        path: Dotted attribute path, e.g. ``'header.stamp.sec'``.
+
+    Returns:
+        One value per object.
+
+    """
+    return list(map(attrgetter(path), objs))
+
+
+def as_array(values: ArrayLike, dtype: pa.DataType) -> pa.Array:
+    """Convert values to an Arrow array of exactly `dtype`.
+
+    Args:
+        values: An Arrow array, a numpy array or a Python list.
+        dtype: Target Arrow type.
+
+    Returns:
+        The Arrow array.
+
+    """
+    if isinstance(values, pa.Array):
+        return values if values.type == dtype else values.cast(dtype)
+    return pa.array(values, type=dtype)
+
+
+def struct_array(
+    stype: pa.StructType,
+    length: int,
+    children: Mapping[str, ArrayLike | None],
+    valid: NDArray[np.bool_] | None = None,
+) -> pa.StructArray:
+    """Assemble a struct array of `stype`; fields absent from `children` are null.
+
+    Args:
+        stype: Target struct type.
+        length: Number of rows.
+        children: Values per field name.
+        valid: Row validity; None means every row is valid.
+
+    Returns:
+        The struct array, typed exactly `stype`.
+
+    """
+    arrays = []
+    for field in stype:
+        value = children.get(field.name)
+        arrays.append(pa.nulls(length, field.type) if value is None else as_array(value, field.type))
+    mask = None if valid is None or bool(valid.all()) else pa.array(~valid)
+    if not arrays:
+        return pa.array([{}] * length, type=stype)
+    return pa.StructArray.from_arrays(arrays, fields=list(stype), mask=mask)
+
+
+def child_type(stype: pa.DataType, *path: str) -> pa.DataType:
+    """Type of a nested field of a struct type.
+
+    Args:
+        stype: Struct type to descend.
+        path: Field names, outermost first.
+
+    Returns:
+        The nested field's type.
+
+    """
+    dtype = stype
+    for name in path:
+        dtype = dtype.field(name).type
+    return dtype
+
+
+def empty_header_mask(headers: Sequence[Any]) -> NDArray[np.bool_]:
+    """Rows whose ROS header carries nothing: stamp 0 and empty frame.
+
+    Args:
+        headers: ROS ``std_msgs/msg/Header`` objects.
+
+    Returns:
+        True where the header is empty.
+
+    """
+    count = len(headers)
+    sec = np.fromiter(map(attrgetter('stamp.sec'), headers), np.int64, count)
+    nsec = np.fromiter(map(attrgetter('stamp.nanosec'), headers), np.int64, count)
+    no_frame = np.fromiter(map(not_, map(attrgetter('frame_id'), headers)), np.bool_, count)
+    return (sec == 0) & (nsec == 0) & no_frame
+
+
+def header_array(
+    headers: Sequence[Any],
+    stype: pa.StructType,
+    *,
+    keep_empty: bool = False,
+) -> pa.StructArray:
+    """Build ontology ``Header`` structs from ROS headers.
+
+    ROS 1 ``seq`` becomes ``sample_counter``. An empty header (stamp 0, frame
+    ``''``) becomes null unless `keep_empty`.
+
+    Args:
+        headers: ROS header objects.
+        stype: The ontology header struct type.
+        keep_empty: Keep empty headers instead of nulling them.
+
+    Returns:
+        The header struct array.
+
+    """
+    count = len(headers)
+    time_type = stype.field('timestamp').type
+    timestamp = struct_array(
+        time_type,
+        count,
+        {
+            'seconds': pluck(headers, 'stamp.sec'),
+            'nanoseconds': pluck(headers, 'stamp.nanosec'),
+        },
+    )
+    children: dict[str, ArrayLike | None] = {
+        'timestamp': timestamp,
+        'frame_id': pluck(headers, 'frame_id'),
+    }
+    if count and hasattr(headers[0], 'seq'):
+        children['sample_counter'] = pluck(headers, 'seq')
+    valid = None if keep_empty or not count else ~empty_header_mask(headers)
+    return struct_array(stype, count, children, valid)
+
+
+def covariance_array(
+    matrices: Sequence[NDArray[np.float64]],
+    list_type: pa.ListType,
+) -> pa.ListArray:
+    """Flattened covariance lists, null where no element is > 0.
+
+    Args:
+        matrices: One ROS covariance array per row (all the same length).
+        list_type: Target ``list<double>`` type.
+
+    Returns:
+        The covariance list array.
+
+    """
+    count = len(matrices)
+    if not count:
+        return pa.array([], type=list_type)
+    stacked = np.stack(matrices).astype(np.float64, copy=False).reshape(count, -1)
+    valid = (stacked > 0).any(axis=1)
+    offsets = np.zeros(count + 1, np.int32)
+    np.cumsum(valid * stacked.shape[1], out=offsets[1:])
+    values = pa.array(stacked[valid].ravel(), type=list_type.value_type)
+    mask = None if bool(valid.all()) else pa.array(~valid)
+    return pa.ListArray.from_arrays(pa.array(offsets), values, type=list_type, mask=mask)
+
+
+def _offsets(lengths: Iterable[int], count: int) -> NDArray[np.int32]:
+    offsets = np.zeros(count + 1, np.int64)
+    np.cumsum(np.fromiter(lengths, np.int64, count), out=offsets[1:])
+    if offsets[-1] > np.iinfo(np.int32).max:
+        raise OverflowError('batch exceeds 2 GiB of list values; flush smaller batches')
+    return offsets.astype(np.int32)
+
+
+def list_array(
+    rows: Sequence[Any],
+    list_type: pa.ListType,
+    valid: NDArray[np.bool_] | None = None,
+) -> pa.ListArray:
+    """Variable-length lists from per-row numpy arrays or Python lists.
+
+    Numeric rows are concatenated once; string rows are chained once.
+
+    Args:
+        rows: One sequence per row.
+        list_type: Target list type.
+        valid: Row validity; None means every row is valid.
+
+    Returns:
+        The list array.
+
+    """
+    count = len(rows)
+    offsets = _offsets(map(len, rows), count)
+    value_type = list_type.value_type
+    if pa.types.is_primitive(value_type) and count:
+        arrays = [np.asarray(row) for row in rows]
+        flat = np.concatenate(arrays) if arrays else np.empty(0)
+        values = pa.array(flat, type=value_type) if len(flat) else pa.array([], value_type)
+    else:
+        values = pa.array(list(chain.from_iterable(rows)), type=value_type)
+    mask = None if valid is None or bool(valid.all()) else pa.array(~valid)
+    return pa.ListArray.from_arrays(pa.array(offsets), values, type=list_type, mask=mask)
+
+
+def fixed_list_array(rows: Sequence[Any], list_type: pa.FixedSizeListType) -> pa.Array:
+    """Fixed-size lists from per-row arrays of exactly ``list_size`` elements.
+
+    Args:
+        rows: One array per row.
+        list_type: Target fixed-size list type.
+
+    Returns:
+        The fixed-size list array.
+
+    Raises:
+        ValueError: A row has the wrong number of elements.
+
+    """
+    size = list_type.list_size
+    count = len(rows)
+    if not count:
+        return pa.array([], type=list_type)
+    flat = np.concatenate([np.asarray(row) for row in rows])
+    if len(flat) != size * count or any(len(row) != size for row in rows):
+        raise ValueError(f'expected {size} elements per row for {list_type}')
+    values = pa.array(flat, type=list_type.value_type)
+    return pa.FixedSizeListArray.from_arrays(values, type=list_type)
+
+
+def binary_array(rows: Sequence[Any], dtype: pa.DataType | None = None) -> pa.Array:
+    """Binary values from per-row ``uint8`` numpy arrays (or bytes), copied once.
+
+    Args:
+        rows: One byte buffer per row.
+        dtype: ``binary`` (default) or ``large_binary``.
+
+    Returns:
+        The binary array.
+
+    """
+    dtype = dtype or pa.binary()
+    count = len(rows)
+    chunks = [np.frombuffer(row, np.uint8) if isinstance(row, bytes | bytearray) else row
+              for row in rows]
+    lengths = np.fromiter(map(len, chunks), np.int64, count)
+    offsets = np.zeros(count + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    large = pa.types.is_large_binary(dtype)
+    if not large and offsets[-1] > np.iinfo(np.int32).max:
+        raise OverflowError('batch exceeds 2 GiB of binary values; flush smaller batches')
+    data = np.concatenate(chunks).astype(np.uint8, copy=False) if count else np.empty(0, np.uint8)
+    offset_buffer = pa.py_buffer(offsets if large else offsets.astype(np.int32))
+    return pa.Array.from_buffers(dtype, count, [None, offset_buffer, pa.py_buffer(data)])
+
+
+def nested_list_array(
+    rows: Sequence[Sequence[Any]],
+    list_type: pa.ListType,
+    build: Any,
+) -> pa.ListArray:
+    """Lists whose elements are built by `build` from the flattened elements.
+
+    Args:
+        rows: One sequence of element objects per row.
+        list_type: Target list type.
+        build: ``build(elements, element_type) -> pa.Array`` for all elements at once.
+
+    Returns:
+        The list array.
+
+    """
+    count = len(rows)
+    offsets = _offsets(map(len, rows), count)
+    elements = list(chain.from_iterable(rows))
+    values = build(elements, list_type.value_type)
+    return pa.ListArray.from_arrays(pa.array(offsets), values, type=list_type)

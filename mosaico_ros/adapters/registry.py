@@ -1,0 +1,458 @@
+"""The adapter base class and the registry that picks an adapter per topic.
+
+An adapter converts whole batches of decoded ROS messages (``rosbags``
+typestore objects) into one Arrow struct array of its ontology model, and
+Arrow rows back into ROS messages. The registry maps ROS types and ontology
+tags to adapters; users add adapters with `register_adapter`, by module
+(`AdapterRegistry.load_module`) or through the ``mosaico_ros.adapters``
+entry-point group. Types without an adapter fall back to `GenericAdapter`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+from functools import cached_property
+from importlib.metadata import entry_points
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from mosaico_ros.adapters.errors import (
+    AdapterNotFoundError,
+    AdapterRegistrationError,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping, Sequence
+
+    import pyarrow as pa
+    from rosbags.typesys.store import Typestore
+
+    from mosaico_ros.ontology import Message, Serializable
+
+ENTRY_POINT_GROUP = 'mosaico_ros.adapters'
+"""Entry-point group scanned by `AdapterRegistry.load_entry_points`."""
+
+ROS_METADATA_KEY = '_ros_'
+"""Key of the ROS block in a topic's ``user_metadata``, as the SDK writes it."""
+
+_ROS1_NAME = re.compile(r'^([^/]+)/([^/]+)$')
+
+AdapterT = TypeVar('AdapterT', bound='type[RosAdapter]')
+
+
+def normalize_msgtype(msgtype: str) -> str:
+    """Normalize a ROS type name to ``pkg/msg/Name``.
+
+    Args:
+        msgtype: ``pkg/msg/Name``, ROS 1 ``pkg/Name`` or ``pkg.msg.Name``.
+
+    Returns:
+        The ``pkg/msg/Name`` form.
+
+    """
+    name = msgtype.strip().replace('.', '/')
+    match = _ROS1_NAME.match(name)
+    if match:
+        return f'{match[1]}/msg/{match[2]}'
+    return name
+
+
+class RosAdapter:
+    """Base class of adapters between ROS message types and one ontology model.
+
+    Subclasses set `ros_types` and `model` and implement `to_arrow` and
+    `from_arrow`. Instances hold no per-topic state and may be shared.
+    """
+
+    ros_types: ClassVar[tuple[str, ...]] = ()
+    """ROS types handled, ``pkg/msg/Name``; the first is the reverse default."""
+
+    model: ClassVar[type[Serializable]]
+    """Ontology model class whose rows the adapter produces."""
+
+    default: ClassVar[bool] = True
+    """Registered as the adapter of its ROS types and tag; False means opt-in only."""
+
+    @property
+    def tag(self) -> str:
+        """Ontology tag written at topic creation."""
+        return str(self.model.__ontology_tag__)
+
+    @property
+    def serialization_format(self) -> str:
+        """Serialization format written at topic creation."""
+        fmt = getattr(self.model, '__serialization_format__', 'default')
+        return str(getattr(fmt, 'value', fmt))
+
+    @cached_property
+    def struct_type(self) -> pa.StructType:
+        """Arrow struct of the data columns (the model's ``arrow_struct()``)."""
+        return self.model.arrow_struct()
+
+    def handles(self, msgtype: str) -> bool:
+        """Whether this adapter converts `msgtype`."""
+        return normalize_msgtype(msgtype) in self.ros_types
+
+    def target_msgtype(self, msgtype: str | None = None) -> str:
+        """ROS type to rebuild: `msgtype` when handled, else the first of `ros_types`."""
+        if msgtype and self.handles(msgtype):
+            return normalize_msgtype(msgtype)
+        return self.ros_types[0]
+
+    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+        """Convert a batch of decoded ROS messages into one struct array.
+
+        Args:
+            msgs: ROS message objects of `msgtype`.
+            msgtype: Their ROS type, ``pkg/msg/Name``.
+
+        Returns:
+            Struct array typed exactly `struct_type`; the caller prepends ``timestamp_ns``.
+
+        """
+        raise NotImplementedError
+
+    def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
+        """Rebuild ROS messages of `msgtype` from ontology rows.
+
+        Args:
+            data: Table, record batch or struct array (``timestamp_ns`` is ignored).
+            msgtype: ROS type to build, one of `ros_types`.
+            typestore: Typestore whose classes are instantiated.
+
+        Returns:
+            One ROS message object per row.
+
+        """
+        raise NotImplementedError
+
+    def to_message(self, msg: Any, msgtype: str, timestamp_ns: int) -> Message:
+        """Convert one ROS message into an ontology ``Message`` (convenience, not a hot path).
+
+        Args:
+            msg: ROS message object.
+            msgtype: Its ROS type.
+            timestamp_ns: Record time of the message.
+
+        Returns:
+            The ontology message.
+
+        """
+        from mosaico_ros.ontology import Message  # noqa: PLC0415
+
+        row = self.to_arrow([msg], msgtype).to_pylist()[0]
+        return Message(timestamp_ns=timestamp_ns, data=self.model.model_validate(row))
+
+    def topic_metadata(
+        self,
+        msgtype: str,
+        typestore: Typestore,
+        msgdef: str | None = None,
+    ) -> dict[str, Any]:
+        """The ``_ros_`` block of the topic's ``user_metadata``, shaped as the SDK does.
+
+        ``enums`` are the constants of the top-level type only; ``msgdef`` is the
+        typestore's ROS 2 flavoured concatenated definition (ROS 1 for a ROS 1
+        store) unless the caller passes the bag's own text. The caller adds
+        ``source_file``.
+
+        Args:
+            msgtype: ROS type of the topic.
+            typestore: Typestore that decodes the topic.
+            msgdef: Definition text to record instead of the generated one.
+
+        Returns:
+            ``{'msgtype', 'enums', 'msgdef'}``.
+
+        """
+        msgtype = normalize_msgtype(msgtype)
+        meta: dict[str, Any] = {'msgtype': msgtype}
+        fielddef = typestore.fielddefs.get(msgtype)
+        if fielddef is not None:
+            meta['enums'] = {name: value for name, _, value in fielddef[0]}
+            if msgdef is None:
+                ros_version = 1 if _is_ros1_store(typestore) else 2
+                msgdef = typestore.generate_msgdef(msgtype, ros_version=ros_version)[0]
+        if msgdef is not None:
+            meta['msgdef'] = msgdef
+        return meta
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}({", ".join(self.ros_types)} -> {self.tag})'
+
+
+def _is_ros1_store(typestore: Typestore) -> bool:
+    header = typestore.fielddefs.get('std_msgs/msg/Header')
+    return header is not None and any(name == 'seq' for name, _ in header[1])
+
+
+class AdapterRegistry:
+    """Adapters by ROS type, ontology tag and class name.
+
+    A later registration for the same ROS type or tag replaces the earlier one,
+    so user adapters override the built-in ones.
+    """
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, type[RosAdapter]] = {}
+        self._by_msgtype: dict[str, type[RosAdapter]] = {}
+        self._by_tag: dict[str, type[RosAdapter]] = {}
+        self._instances: dict[type[RosAdapter], RosAdapter] = {}
+        self._generic: dict[tuple[int, str], RosAdapter] = {}
+        self.overrides: dict[str, str] = {}
+        """Topic name -> adapter class name or ontology tag (``--adapter /points=Lidar``)."""
+
+    def register(self, adapter_cls: AdapterT) -> AdapterT:
+        """Register an adapter class; usable as a decorator.
+
+        Args:
+            adapter_cls: A `RosAdapter` subclass with `ros_types` and `model`.
+
+        Returns:
+            `adapter_cls`, unchanged.
+
+        Raises:
+            AdapterRegistrationError: The class is not a complete adapter.
+
+        """
+        if not (inspect.isclass(adapter_cls) and issubclass(adapter_cls, RosAdapter)):
+            raise AdapterRegistrationError(f'{adapter_cls!r} is not a RosAdapter subclass')
+        name = adapter_cls.__name__
+        if not adapter_cls.ros_types:
+            raise AdapterRegistrationError(f'{name} declares no ros_types')
+        if not hasattr(adapter_cls, 'model'):
+            raise AdapterRegistrationError(f'{name} declares no ontology model')
+        normalized = tuple(normalize_msgtype(t) for t in adapter_cls.ros_types)
+        if normalized != adapter_cls.ros_types:
+            raise AdapterRegistrationError(
+                f'{name}.ros_types must use the pkg/msg/Name form: {adapter_cls.ros_types}',
+            )
+        self._by_name[name] = adapter_cls
+        self._instances.pop(adapter_cls, None)
+        if adapter_cls.default:
+            for msgtype in normalized:
+                self._by_msgtype[msgtype] = adapter_cls
+            self._by_tag[self._instance(adapter_cls).tag] = adapter_cls
+        return adapter_cls
+
+    def _instance(self, adapter_cls: type[RosAdapter]) -> RosAdapter:
+        adapter = self._instances.get(adapter_cls)
+        if adapter is None:
+            adapter = self._instances[adapter_cls] = adapter_cls()
+        return adapter
+
+    def __iter__(self) -> Iterator[type[RosAdapter]]:
+        return iter(self._by_name.values())
+
+    def __contains__(self, msgtype: object) -> bool:
+        return isinstance(msgtype, str) and normalize_msgtype(msgtype) in self._by_msgtype
+
+    @property
+    def msgtypes(self) -> tuple[str, ...]:
+        """ROS types with a registered default adapter."""
+        return tuple(self._by_msgtype)
+
+    def for_msgtype(self, msgtype: str) -> RosAdapter | None:
+        """The default adapter of a ROS type, or None."""
+        adapter_cls = self._by_msgtype.get(normalize_msgtype(msgtype))
+        return None if adapter_cls is None else self._instance(adapter_cls)
+
+    def for_tag(self, tag: str) -> RosAdapter | None:
+        """The default adapter of an ontology tag, or None."""
+        adapter_cls = self._by_tag.get(tag)
+        return None if adapter_cls is None else self._instance(adapter_cls)
+
+    def by_name(self, name_or_tag: str) -> RosAdapter:
+        """An adapter by class name (``LidarAdapter``) or ontology tag (``Lidar``).
+
+        Opt-in adapters are found too, which is how a topic override selects them.
+
+        Raises:
+            AdapterNotFoundError: Nothing matches.
+
+        """
+        adapter_cls = self._by_name.get(name_or_tag) or self._by_tag.get(name_or_tag)
+        if adapter_cls is None:
+            matches = [cls for cls in self._by_name.values()
+                       if self._instance(cls).tag == name_or_tag]
+            if matches:
+                adapter_cls = matches[-1]
+        if adapter_cls is None:
+            known = ', '.join(sorted(self._by_name))
+            raise AdapterNotFoundError(f'no adapter named or tagged {name_or_tag!r}; known: {known}')
+        return self._instance(adapter_cls)
+
+    def set_override(self, topic: str, name_or_tag: str) -> None:
+        """Use adapter `name_or_tag` for `topic` (checked now, so typos fail early)."""
+        self.by_name(name_or_tag)
+        self.overrides[topic] = name_or_tag
+
+    def parse_overrides(self, specs: Sequence[str]) -> None:
+        """Apply ``TOPIC=ADAPTER`` override strings (CLI ``--adapter``).
+
+        Raises:
+            AdapterNotFoundError: The adapter is unknown.
+            ValueError: A string is not ``TOPIC=ADAPTER``.
+
+        """
+        for spec in specs:
+            topic, sep, name = spec.rpartition('=')
+            if not sep or not topic or not name:
+                raise ValueError(f'adapter override {spec!r} is not TOPIC=ADAPTER')
+            self.set_override(topic, name)
+
+    def resolve(
+        self,
+        msgtype: str,
+        typestore: Typestore,
+        topic: str | None = None,
+        overrides: Mapping[str, str] | None = None,
+    ) -> RosAdapter:
+        """The adapter for a topic: override, then default for the type, then generic.
+
+        Args:
+            msgtype: ROS type of the topic.
+            typestore: Typestore that decodes it (the generic fallback needs its definition).
+            topic: Topic name, looked up in `overrides` and `self.overrides`.
+            overrides: Extra topic -> adapter name/tag overrides for this call.
+
+        Returns:
+            The adapter.
+
+        Raises:
+            AdapterNotFoundError: The override does not handle `msgtype`, or the type has
+                neither an adapter nor a definition in `typestore`.
+
+        """
+        from mosaico_ros.adapters.generic import GenericAdapter  # noqa: PLC0415
+
+        msgtype = normalize_msgtype(msgtype)
+        if topic is not None:
+            name = (overrides or {}).get(topic) or self.overrides.get(topic)
+            if name is not None:
+                adapter = self.by_name(name)
+                if not adapter.handles(msgtype):
+                    raise AdapterNotFoundError(
+                        f'adapter {name!r} for topic {topic!r} handles {adapter.ros_types}, '
+                        f'not {msgtype}',
+                    )
+                return adapter
+        adapter = self.for_msgtype(msgtype)
+        if adapter is not None:
+            return adapter
+        if msgtype not in typestore.fielddefs:
+            where = f' (topic {topic!r})' if topic else ''
+            raise AdapterNotFoundError(
+                f'no adapter for {msgtype}{where} and the typestore has no definition of it',
+            )
+        key = (id(typestore), msgtype)
+        generic = self._generic.get(key)
+        if generic is None:
+            generic = self._generic[key] = GenericAdapter(msgtype, typestore)
+        return generic
+
+    def resolve_reverse(
+        self,
+        tag: str,
+        user_metadata: Mapping[str, Any] | None,
+        typestore: Typestore,
+    ) -> tuple[RosAdapter, str]:
+        """The adapter and ROS type to rebuild a stored topic, as the SDK chooses them.
+
+        ``_ros_.msgtype`` wins; otherwise the tag's default adapter and its first type;
+        otherwise the generic adapter for ``_ros_.msgtype`` (its ``msgdef`` is
+        registered in `typestore` when missing).
+
+        Raises:
+            AdapterNotFoundError: Neither the metadata nor the tag leads to an adapter.
+
+        """
+        from mosaico_ros.adapters.generic import GenericAdapter, register_msgdef  # noqa: PLC0415
+
+        ros_meta = (user_metadata or {}).get(ROS_METADATA_KEY) or {}
+        msgtype = ros_meta.get('msgtype')
+        if msgtype:
+            msgtype = normalize_msgtype(msgtype)
+            adapter = self.for_msgtype(msgtype)
+            if adapter is not None and adapter.tag == tag:
+                return adapter, msgtype
+            if msgtype not in typestore.fielddefs and ros_meta.get('msgdef'):
+                register_msgdef(typestore, msgtype, ros_meta['msgdef'])
+            if msgtype in typestore.fielddefs:
+                return GenericAdapter(msgtype, typestore), msgtype
+        adapter = self.for_tag(tag)
+        if adapter is not None:
+            return adapter, adapter.ros_types[0]
+        raise AdapterNotFoundError(f'no ROS adapter for tag {tag!r} and no _ros_ msgtype')
+
+    def load_module(self, dotted: str) -> ModuleType:
+        """Import a user module and register the adapter classes it defines.
+
+        Args:
+            dotted: Dotted module name on ``sys.path``.
+
+        Returns:
+            The module.
+
+        Raises:
+            AdapterRegistrationError: The module cannot be imported.
+
+        """
+        try:
+            module = importlib.import_module(dotted)
+        except ImportError as err:
+            raise AdapterRegistrationError(f'cannot import adapter module {dotted!r}: {err}') from err
+        self._register_module(module)
+        return module
+
+    def _register_module(self, module: ModuleType) -> None:
+        for _, obj in inspect.getmembers(module, inspect.isclass):
+            if (issubclass(obj, RosAdapter) and obj.__module__ == module.__name__
+                    and obj.ros_types and hasattr(obj, 'model')
+                    and self._by_name.get(obj.__name__) is not obj):
+                self.register(obj)
+
+    def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> list[str]:
+        """Load every entry point of `group`.
+
+        An entry point may name an adapter class, a module of adapters, or a
+        callable taking the registry.
+
+        Returns:
+            Names of the entry points loaded.
+
+        Raises:
+            AdapterRegistrationError: An entry point fails to load.
+
+        """
+        loaded = []
+        for entry in entry_points(group=group):
+            try:
+                obj = entry.load()
+            except Exception as err:
+                raise AdapterRegistrationError(
+                    f'entry point {entry.name!r} ({entry.value}) failed to load: {err}',
+                ) from err
+            if inspect.isclass(obj) and issubclass(obj, RosAdapter):
+                self.register(obj)
+            elif isinstance(obj, ModuleType):
+                self._register_module(obj)
+            elif callable(obj):
+                obj(self)
+            else:
+                raise AdapterRegistrationError(
+                    f'entry point {entry.name!r} is neither an adapter, a module nor a callable',
+                )
+            loaded.append(entry.name)
+        return loaded
+
+
+default_registry = AdapterRegistry()
+"""The process-wide registry holding the built-in adapters."""
+
+
+def register_adapter(adapter_cls: AdapterT) -> AdapterT:
+    """Class decorator registering an adapter in `default_registry`."""
+    return default_registry.register(adapter_cls)
