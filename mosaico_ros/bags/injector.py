@@ -1,0 +1,902 @@
+"""Bags into Mosaico sequences: `mosaico-ros inject`.
+
+One bag (a file, or a rosbag2 directory with all its split files) becomes
+one sequence. The pipeline is columnar and memory-bounded:
+
+1. `open_bag` streams `RawMessage`s in log-time order.
+2. Per topic, raw payloads and log times are buffered, up to
+   `InjectOptions.batch_messages` messages or `batch_bytes` bytes (and a
+   global `buffer_budget` over all topics).
+3. A full buffer is decoded with the typestore in one go, the adapter turns
+   the decoded list into one struct array, and one record batch
+   (`timestamp_ns` = log time, then the data columns) goes to
+   `TopicWriter.push_batch`.
+
+Conventions, chosen to match what the official SDK's `RosbagInjector` writes
+from the same bag:
+
+- A Mosaico topic is named exactly like the ROS topic. Several connections
+  with one topic name and the same type merge into one topic; a connection
+  whose type differs from the topic's first type is skipped and reported.
+- Topics are created when their first message is stored, so a topic
+  declared in the bag with zero messages (in the window) is not created,
+  as the SDK does; the report lists it with 0 messages and the note
+  'no messages'. This is not an error.
+- Topic ``user_metadata`` = user topic metadata, then ``_ros_`` = the
+  adapter's ``topic_metadata`` plus ``source_file`` (the name of the path
+  given); sequence metadata = ``--metadata`` plus ``rosbag_injection``.
+- Time window `start_ns` .. `end_ns` is half-open: log time >= start and
+  < end.
+- Topic selection patterns (`topics`, `exclude`, `types`) are Python
+  regular expressions searched anywhere in the name, like
+  ``ros2 bag record -e``; anchor them (``^/camera/``) to match a prefix.
+- Channels in JSON are stored through a schema derived from their
+  jsonschema (objects become structs, arrays lists, base64 strings binary);
+  channels in protobuf or another encoding are read, counted and reported
+  as skipped with the reason: they are never dropped silently.
+
+Every message that is read and not stored is counted in the `BagReport`
+under a reason, with the file and offset of the first one.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+import pyarrow as pa
+
+from mosaico_ros.bags.report import BagReport, BagStatus, Failure, TopicReport
+
+if TYPE_CHECKING:
+    from rosbags.typesys.store import Typestore
+
+    from mosaico_ros.adapters import AdapterRegistry
+    from mosaico_ros.bags.model import Connection, RawMessage
+    from mosaico_ros.bags.reader import BagReader
+    from mosaico_ros.client import MosaicoClient
+
+OnError = Literal['report', 'delete']
+
+
+class InjectProgress(Protocol):
+    """Receives progress while bags are injected."""
+
+    def start(self, path: Path, messages: int | None, size_bytes: int) -> None:
+        """Begin a bag with `messages` to read (None when unknown) of `size_bytes` on disk."""
+
+    def advance(self, messages: int, payload_bytes: int) -> None:
+        """Count messages and payload bytes read since the previous call."""
+
+    def finish(self) -> None:
+        """End the current bag."""
+
+
+class NullProgress:
+    """Progress sink that shows nothing."""
+
+    def start(self, path: Path, messages: int | None, size_bytes: int) -> None:
+        """Ignore the start of a bag."""
+
+    def advance(self, messages: int, payload_bytes: int) -> None:
+        """Ignore progress."""
+
+    def finish(self) -> None:
+        """Ignore the end of a bag."""
+
+
+_VALID_NAME = re.compile(r'[^A-Za-z0-9_-]+')
+_BAG_SUFFIXES = ('.zstd', '.zst', '.mcap', '.db3', '.bag')
+_TIMESTAMP_DESCRIPTION = 'Ingestion timestamp in nanoseconds (record time).'
+
+
+class InjectError(Exception):
+    """An injection could not start or had to stop; the text names the bag."""
+
+
+class _AbortSessionError(Exception):
+    """Raised inside the session to make the client apply `--on-error delete`."""
+
+
+@dataclass(frozen=True)
+class InjectOptions:
+    """Everything `mosaico-ros inject` can be told.
+
+    Attributes:
+        sequence: Sequence name; only valid for a single bag. Derived from the
+            bag's name when None.
+        metadata: Sequence user metadata (``rosbag_injection`` is added).
+        topic_metadata: Topic name -> user metadata of that topic.
+        topics: Regexes; when given, only topics matching one are ingested.
+        exclude: Regexes of topics never ingested.
+        types: Regexes; when given, only ROS types matching one are ingested.
+        start_ns: Only messages with log time >= start_ns.
+        end_ns: Only messages with log time < end_ns.
+        dry_run: Plan only: nothing is written.
+        on_error: 'report' keeps what was stored and counts the losses;
+            'delete' removes the whole sequence (the session for --update)
+            when anything was lost.
+        update: Add a session to an existing sequence instead of failing.
+        adapters: Dotted modules to import so their adapters register.
+        adapter_overrides: Topic -> adapter class name or ontology tag.
+        msg_paths: Directories of ``<pkg>/msg/<Name>.msg`` definitions.
+        distro: ROS distribution whose stock types are the base typestore.
+        batch_messages: Messages per topic decoded and pushed together.
+        batch_bytes: Payload bytes per topic that force a flush.
+        buffer_budget: Payload bytes over all topics that force a flush of all.
+
+    """
+
+    sequence: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    topic_metadata: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    topics: Sequence[str] = ()
+    exclude: Sequence[str] = ()
+    types: Sequence[str] = ()
+    start_ns: int | None = None
+    end_ns: int | None = None
+    dry_run: bool = False
+    on_error: OnError = 'report'
+    update: bool = False
+    adapters: Sequence[str] = ()
+    adapter_overrides: Mapping[str, str] = field(default_factory=dict)
+    msg_paths: Sequence[Path] = ()
+    distro: str | None = None
+    batch_messages: int = 1000
+    batch_bytes: int = 8 << 20
+    buffer_budget: int = 64 << 20
+
+
+def parse_time(text: str) -> int:
+    """Parse a time bound into nanoseconds since the epoch.
+
+    Accepted forms: an integer is nanoseconds (``1700000000123456789``); a
+    number with a decimal point or exponent is seconds (``1700000000.5``);
+    anything else is ISO-8601 (``2023-11-14T22:13:20Z``, ``2023-11-14
+    22:13:20.5+01:00``), UTC when no offset is given.
+
+    Args:
+        text: The bound as typed.
+
+    Returns:
+        Nanoseconds since the Unix epoch.
+
+    Raises:
+        ValueError: `text` is none of the accepted forms.
+
+    """
+    value = text.strip()
+    if re.fullmatch(r'[+-]?\d+', value):
+        return int(value)
+    if re.fullmatch(r'[+-]?(\d+\.\d*|\.\d+|\d+(\.\d*)?[eE][+-]?\d+)', value):
+        seconds, _, fraction = f'{float(value):.9f}'.partition('.')
+        sign = -1 if seconds.startswith('-') else 1
+        return int(seconds) * 1_000_000_000 + sign * int(fraction)
+    try:
+        moment = datetime.fromisoformat(value.replace('Z', '+00:00'))
+    except ValueError:
+        raise ValueError(
+            f'time {text!r} is neither nanoseconds (integer), seconds (with a decimal '
+            'point) nor ISO-8601',
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+
+
+def sequence_name_for(path: Path) -> tuple[str, str | None]:
+    """Derive a valid sequence name from a bag path.
+
+    Known storage suffixes (``.mcap``, ``.db3``, ``.bag``, ``.zstd``) are
+    dropped, every run of characters outside ``[A-Za-z0-9_-]`` becomes one
+    ``_``, and a name not starting with a letter or digit gets an ``s``
+    prefix.
+
+    Args:
+        path: File or rosbag2 directory.
+
+    Returns:
+        The name, and the raw name it came from when they differ (else None).
+
+    """
+    raw = path.resolve().name if path.name in ('', '.', '..') else path.name
+    stem = raw
+    while True:
+        lowered = stem.lower()
+        suffix = next((s for s in _BAG_SUFFIXES if lowered.endswith(s) and len(stem) > len(s)), '')
+        if not suffix:
+            break
+        stem = stem[: -len(suffix)]
+    name = _VALID_NAME.sub('_', stem).strip('_') or 'bag'
+    if not name[0].isalnum():
+        name = f's{name}'
+    return name, (None if name == raw else raw)
+
+
+class TopicSelection:
+    """The `--topics`, `--exclude` and `--types` filters, compiled."""
+
+    def __init__(
+        self,
+        topics: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        types: Sequence[str] = (),
+    ) -> None:
+        """Compile the patterns.
+
+        Raises:
+            ValueError: A pattern is not a valid regular expression.
+
+        """
+        self._topics = [self._compile(p, '--topics') for p in topics]
+        self._exclude = [self._compile(p, '--exclude') for p in exclude]
+        self._types = [self._compile(p, '--types') for p in types]
+
+    @staticmethod
+    def _compile(pattern: str, option: str) -> re.Pattern[str]:
+        try:
+            return re.compile(pattern)
+        except re.error as err:
+            raise ValueError(f'{option} {pattern!r} is not a regular expression: {err}') from None
+
+    def why_not(self, topic: str, msgtype: str) -> str | None:
+        """Return why a topic is left out, or None when it is selected."""
+        if self._topics and not any(p.search(topic) for p in self._topics):
+            return 'not matched by --topics'
+        if any(p.search(topic) for p in self._exclude):
+            return 'matched by --exclude'
+        if self._types and not any(p.search(msgtype) for p in self._types):
+            return 'type not matched by --types'
+        return None
+
+
+def _arrow_from_jsonschema(schema: Any, defs: Mapping[str, Any]) -> pa.DataType:
+    """Map a jsonschema node to an Arrow type; unknown shapes stay JSON text."""
+    if not isinstance(schema, dict):
+        return pa.string()
+    if '$ref' in schema:
+        ref = str(schema['$ref']).rsplit('/', 1)[-1]
+        return _arrow_from_jsonschema(defs.get(ref), defs)
+    kind = schema.get('type')
+    if isinstance(kind, list):
+        kinds = [k for k in kind if k != 'null']
+        kind = kinds[0] if len(kinds) == 1 else None
+    if kind == 'object' and isinstance(schema.get('properties'), dict):
+        return pa.struct(
+            [
+                pa.field(name, _arrow_from_jsonschema(sub, defs))
+                for name, sub in schema['properties'].items()
+            ],
+        )
+    if kind == 'array':
+        return pa.list_(_arrow_from_jsonschema(schema.get('items', {}), defs))
+    if kind == 'string':
+        return pa.binary() if schema.get('contentEncoding') == 'base64' else pa.string()
+    if kind == 'integer':
+        return pa.int64()
+    if kind == 'number':
+        return pa.float64()
+    if kind == 'boolean':
+        return pa.bool_()
+    return pa.string()
+
+
+def _conform(value: Any, arrow_type: pa.DataType) -> Any:
+    """Shape one decoded JSON value to `arrow_type` (bytes decoded, odd values as text)."""
+    if value is None:
+        return None
+    if pa.types.is_struct(arrow_type):
+        if not isinstance(value, dict):
+            return None
+        return {f.name: _conform(value.get(f.name), f.type) for f in arrow_type}
+    if pa.types.is_list(arrow_type):
+        if not isinstance(value, list):
+            return None
+        return [_conform(item, arrow_type.value_type) for item in value]
+    if pa.types.is_binary(arrow_type):
+        return base64.b64decode(value) if isinstance(value, str) else None
+    if pa.types.is_string(arrow_type):
+        return value if isinstance(value, str) else json.dumps(value)
+    if pa.types.is_boolean(arrow_type):
+        return value if isinstance(value, bool) else None
+    if pa.types.is_int64(arrow_type):
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if pa.types.is_float64(arrow_type):
+        return float(value) if isinstance(value, (int, float)) else None
+    return None
+
+
+class JsonChannelAdapter:
+    """Stores JSON-encoded MCAP channels with a schema derived from their jsonschema.
+
+    The tag is ``json:<schema name>``: the prefix keeps it apart from every
+    ontology tag and from ROS generic tags.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        """Derive the Arrow struct from the connection's jsonschema (if any)."""
+        self.name = 'json'
+        self.msgtype = connection.msgtype
+        self.tag = f'json:{connection.schema_name or connection.msgtype}'
+        self.serialization_format = 'default'
+        schema: Any = None
+        if connection.msgdef_encoding == 'jsonschema' and connection.msgdef:
+            try:
+                schema = json.loads(connection.msgdef)
+            except ValueError:
+                schema = None
+        defs = {}
+        if isinstance(schema, dict):
+            defs = {**schema.get('definitions', {}), **schema.get('$defs', {})}
+        struct = _arrow_from_jsonschema(schema, defs)
+        if not pa.types.is_struct(struct) or struct.num_fields == 0:
+            struct = pa.struct([pa.field('json', pa.string())])
+            self._raw = True
+        else:
+            self._raw = False
+        self.struct_type: pa.StructType = struct
+
+    def decode(self, data: bytes | memoryview) -> Any:
+        """Parse one payload."""
+        return json.loads(bytes(data))
+
+    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+        """Convert parsed JSON documents into one struct array."""
+        del msgtype
+        if self._raw:
+            rows: list[Any] = [{'json': json.dumps(m)} for m in msgs]
+        else:
+            rows = [_conform(m, self.struct_type) or {} for m in msgs]
+        return pa.array(rows, type=self.struct_type)
+
+    def topic_metadata(self, connection: Connection) -> dict[str, Any]:
+        """Return the ``_ros_``-style block: what the channel was, to trace it back."""
+        return {
+            'msgtype': connection.msgtype,
+            'encoding': connection.encoding,
+            'msgdef': connection.msgdef,
+            'msgdef_encoding': connection.msgdef_encoding,
+        }
+
+
+@dataclass
+class _TopicStream:
+    """Per-topic state while a bag is read: the buffer and the writer."""
+
+    report: TopicReport
+    msgtype: str
+    connection: Connection
+    adapter: Any = None
+    decode: Callable[[bytes | memoryview], Any] | None = None
+    writer: Any = None
+    schema: pa.Schema | None = None
+    datas: list[bytes | memoryview] = field(default_factory=list)
+    times: list[int] = field(default_factory=list)
+    offsets: list[int] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    buffered: int = 0
+    unstorable: str | None = None
+
+    def clear(self) -> None:
+        self.datas, self.times, self.offsets, self.files = [], [], [], []
+        self.buffered = 0
+
+
+class Injector:
+    """Injects bags into a Mosaico server.
+
+    Args:
+        client: Connected client; None is enough for `plan`.
+        options: What to inject and how.
+        registry: Adapter registry; the default one when None.
+        progress: Told when a bag starts, every thousand messages, and at the end.
+
+    """
+
+    def __init__(
+        self,
+        client: MosaicoClient | None,
+        options: InjectOptions | None = None,
+        registry: AdapterRegistry | None = None,
+        progress: InjectProgress | None = None,
+    ) -> None:
+        """Prepare the registry and the filters."""
+        from mosaico_ros.adapters import default_registry
+
+        self.client = client
+        self.options = options or InjectOptions()
+        self.registry = registry or default_registry
+        for module in self.options.adapters:
+            self.registry.load_module(module)
+        for name in self.options.adapter_overrides.values():
+            self.registry.by_name(name)
+        self.selection = TopicSelection(
+            self.options.topics, self.options.exclude, self.options.types
+        )
+        self.progress: InjectProgress = progress or NullProgress()
+
+    # -- planning -----------------------------------------------------------------------------
+
+    def _open(self, path: Path) -> BagReader:
+        from mosaico_ros.bags import open_bag
+
+        return open_bag(
+            path,
+            msg_paths=tuple(self.options.msg_paths),
+            distro=self.options.distro,
+        )
+
+    def _typestore(self, reader: BagReader) -> Typestore:
+        from mosaico_ros.bags.typesys import build_typestore
+
+        return build_typestore(
+            reader.connections,
+            distro=self.options.distro,
+            msg_paths=tuple(self.options.msg_paths),
+        )
+
+    def _streams(
+        self,
+        reader: BagReader,
+        typestore: Typestore,
+    ) -> tuple[dict[str, _TopicStream], dict[int, _TopicStream]]:
+        """Decide per topic: selected or not, which adapter, how to decode."""
+        by_topic: dict[str, _TopicStream] = {}
+        by_connection: dict[int, _TopicStream] = {}
+        for conn in reader.connections:
+            stream = by_topic.get(conn.topic)
+            if stream is None:
+                report = TopicReport(topic=conn.topic, msgtype=conn.msgtype)
+                stream = by_topic[conn.topic] = _TopicStream(report, conn.msgtype, conn)
+                self._choose_adapter(stream, conn, typestore)
+            if conn.message_count is not None:
+                stream.report.expected = (stream.report.expected or 0) + conn.message_count
+            if not stream.report.ingest and stream.unstorable is None:
+                continue
+            if conn.msgtype != stream.msgtype:
+                reason = f'type {conn.msgtype} differs from the topic type {stream.msgtype}'
+                by_connection[conn.id] = _TopicStream(
+                    stream.report, conn.msgtype, conn, unstorable=reason
+                )
+                continue
+            by_connection[conn.id] = stream
+        return by_topic, by_connection
+
+    def _choose_adapter(self, stream: _TopicStream, conn: Connection, typestore: Typestore) -> None:
+        report = stream.report
+        excluded = self.selection.why_not(conn.topic, conn.msgtype)
+        if excluded is not None:
+            report.ingest, report.note = False, excluded
+            return
+        encoding = conn.encoding
+        if encoding == 'json':
+            adapter = JsonChannelAdapter(conn)
+            stream.adapter, stream.decode = adapter, adapter.decode
+            report.adapter, report.ontology_tag = 'json (from jsonschema)', adapter.tag
+            return
+        if encoding not in ('cdr', 'ros1'):
+            stream.unstorable = (
+                f'message encoding {encoding!r} (schema encoding '
+                f'{conn.msgdef_encoding or "none"!r}) has no decoder'
+            )
+            report.ingest, report.note = False, stream.unstorable
+            return
+        if conn.msgtype not in typestore.fielddefs:
+            stream.unstorable = (
+                f'no definition of {conn.msgtype} in the bag, --msg-path or typestore'
+            )
+            report.ingest, report.note = False, stream.unstorable
+            return
+        try:
+            adapter = self.registry.resolve(
+                conn.msgtype,
+                typestore,
+                topic=conn.topic,
+                overrides=dict(self.options.adapter_overrides),
+            )
+        except Exception as err:
+            stream.unstorable = f'no adapter: {err}'
+            report.ingest, report.note = False, stream.unstorable
+            return
+        stream.adapter = adapter
+        report.adapter = type(adapter).__name__
+        report.ontology_tag = adapter.tag
+        msgtype = conn.msgtype
+        ros1 = encoding == 'ros1'
+        deserialize = typestore.deserialize_ros1 if ros1 else typestore.deserialize_cdr
+        stream.decode = lambda data: deserialize(data, msgtype)
+
+    def plan(self, path: Path, sequence: str | None = None) -> BagReport:
+        """Report what `inject` would do with a bag, writing nothing.
+
+        Message counts come from the container's index when it has one,
+        else from a scan of the raw records (no decoding).
+
+        Args:
+            path: The bag.
+            sequence: Sequence name; derived from the path when None.
+
+        Returns:
+            The plan, with status `PLANNED` (or `FAILED` if the bag cannot be read).
+
+        """
+        report = self._new_report(path, sequence)
+        report.status = BagStatus.PLANNED
+        started = time.perf_counter()
+        try:
+            with self._open(path) as reader:
+                report.bytes_total = reader.size_bytes
+                typestore = self._typestore(reader)
+                by_topic, by_connection = self._streams(reader, typestore)
+                report.topics = {topic: s.report for topic, s in by_topic.items()}
+                windowed = self.options.start_ns is not None or self.options.end_ns is not None
+                if windowed or any(s.report.expected is None for s in by_topic.values()):
+                    counts: dict[str, int] = dict.fromkeys(by_topic, 0)
+                    for raw in reader.messages(
+                        start=self.options.start_ns, end=self.options.end_ns
+                    ):
+                        counts[raw.connection.topic] += 1
+                    for topic, count in counts.items():
+                        by_topic[topic].report.expected = count
+                report.failures.extend(_failure(p) for p in reader.problems)
+                del by_connection
+        except Exception as err:
+            report.status, report.error = BagStatus.FAILED, f'{path}: {err}'
+        report.elapsed_s = time.perf_counter() - started
+        return report
+
+    # -- injection ----------------------------------------------------------------------------
+
+    def _new_report(self, path: Path, sequence: str | None) -> BagReport:
+        name = sequence or self.options.sequence
+        if name is None:
+            name, renamed = sequence_name_for(path)
+        else:
+            renamed = None
+        return BagReport(source=path, sequence=name, renamed_from=renamed)
+
+    def inject(self, path: Path, sequence: str | None = None) -> BagReport:
+        """Inject one bag into one sequence.
+
+        Never raises for a bad bag or a failed upload: the report says what
+        happened (`status`, `error`, `failures`, per-topic skips).
+
+        Args:
+            path: The bag: `.mcap`, `.bag`, `.db3` or rosbag2 directory.
+            sequence: Sequence name; derived from the path when None.
+
+        Returns:
+            What was stored and what was not.
+
+        """
+        if self.options.dry_run:
+            return self.plan(path, sequence)
+        if self.client is None:
+            raise InjectError('inject needs a connected client (only plan works without one)')
+        report = self._new_report(path, sequence)
+        started = time.perf_counter()
+        try:
+            with self._open(path) as reader:
+                report.bytes_total = reader.size_bytes
+                typestore = self._typestore(reader)
+                self._inject_open(path, reader, typestore, report)
+        except Exception as err:
+            if report.error is None:
+                report.error = f'{path}: {err}'
+            if report.status is BagStatus.STORED:
+                report.status = BagStatus.PARTIAL if report.stored else BagStatus.FAILED
+        report.elapsed_s = time.perf_counter() - started
+        return report
+
+    def _session(self, report: BagReport, path: Path) -> Any:
+        from mosaico_ros.client import SessionLevelErrorPolicy
+
+        assert self.client is not None
+        policy = (
+            SessionLevelErrorPolicy.Delete
+            if self.options.on_error == 'delete'
+            else SessionLevelErrorPolicy.Report
+        )
+        exists = self.client.sequence_exists(report.sequence)
+        if exists and not self.options.update:
+            raise InjectError(
+                f'sequence {report.sequence!r} exists already; pass --update to add a session '
+                'to it, or --sequence to choose another name',
+            )
+        if exists:
+            return self.client.sequence_update(report.sequence, on_error=policy)
+        metadata = {**self.options.metadata, 'rosbag_injection': path.name}
+        return self.client.sequence_create(report.sequence, metadata, on_error=policy)
+
+    def _inject_open(
+        self,
+        path: Path,
+        reader: BagReader,
+        typestore: Typestore,
+        report: BagReport,
+    ) -> None:
+        by_topic, by_connection = self._streams(reader, typestore)
+        report.topics = {topic: s.report for topic, s in by_topic.items()}
+        wanted = [
+            reader_conn for reader_conn in reader.connections if reader_conn.id in by_connection
+        ]
+        session = self._session(report, path)
+        budget = self.options.buffer_budget
+        batch_messages = self.options.batch_messages
+        batch_bytes = self.options.batch_bytes
+        progress = self.progress
+        counts = [conn.message_count for conn in wanted]
+        known = None if any(c is None for c in counts) else sum(c or 0 for c in counts)
+        if self.options.start_ns is not None or self.options.end_ns is not None:
+            known = None
+        progress.start(path, known, reader.size_bytes)
+        try:
+            with session:
+                buffered_total = 0
+                since_progress = 0
+                bytes_since = 0
+                for raw in reader.messages(
+                    wanted, start=self.options.start_ns, end=self.options.end_ns
+                ):
+                    stream = by_connection[raw.connection.id]
+                    data = raw.data
+                    size = len(data)
+                    topic_report = stream.report
+                    topic_report.read += 1
+                    topic_report.bytes_read += size
+                    since_progress += 1
+                    bytes_since += size
+                    if stream.unstorable is not None:
+                        topic_report.skip(
+                            stream.unstorable,
+                            failure=Failure(
+                                stream.unstorable, raw.file, raw.connection.topic, raw.offset
+                            ),
+                        )
+                    else:
+                        if isinstance(data, memoryview):
+                            # A view pins its whole chunk; a copy keeps memory per message.
+                            data = bytes(data)
+                        stream.datas.append(data)
+                        stream.times.append(raw.log_time_ns)
+                        stream.offsets.append(raw.offset)
+                        stream.files.append(raw.file)
+                        stream.buffered += size
+                        buffered_total += size
+                        if len(stream.datas) >= batch_messages or stream.buffered >= batch_bytes:
+                            buffered_total -= stream.buffered
+                            self._flush(stream, session, path, typestore)
+                        elif buffered_total >= budget:
+                            for other in by_topic.values():
+                                self._flush(other, session, path, typestore)
+                            buffered_total = 0
+                    if since_progress >= 1000:
+                        progress.advance(since_progress, bytes_since)
+                        since_progress = bytes_since = 0
+                for stream in by_topic.values():
+                    self._flush(stream, session, path, typestore)
+                progress.advance(since_progress, bytes_since)
+                progress.finish()
+                self._check_completeness(reader, report)
+                if self.options.on_error == 'delete' and not report.clean:
+                    raise _AbortSessionError('; '.join(report.problems()[:5]))
+        except _AbortSessionError as err:
+            report.status = BagStatus.DELETED
+            report.error = f'{path}: nothing kept (--on-error delete) because: {err}'
+            return
+        except Exception as err:
+            if self.options.on_error == 'delete':
+                report.status = BagStatus.DELETED
+                report.error = f'{path}: nothing kept (--on-error delete) because: {err}'
+                return
+            raise
+        if report.clean:
+            report.status = BagStatus.STORED
+        else:
+            report.status = BagStatus.PARTIAL if report.stored else BagStatus.FAILED
+
+    def _check_completeness(self, reader: BagReader, report: BagReport) -> None:
+        report.failures.extend(_failure(p) for p in reader.problems)
+        windowed = self.options.start_ns is not None or self.options.end_ns is not None
+        declared = reader.message_count
+        if not windowed and declared and report.read == 0:
+            report.failures.append(
+                Failure(
+                    f'no message could be read although the bag declares {declared}',
+                    file=reader.path,
+                    count=declared,
+                ),
+            )
+        for topic in report.topics.values():
+            if topic.ingest and topic.read == 0:
+                topic.note = 'no messages'
+
+    def _flush(
+        self,
+        stream: _TopicStream,
+        session: Any,
+        path: Path,
+        typestore: Typestore,
+    ) -> None:
+        if not stream.datas:
+            return
+        datas, times, offsets, files = stream.datas, stream.times, stream.offsets, stream.files
+        stream.clear()
+        report = stream.report
+        decode = stream.decode
+        assert decode is not None
+        msgs: list[Any] = []
+        kept: list[int] = []
+        try:
+            msgs = [decode(data) for data in datas]
+            kept = times
+        except Exception:
+            msgs, kept = [], []
+            for index, data in enumerate(datas):
+                try:
+                    msgs.append(decode(data))
+                    kept.append(times[index])
+                except Exception as err:
+                    reason = f'cannot decode as {stream.msgtype}: {type(err).__name__}'
+                    report.skip(
+                        reason,
+                        failure=Failure(
+                            f'{reason}: {err}', files[index], report.topic, offsets[index]
+                        ),
+                    )
+        if not msgs:
+            return
+        struct = self._convert(stream, msgs, kept, files, offsets)
+        if struct is None or len(struct) == 0:
+            return
+        writer = stream.writer
+        if writer is None:
+            writer = self._create_topic(stream, session, path, typestore)
+            if writer is None:
+                return
+        assert stream.schema is not None
+        timestamps = pa.array(kept, type=pa.int64())
+        batch = pa.RecordBatch.from_arrays(
+            [timestamps, *struct.flatten()],
+            schema=stream.schema,
+        )
+        writer.push_batch(batch)
+        report.stored += batch.num_rows
+        report.bytes_stored += batch.nbytes
+
+    def _convert(
+        self,
+        stream: _TopicStream,
+        msgs: list[Any],
+        times: list[int],
+        files: list[Path],
+        offsets: list[int],
+    ) -> pa.StructArray | None:
+        """Run the adapter on a batch; on failure, isolate the messages it rejects."""
+        adapter = stream.adapter
+        try:
+            return adapter.to_arrow(msgs, stream.msgtype)
+        except Exception:
+            pass
+        report = stream.report
+        parts: list[pa.StructArray] = []
+        good_times: list[int] = []
+        for index, msg in enumerate(msgs):
+            try:
+                parts.append(adapter.to_arrow([msg], stream.msgtype))
+                good_times.append(times[index])
+            except Exception as err:
+                reason = f'adapter {report.adapter} rejected the message: {type(err).__name__}'
+                report.skip(
+                    reason,
+                    failure=Failure(
+                        f'{reason}: {err}',
+                        files[index] if index < len(files) else None,
+                        report.topic,
+                        offsets[index] if index < len(offsets) else None,
+                    ),
+                )
+        times[:] = good_times
+        if not parts:
+            return None
+        return pa.concat_arrays(parts)
+
+    def _create_topic(
+        self,
+        stream: _TopicStream,
+        session: Any,
+        path: Path,
+        typestore: Typestore,
+    ) -> Any:
+        adapter = stream.adapter
+        report = stream.report
+        conn = stream.connection
+        if isinstance(adapter, JsonChannelAdapter):
+            ros_meta = adapter.topic_metadata(conn)
+        else:
+            ros_meta = adapter.topic_metadata(stream.msgtype, typestore, conn.msgdef or None)
+        ros_meta['source_file'] = path.name
+        metadata = {**self.options.topic_metadata.get(report.topic, {}), '_ros_': ros_meta}
+        model = getattr(type(adapter), 'model', None)
+        if isinstance(model, type) and getattr(model, '__ontology_tag__', None) == adapter.tag:
+            writer = session.topic_create(report.topic, metadata, model)
+        else:
+            writer = session.topic_create(
+                report.topic,
+                metadata,
+                schema=topic_schema(adapter.struct_type),
+                ontology_tag=adapter.tag,
+                serialization_format=adapter.serialization_format,
+            )
+        if writer is None:
+            raise InjectError(f'{path}: the server refused to create topic {report.topic!r}')
+        stream.writer = writer
+        stream.schema = writer.schema
+        return writer
+
+
+def topic_schema(struct: pa.StructType) -> pa.Schema:
+    """Return the Arrow schema of a topic: ``timestamp_ns`` then the data columns."""
+    timestamp = pa.field(
+        'timestamp_ns',
+        pa.int64(),
+        nullable=False,
+        metadata={'description': _TIMESTAMP_DESCRIPTION},
+    )
+    return pa.schema([timestamp, *struct])
+
+
+def _failure(problem: Any) -> Failure:
+    lost = getattr(problem, 'lost', None)
+    return Failure(
+        reason=f'{problem.kind}: {problem.reason}',
+        file=problem.file,
+        topic=problem.topic,
+        offset=problem.offset,
+        count=lost,
+    )
+
+
+def inject_paths(
+    client: MosaicoClient | None,
+    paths: Iterable[Path],
+    options: InjectOptions | None = None,
+    progress: InjectProgress | None = None,
+) -> list[BagReport]:
+    """Inject (or plan, with `dry_run`) several bags, one sequence each.
+
+    Args:
+        client: Connected client (None for a dry run).
+        paths: Bags.
+        options: What and how; `sequence` only with a single path.
+        progress: Progress sink.
+
+    Returns:
+        One report per path.
+
+    Raises:
+        InjectError: `--sequence` was given for several bags.
+
+    """
+    paths = list(paths)
+    options = options or InjectOptions()
+    if options.sequence is not None and len(paths) > 1:
+        raise InjectError('--sequence names one sequence; give a single bag with it')
+    injector = Injector(client, options, progress=progress)
+    return [injector.inject(path) for path in paths]
+
+
+def decode_batch(
+    stream_decode: Callable[[bytes | memoryview], Any],
+    messages: Iterable[RawMessage],
+) -> list[Any]:
+    """Decode raw messages with one decoder (helper for tests and benchmarks)."""
+    return [stream_decode(raw.data) for raw in messages]

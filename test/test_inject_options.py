@@ -1,0 +1,145 @@
+"""Pure helpers of the injector: time bounds, sequence names, topic selection, JSON schemas."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from mosaico_ros.bags.injector import (
+    JsonChannelAdapter,
+    TopicSelection,
+    parse_time,
+    sequence_name_for,
+)
+from mosaico_ros.bags.model import Connection
+from mosaico_ros.bags.report import BagReport, BagStatus, Failure, TopicReport, exit_code
+
+
+@pytest.mark.parametrize(
+    ('text', 'expected'),
+    [
+        ('1700000000123456789', 1_700_000_000_123_456_789),
+        ('0', 0),
+        ('1700000000.5', 1_700_000_000_500_000_000),
+        ('1.25e3', 1_250_000_000_000),
+        ('2023-11-14T22:13:20Z', 1_700_000_000_000_000_000),
+        ('2023-11-14T22:13:20.25', 1_700_000_000_250_000_000),
+        ('2023-11-14 23:13:20+01:00', 1_700_000_000_000_000_000),
+    ],
+)
+def test_parse_time_forms(text: str, expected: int) -> None:
+    assert parse_time(text) == expected
+
+
+def test_parse_time_rejects_garbage_with_the_text() -> None:
+    with pytest.raises(ValueError, match="'yesterday'"):
+        parse_time('yesterday')
+
+
+@pytest.mark.parametrize(
+    ('name', 'expected', 'renamed'),
+    [
+        ('drive_01.mcap', 'drive_01', 'drive_01.mcap'),
+        ('drive-01', 'drive-01', None),
+        ('ros2bag_tools_images.bag', 'ros2bag_tools_images', 'ros2bag_tools_images.bag'),
+        ('tiryoh_test_sample.mcap.zstd', 'tiryoh_test_sample', 'tiryoh_test_sample.mcap.zstd'),
+        ('rosbag2js_sample.db3', 'rosbag2js_sample', 'rosbag2js_sample.db3'),
+        ('my run (2).bag', 'my_run_2', 'my run (2).bag'),
+        ('_hidden.mcap', 'hidden', '_hidden.mcap'),
+        ('été.mcap', 't', 'été.mcap'),
+    ],
+)
+def test_sequence_names_are_sanitized(name: str, expected: str, renamed: str | None) -> None:
+    assert sequence_name_for(Path('/data') / name) == (expected, renamed)
+
+
+def test_topic_selection_uses_searched_regexes() -> None:
+    selection = TopicSelection(topics=['^/camera/', 'imu'], exclude=['compressed$'])
+    assert selection.why_not('/camera/image_raw', 'sensor_msgs/msg/Image') is None
+    assert selection.why_not('/base/imu/data', 'sensor_msgs/msg/Imu') is None
+    assert selection.why_not('/tf', 'tf2_msgs/msg/TFMessage') == 'not matched by --topics'
+    assert selection.why_not('/camera/image/compressed', 'x/msg/Y') == 'matched by --exclude'
+    by_type = TopicSelection(types=[r'^sensor_msgs/msg/(Imu|NavSatFix)$'])
+    assert by_type.why_not('/gps', 'sensor_msgs/msg/NavSatFix') is None
+    assert by_type.why_not('/gps', 'sensor_msgs/msg/NavSatStatus') == 'type not matched by --types'
+    with pytest.raises(ValueError, match=r"--topics '\(' is not a regular expression"):
+        TopicSelection(topics=['('])
+
+
+def _json_connection(schema: object) -> Connection:
+    return Connection(
+        id=1,
+        topic='/log',
+        msgtype='foxglove.Log',
+        encoding='json',
+        msgdef=json.dumps(schema) if schema is not None else '',
+        msgdef_encoding='jsonschema' if schema is not None else '',
+        md5sum='',
+        message_count=None,
+        qos=None,
+        schema_name='foxglove.Log',
+        source_file=Path('x.mcap'),
+    )
+
+
+def test_json_channels_get_a_schema_from_their_jsonschema() -> None:
+    schema = {
+        'type': 'object',
+        'properties': {
+            'timestamp': {
+                'type': 'object',
+                'properties': {'sec': {'type': 'integer'}, 'nsec': {'type': 'integer'}},
+            },
+            'level': {'type': 'integer'},
+            'message': {'type': 'string'},
+            'data': {'type': 'string', 'contentEncoding': 'base64'},
+            'values': {'type': 'array', 'items': {'type': 'number'}},
+            'ok': {'type': 'boolean'},
+            'anything': {},
+        },
+    }
+    adapter = JsonChannelAdapter(_json_connection(schema))
+    assert adapter.tag == 'json:foxglove.Log'
+    docs = [
+        adapter.decode(
+            b'{"timestamp": {"sec": 1, "nsec": 2}, "level": 3, "message": "hi", '
+            b'"data": "AAEC", "values": [1, 2.5], "ok": true, "anything": {"a": 1}}'
+        ),
+        adapter.decode(b'{"level": 4}'),
+    ]
+    array = adapter.to_arrow(docs, 'foxglove.Log')
+    assert array.type.field('data').type == pa.binary()
+    rows = array.to_pylist()
+    assert rows[0] == {
+        'timestamp': {'sec': 1, 'nsec': 2},
+        'level': 3,
+        'message': 'hi',
+        'data': b'\x00\x01\x02',
+        'values': [1.0, 2.5],
+        'ok': True,
+        'anything': '{"a": 1}',
+    }
+    assert rows[1]['level'] == 4
+    assert rows[1]['message'] is None
+
+
+def test_json_channels_without_schema_keep_the_text() -> None:
+    adapter = JsonChannelAdapter(_json_connection(None))
+    array = adapter.to_arrow([{'x': [1, 2]}], 'foxglove.Log')
+    assert array.to_pylist() == [{'json': '{"x": [1, 2]}'}]
+
+
+def test_exit_code_follows_losses() -> None:
+    clean = BagReport(source=Path('a.mcap'), sequence='a')
+    clean.topics['/a'] = TopicReport('/a', 'std_msgs/msg/String', read=3, stored=3)
+    assert exit_code([clean]) == 0
+    lossy = BagReport(source=Path('b.mcap'), sequence='b')
+    topic = lossy.topics['/b'] = TopicReport('/b', 'std_msgs/msg/String', read=3, stored=2)
+    topic.skip('cannot decode', failure=Failure('bad', Path('b.mcap'), '/b', 42))
+    lossy.status = BagStatus.PARTIAL
+    assert exit_code([clean, lossy]) == 1
+    assert lossy.problems() == ['topic /b: 1 skipped: cannot decode (first at b.mcap, offset 42)']
+    assert exit_code([]) == 1
