@@ -1,0 +1,317 @@
+"""The `query` and `topic_filter_*` actions, over the catalog and the stored data.
+
+Semantics chosen where PROTOCOL.md §8 is open:
+
+* Every condition is ANDed. Sequence and topic sections filter catalog
+  fields; a user-metadata value that is a list matches when any element does.
+* An ontology key `<Tag>.<path>` only concerns topics of that tag. A topic
+  matches its tag's conditions when at least one of its rows meets all of
+  them at once. A sequence matches when every tag named in the ontology
+  section has at least one matching topic; it then lists those topics.
+* A sequence-only query lists each matching sequence with all its topics;
+  with a topic or ontology section, sequences left with no topic drop out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from mosaico_ros.protocol import TIMESTAMP_COLUMN, unpack_topic_locator
+from mosaico_ros.protocol.errors import ProtocolError
+from mosaico_ros.server.catalog import Catalog
+from mosaico_ros.server.chunks import ChunkFiles
+from mosaico_ros.server.clusters import Clusterer, Span, intersect_all
+from mosaico_ros.server.errors import BadRequestError, NotFoundError
+from mosaico_ros.server.predicates import Condition, FieldPath, match_metadata, path_mask
+from mosaico_ros.server.reader import Window, read_topic
+from mosaico_ros.server.records import ChunkRecord, TopicRecord
+from mosaico_ros.server.schemas import deserialize_schema
+
+_SEQUENCE_FIELDS = frozenset({'name', 'created_at_ns', 'user_metadata'})
+_TOPIC_FIELDS = frozenset({'name', 'ontology_tag', 'created_at_ns', 'user_metadata'})
+
+
+@dataclass(frozen=True)
+class OntologyTerm:
+    """One ontology condition: where to look and what to test."""
+
+    key: str
+    path: FieldPath
+    condition: Condition
+
+
+def parse_ontology(section: Any) -> dict[str, list[OntologyTerm]]:
+    """Group an ontology section's conditions by tag.
+
+    Raises:
+        BadRequestError: The section or one of its keys is malformed.
+
+    """
+    if section is None:
+        return {}
+    if not isinstance(section, dict):
+        raise BadRequestError('query ontology section must be an object')
+    by_tag: dict[str, list[OntologyTerm]] = {}
+    for key, raw in section.items():
+        path = FieldPath.parse(key)
+        by_tag.setdefault(path.tag, []).append(OntologyTerm(key, path, Condition.parse(raw, key)))
+    return by_tag
+
+
+def _normalize_topic_name(condition: Condition) -> Condition:
+    def fix(value: Any) -> Any:
+        return '/' + value.strip('/') if isinstance(value, str) else value
+
+    if condition.op == '$in':
+        return Condition(condition.op, [fix(item) for item in condition.value])
+    if condition.op in ('$eq', '$neq'):
+        return Condition(condition.op, fix(condition.value))
+    if condition.op == '$match' and not condition.value.startswith(('/', '*')):
+        return Condition(condition.op, '/' + condition.value)
+    return condition
+
+
+def _catalog_filter(section: Any, allowed: frozenset[str], where: str) -> dict[str, Any]:
+    if section is None:
+        return {}
+    if not isinstance(section, dict):
+        raise BadRequestError(f'query {where} section must be an object')
+    unknown = set(section) - allowed
+    if unknown:
+        raise BadRequestError(
+            f'query {where} section: unknown field(s) {sorted(unknown)}; '
+            f'expected {sorted(allowed)}',
+        )
+    return section
+
+
+class QueryEngine:
+    """Answers queries from one catalog and its chunk files."""
+
+    def __init__(self, catalog: Catalog, files: ChunkFiles) -> None:
+        self._catalog = catalog
+        self._files = files
+
+    # ------------------------------------------------------------------ query
+
+    def query(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Run a `query` request and return its `{"items": [...]}` response.
+
+        Raises:
+            BadRequestError: The request is malformed.
+
+        """
+        unknown = set(body) - {'sequence', 'topic', 'ontology'}
+        if unknown:
+            raise BadRequestError(f'query: unknown section(s) {sorted(unknown)}')
+        sequence_filter = _catalog_filter(body.get('sequence'), _SEQUENCE_FIELDS, 'sequence')
+        topic_filter = _catalog_filter(body.get('topic'), _TOPIC_FIELDS, 'topic')
+        ontology = parse_ontology(body.get('ontology'))
+        narrows_topics = 'topic' in body or 'ontology' in body
+        items = []
+        for sequence in self._catalog.visible_sequences():
+            if not self._sequence_matches(
+                sequence.name, sequence.created_at_ns, sequence.user_metadata, sequence_filter
+            ):
+                continue
+            topics = [
+                topic
+                for topic in self._catalog.visible_topics(sequence.id)
+                if self._topic_matches(topic, topic_filter)
+            ]
+            if ontology:
+                topics = self._ontology_topics(topics, ontology)
+            if narrows_topics and not topics:
+                continue
+            items.append(
+                {
+                    'sequence': sequence.name,
+                    'topics': [
+                        {'locator': topic.locator, 'ontology_tag': topic.ontology_tag}
+                        for topic in topics
+                    ],
+                }
+            )
+        return {'items': items}
+
+    @staticmethod
+    def _sequence_matches(
+        name: str,
+        created_at_ns: int,
+        user_metadata: dict[str, Any],
+        section: dict[str, Any],
+    ) -> bool:
+        for field, raw in section.items():
+            if field == 'user_metadata':
+                if not match_metadata(user_metadata, raw, 'sequence'):
+                    return False
+                continue
+            value = name if field == 'name' else created_at_ns
+            if not Condition.parse(raw, f'sequence.{field}').test_value(value):
+                return False
+        return True
+
+    @staticmethod
+    def _topic_matches(topic: TopicRecord, section: dict[str, Any]) -> bool:
+        for field, raw in section.items():
+            if field == 'user_metadata':
+                if not match_metadata(topic.user_metadata, raw, 'topic'):
+                    return False
+                continue
+            condition = Condition.parse(raw, f'topic.{field}')
+            value: Any
+            if field == 'name':
+                condition, value = _normalize_topic_name(condition), topic.name
+            elif field == 'ontology_tag':
+                value = topic.ontology_tag
+            else:
+                value = topic.created_at_ns
+            if not condition.test_value(value):
+                return False
+        return True
+
+    def _ontology_topics(
+        self,
+        topics: list[TopicRecord],
+        ontology: dict[str, list[OntologyTerm]],
+    ) -> list[TopicRecord]:
+        matched: list[TopicRecord] = []
+        tags_found: set[str] = set()
+        for topic in topics:
+            terms = ontology.get(topic.ontology_tag)
+            if terms and self._any_row(topic, terms):
+                matched.append(topic)
+                tags_found.add(topic.ontology_tag)
+        if tags_found != set(ontology):
+            return []
+        return matched
+
+    def _any_row(self, topic: TopicRecord, terms: list[OntologyTerm]) -> bool:
+        return any(bool(mask.any()) for _, mask in self._row_masks(topic, terms, Window()))
+
+    # --------------------------------------------------------- row evaluation
+
+    def _row_masks(
+        self,
+        topic: TopicRecord,
+        terms: list[OntologyTerm],
+        window: Window,
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield `(timestamps, mask)` per batch of the topic, in time order."""
+        if topic.schema_ipc is None:
+            return
+        schema = deserialize_schema(topic.schema_ipc)
+        columns = [TIMESTAMP_COLUMN]
+        for term in terms:
+            if schema.get_field_index(term.path.column) < 0:
+                raise BadRequestError(
+                    f'ontology key {term.key!r}: topic {topic.locator} has no field '
+                    f'{term.path.column!r}',
+                )
+            if term.path.column not in columns:
+                columns.append(term.path.column)
+        projection = pa.schema([schema.field(name) for name in columns])
+        chunks = [chunk for chunk in self._catalog.chunks(topic.id) if _may_hold(chunk, terms)]
+        for batch in read_topic(self._files, chunks, projection, window):
+            mask = np.ones(batch.num_rows, dtype=bool)
+            for term in terms:
+                column = batch.column(term.path.column)
+                mask &= path_mask(column, term.path.steps, term.condition, term.key)
+            yield batch.column(TIMESTAMP_COLUMN).to_numpy(), mask
+
+    # --------------------------------------------------------------- clusters
+
+    def _visible_topic(self, locator: Any) -> TopicRecord:
+        if not isinstance(locator, str):
+            raise BadRequestError(f'expected a topic locator string, got {locator!r}')
+        try:
+            sequence, name = unpack_topic_locator(locator)
+        except ProtocolError as err:
+            raise BadRequestError(str(err)) from err
+        topic = self._catalog.topic(sequence.strip('/'), name.strip('/'))
+        if topic is None or not topic.session_finalized:
+            raise NotFoundError(f'topic `{locator}` not found')
+        return topic
+
+    def _clusters(
+        self,
+        spec: dict[str, Any],
+        window: Window,
+        where: str,
+    ) -> list[Span]:
+        topic = self._visible_topic(spec.get('locator'))
+        dt = spec.get('clustering_dt_ns') or 0
+        if not isinstance(dt, int) or dt < 0:
+            raise BadRequestError(f'{where}: clustering_dt_ns must be a non-negative integer')
+        terms = parse_ontology(spec.get('ontology') or {}).get(topic.ontology_tag, [])
+        clusterer = Clusterer(dt)
+        for stamps, mask in self._row_masks(topic, terms, window):
+            clusterer.feed(stamps, mask)
+        return clusterer.finish()
+
+    def clusterize(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """Answer `topic_filter_clusterize`: one response object per cluster.
+
+        `timestamp_range` (`{"start_ns", "end_ns"}`) limits the rows
+        considered to `[start_ns, end_ns]`, both inclusive.
+
+        Raises:
+            BadRequestError: The request is malformed.
+            NotFoundError: The topic is unknown or not visible.
+
+        """
+        window = Window()
+        bounds = body.get('timestamp_range')
+        if bounds is not None:
+            if not isinstance(bounds, dict):
+                raise BadRequestError('topic_filter_clusterize: timestamp_range must be an object')
+            start, end = bounds.get('start_ns'), bounds.get('end_ns')
+            window = Window(start, None if end is None else int(end) + 1)
+        spans = self._clusters(body, window, 'topic_filter_clusterize')
+        return _responses(spans)
+
+    def intersect(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """Answer `topic_filter_intersect`: one response object per common span.
+
+        Raises:
+            BadRequestError: The request is malformed.
+            NotFoundError: A topic is unknown or not visible.
+
+        """
+        specs = body.get('topics')
+        if not isinstance(specs, list) or not specs:
+            raise BadRequestError('topic_filter_intersect: topics must be a non-empty list')
+        dt = body.get('intersect_dt_ns') or 0
+        if not isinstance(dt, int) or dt < 0:
+            raise BadRequestError(
+                'topic_filter_intersect: intersect_dt_ns must be a non-negative integer'
+            )
+        per_topic = []
+        for spec in specs:
+            if not isinstance(spec, dict):
+                raise BadRequestError('topic_filter_intersect: each topic must be an object')
+            per_topic.append(self._clusters(spec, Window(), 'topic_filter_intersect'))
+        return _responses(intersect_all(per_topic, dt))
+
+
+def _responses(spans: list[Span]) -> list[dict[str, Any]]:
+    return [
+        {'id': index, 'ts': {'start_ns': start, 'end_ns': end}}
+        for index, (start, end) in enumerate(spans)
+    ]
+
+
+def _may_hold(chunk: ChunkRecord, terms: list[OntologyTerm]) -> bool:
+    for term in terms:
+        key = term.path.stats_key
+        if key is None:
+            continue
+        extremes = chunk.column_stats.get(key)
+        if extremes is not None and not term.condition.may_match(*extremes):
+            return False
+    return True

@@ -1,0 +1,646 @@
+"""The Flight service: every RPC and action `mosaicolabs` 0.7.0 uses.
+
+Handlers turn `ServerError`s into Flight statuses whose message says what was
+wrong; the server keeps serving after any failed call.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+import pyarrow as pa
+from pyarrow import flight
+
+from mosaico_ros.protocol import (
+    SERIALIZATION_FORMATS,
+    Action,
+    DataInfo,
+    Interval,
+    ProtocolError,
+    PutCommand,
+    ResourceCommand,
+    SequenceAppMetadata,
+    SessionInfo,
+    Ticket,
+    TimeWindowInfo,
+    TopicAppMetadata,
+    encode_response,
+    is_topic_locator,
+    sanitize_sequence_name,
+    split_session_locator,
+    unpack_topic_locator,
+    validate_sequence_name,
+    validate_topic_name,
+)
+from mosaico_ros.protocol.jsonbody import load_object
+from mosaico_ros.server.catalog import Catalog
+from mosaico_ros.server.chunks import DEFAULT_CHUNK_BYTES, ChunkFiles, ChunkWriter
+from mosaico_ros.server.errors import (
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ServerError,
+    UnauthenticatedError,
+)
+from mosaico_ros.server.permissions import MIDDLEWARE_KEY, Permission
+from mosaico_ros.server.query import QueryEngine
+from mosaico_ros.server.reader import Window, read_topic, rebatch, window_extent
+from mosaico_ros.server.records import ChunkRecord, SequenceRecord, TopicRecord
+from mosaico_ros.server.schemas import (
+    builtin_schema,
+    check_topic_schema,
+    deserialize_schema,
+    serialize_schema,
+)
+
+logger = logging.getLogger(__name__)
+
+SERVER_VERSION = '0.7.0'
+"""Protocol version reported by `info`: the SDK release this server speaks."""
+
+FINALIZE_WAIT_S = 30.0
+"""How long `session_finalize` waits for the session's DoPut streams to end."""
+
+_T = TypeVar('_T')
+
+
+def _translate(handler: Callable[..., _T]) -> Callable[..., _T]:
+    """Map server errors to Flight statuses carrying their message."""
+
+    @functools.wraps(handler)
+    def wrapped(*args: Any, **kwargs: Any) -> _T:
+        try:
+            return handler(*args, **kwargs)
+        except (flight.FlightError, pa.ArrowException):
+            raise
+        except BadRequestError as err:
+            raise pa.ArrowInvalid(str(err)) from err
+        except PermissionDeniedError as err:
+            raise flight.FlightUnauthorizedError(str(err)) from err
+        except UnauthenticatedError as err:
+            raise flight.FlightUnauthenticatedError(str(err)) from err
+        except (NotFoundError, ConflictError, ServerError) as err:
+            raise flight.FlightServerError(str(err)) from err
+        except ProtocolError as err:
+            raise pa.ArrowInvalid(str(err)) from err
+        except Exception as err:
+            logger.exception('unexpected failure in %s', handler.__name__)
+            raise flight.FlightInternalError(f'{type(err).__name__}: {err}') from err
+
+    return wrapped
+
+
+def _now_ns() -> int:
+    return time.time_ns()
+
+
+def _utc_text(ns: int) -> str:
+    seconds, fraction = divmod(ns, 1_000_000_000)
+    stamp = datetime.fromtimestamp(seconds, tz=timezone.utc).strftime('%Y-%m-%d %H:%M:%S')
+    return f'{stamp}.{fraction:09d} UTC'
+
+
+def _str_field(body: dict[str, Any], key: str, action: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value:
+        raise BadRequestError(f'{action}: missing string {key!r}')
+    return value
+
+
+def _metadata_field(body: dict[str, Any], action: str) -> dict[str, Any]:
+    value = body.get('user_metadata')
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadRequestError(f'{action}: user_metadata must be a JSON object')
+    return value
+
+
+def _split_topic(locator: str, action: str) -> tuple[str, str]:
+    try:
+        sequence, name = unpack_topic_locator(locator)
+    except ProtocolError as err:
+        raise BadRequestError(f'{action}: {err}') from err
+    return sequence, name.strip('/')
+
+
+class _ActiveStreams:
+    """Counts open DoPut streams per session so finalize can wait for them."""
+
+    def __init__(self) -> None:
+        self._counts: dict[int, int] = {}
+        self._changed = threading.Condition()
+
+    def enter(self, session_id: int) -> None:
+        with self._changed:
+            self._counts[session_id] = self._counts.get(session_id, 0) + 1
+
+    def leave(self, session_id: int) -> None:
+        with self._changed:
+            self._counts[session_id] -= 1
+            if not self._counts[session_id]:
+                del self._counts[session_id]
+            self._changed.notify_all()
+
+    def wait_idle(self, session_id: int, timeout: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: session_id not in self._counts, timeout)
+
+
+class MosaicoFlightService(flight.FlightServerBase):
+    """Arrow Flight service of the embedded server.
+
+    Args:
+        location: URI to listen on (`grpc://` or `grpc+tls://`).
+        catalog: The store's catalog.
+        files: The store's chunk files.
+        max_message_size: Largest gRPC message advertised to clients.
+        chunk_max_bytes: Buffered upload size that rolls a new chunk.
+        auth: Middleware checking API keys, or None for no authentication.
+        tls_certificates: Certificate/key pairs when serving TLS.
+
+    """
+
+    def __init__(
+        self,
+        location: str,
+        catalog: Catalog,
+        files: ChunkFiles,
+        *,
+        max_message_size: int,
+        chunk_max_bytes: int = DEFAULT_CHUNK_BYTES,
+        auth: flight.ServerMiddlewareFactory | None = None,
+        tls_certificates: list[flight.CertKeyPair] | None = None,
+    ) -> None:
+        middleware = {MIDDLEWARE_KEY: auth} if auth is not None else None
+        super().__init__(
+            location,
+            middleware=middleware,
+            tls_certificates=tls_certificates or [],
+        )
+        self._catalog = catalog
+        self._files = files
+        self._queries = QueryEngine(catalog, files)
+        self._max_message_size = max_message_size
+        self._target_message_size = min(4 * 1024 * 1024, max_message_size // 2)
+        self._chunk_max_bytes = chunk_max_bytes
+        self._streams = _ActiveStreams()
+        self._actions: dict[str, tuple[Permission, Callable[[dict[str, Any]], Any]]] = {
+            Action.INFO: (Permission.READ, self._info),
+            Action.SEQUENCE_CREATE: (Permission.WRITE, self._sequence_create),
+            Action.SEQUENCE_DELETE: (Permission.DELETE, self._sequence_delete),
+            Action.SESSION_CREATE: (Permission.WRITE, self._session_create),
+            Action.SESSION_FINALIZE: (Permission.WRITE, self._session_finalize),
+            Action.SESSION_DELETE: (Permission.DELETE, self._session_delete),
+            Action.TOPIC_CREATE: (Permission.WRITE, self._topic_create),
+            Action.TOPIC_DELETE: (Permission.DELETE, self._topic_delete),
+            Action.SEQUENCE_NOTIFICATION_CREATE: (Permission.WRITE, self._sequence_note_create),
+            Action.SEQUENCE_NOTIFICATION_LIST: (Permission.READ, self._sequence_note_list),
+            Action.SEQUENCE_NOTIFICATION_PURGE: (Permission.DELETE, self._sequence_note_purge),
+            Action.TOPIC_NOTIFICATION_CREATE: (Permission.WRITE, self._topic_note_create),
+            Action.TOPIC_NOTIFICATION_LIST: (Permission.READ, self._topic_note_list),
+            Action.TOPIC_NOTIFICATION_PURGE: (Permission.DELETE, self._topic_note_purge),
+            Action.QUERY: (Permission.READ, self._queries.query),
+            Action.TOPIC_FILTER_CLUSTERIZE: (Permission.READ, self._queries.clusterize),
+            Action.TOPIC_FILTER_INTERSECT: (Permission.READ, self._queries.intersect),
+        }
+
+    # ------------------------------------------------------------ permissions
+
+    @staticmethod
+    def _require(context: flight.ServerCallContext, needed: Permission, what: str) -> None:
+        middleware = context.get_middleware(MIDDLEWARE_KEY)
+        if middleware is None:
+            return
+        held: Permission = middleware.permission
+        if held < needed:
+            raise PermissionDeniedError(
+                f'{what} needs {needed.name.lower()} permission; '
+                f'this API key has {held.name.lower()}',
+            )
+
+    # ---------------------------------------------------------------- actions
+
+    def list_actions(self, context: flight.ServerCallContext) -> list[tuple[str, str]]:
+        """Every action this server answers."""
+        return [(str(name.value), '') for name in Action]
+
+    @_translate
+    def do_action(self, context: flight.ServerCallContext, action: flight.Action) -> list[bytes]:
+        """Dispatch one DoAction; paged actions return one envelope per Result."""
+        name = action.type
+        entry = self._actions.get(name)
+        if entry is None:
+            raise BadRequestError(f'unknown action {name!r}')
+        needed, handler = entry
+        self._require(context, needed, f'action {name!r}')
+        raw = action.body.to_pybytes() if action.body is not None else b''
+        body = load_object(raw or b'{}', f'{name} request body')
+        response = handler(body)
+        if Action(name).paged:
+            return [encode_response(name, item) for item in response]
+        return [encode_response(name, response)]
+
+    def _info(self, body: dict[str, Any]) -> dict[str, Any]:
+        major, minor, patch = (int(part) for part in SERVER_VERSION.split('.'))
+        return {
+            'version': SERVER_VERSION,
+            'semver': {'major': major, 'minor': minor, 'patch': patch, 'pre': None},
+            'config': {
+                'grpc_max_decode_message_size': self._max_message_size,
+                'grpc_max_encode_message_size': self._max_message_size,
+                'grpc_target_encode_message_size': self._target_message_size,
+            },
+        }
+
+    def _sequence_create(self, body: dict[str, Any]) -> None:
+        locator = _str_field(body, 'locator', 'sequence_create')
+        try:
+            name = validate_sequence_name(locator)
+        except ValueError as err:
+            raise BadRequestError(f'sequence_create: {err}') from err
+        self._catalog.create_sequence(name, _metadata_field(body, 'sequence_create'), _now_ns())
+
+    def _sequence_delete(self, body: dict[str, Any]) -> None:
+        name = sanitize_sequence_name(_str_field(body, 'locator', 'sequence_delete'))
+        self._files.remove(self._catalog.delete_sequence(name))
+
+    def _session_create(self, body: dict[str, Any]) -> dict[str, Any]:
+        name = sanitize_sequence_name(_str_field(body, 'locator', 'session_create'))
+        session = self._catalog.create_session(name, _now_ns())
+        return {'uuid': session.uuid, 'locator': session.locator}
+
+    def _session_finalize(self, body: dict[str, Any]) -> None:
+        uuid = _str_field(body, 'session_uuid', 'session_finalize')
+        session = self._catalog.session_by_uuid(uuid)
+        if session is None:
+            raise NotFoundError(f'session_finalize: session uuid `{uuid}` not found')
+        if not self._streams.wait_idle(session.id, FINALIZE_WAIT_S):
+            raise ConflictError(
+                f'session_finalize: session `{session.locator}` still has DoPut streams open',
+            )
+        self._catalog.finalize_session(uuid, _now_ns())
+
+    def _session_delete(self, body: dict[str, Any]) -> None:
+        locator = _str_field(body, 'locator', 'session_delete')
+        try:
+            sequence, ident = split_session_locator(locator)
+        except ProtocolError as err:
+            raise BadRequestError(f'session_delete: {err}') from err
+        self._files.remove(self._catalog.delete_session(sequence, ident))
+
+    def _topic_create(self, body: dict[str, Any]) -> dict[str, Any]:
+        action = 'topic_create'
+        session_uuid = _str_field(body, 'session_uuid', action)
+        locator = _str_field(body, 'locator', action)
+        sequence, path = _split_topic(locator, action)
+        try:
+            path = validate_topic_name(path).strip('/')
+        except ValueError as err:
+            raise BadRequestError(f'{action}: {err}') from err
+        serialization = body.get('serialization_format') or 'default'
+        if serialization not in SERIALIZATION_FORMATS:
+            raise BadRequestError(
+                f'{action} {locator}: serialization_format {serialization!r} is not one of '
+                f'{", ".join(SERIALIZATION_FORMATS)}',
+            )
+        tag = _str_field(body, 'ontology_tag', action)
+        uuid = self._catalog.create_topic(
+            session_uuid,
+            sequence,
+            path,
+            tag,
+            serialization,
+            _metadata_field(body, action),
+            _now_ns(),
+        )
+        return {'uuid': uuid}
+
+    def _topic_delete(self, body: dict[str, Any]) -> None:
+        sequence, path = _split_topic(_str_field(body, 'locator', 'topic_delete'), 'topic_delete')
+        self._files.remove(self._catalog.delete_topic(sequence, path))
+
+    @staticmethod
+    def _note_type(body: dict[str, Any], action: str) -> str:
+        kind = body.get('notification_type', 'error')
+        if kind != 'error':
+            raise BadRequestError(f'{action}: notification_type must be "error", got {kind!r}')
+        return kind
+
+    def _sequence_note_create(self, body: dict[str, Any]) -> None:
+        action = 'sequence_notification_create'
+        name = sanitize_sequence_name(_str_field(body, 'locator', action))
+        msg = body.get('msg')
+        if not isinstance(msg, str):
+            raise BadRequestError(f'{action}: missing string "msg"')
+        self._catalog.add_notification(name, None, self._note_type(body, action), msg, _now_ns())
+
+    def _topic_note_create(self, body: dict[str, Any]) -> None:
+        action = 'topic_notification_create'
+        sequence, path = _split_topic(_str_field(body, 'locator', action), action)
+        msg = body.get('msg')
+        if not isinstance(msg, str):
+            raise BadRequestError(f'{action}: missing string "msg"')
+        self._catalog.add_notification(
+            sequence, path, self._note_type(body, action), msg, _now_ns()
+        )
+
+    def _notes(self, sequence: str, path: str | None) -> dict[str, Any]:
+        return {
+            'notifications': [
+                {
+                    'name': note.name,
+                    'notification_type': note.notification_type,
+                    'msg': note.msg,
+                    'created_datetime': _utc_text(note.created_at_ns),
+                }
+                for note in self._catalog.notifications(sequence, path)
+            ],
+        }
+
+    def _sequence_note_list(self, body: dict[str, Any]) -> dict[str, Any]:
+        action = 'sequence_notification_list'
+        return self._notes(sanitize_sequence_name(_str_field(body, 'locator', action)), None)
+
+    def _topic_note_list(self, body: dict[str, Any]) -> dict[str, Any]:
+        action = 'topic_notification_list'
+        return self._notes(*_split_topic(_str_field(body, 'locator', action), action))
+
+    def _sequence_note_purge(self, body: dict[str, Any]) -> None:
+        action = 'sequence_notification_purge'
+        name = sanitize_sequence_name(_str_field(body, 'locator', action))
+        self._catalog.purge_notifications(name, None)
+
+    def _topic_note_purge(self, body: dict[str, Any]) -> None:
+        action = 'topic_notification_purge'
+        self._catalog.purge_notifications(
+            *_split_topic(_str_field(body, 'locator', action), action)
+        )
+
+    # --------------------------------------------------------------- catalog
+
+    def _visible_sequence(self, name: str) -> SequenceRecord:
+        sequence = self._catalog.sequence(name)
+        if sequence is None or not self._catalog.finalized_sessions(sequence.id):
+            raise NotFoundError(f'resource `{name}` not found')
+        return sequence
+
+    def _visible_topic(self, locator: str) -> TopicRecord:
+        sequence, path = _split_topic(locator, 'resource')
+        topic = self._catalog.topic(sequence, path)
+        if topic is None or not topic.session_finalized:
+            raise NotFoundError(f'resource `{locator}` not found')
+        return topic
+
+    @staticmethod
+    def _topic_schema(topic: TopicRecord) -> pa.Schema:
+        if topic.schema_ipc is not None:
+            return deserialize_schema(topic.schema_ipc)
+        # A topic whose stream never opened: the model's schema, if known.
+        return builtin_schema(topic.ontology_tag) or pa.schema(
+            [pa.field('timestamp_ns', pa.int64(), nullable=False)],
+        )
+
+    def _endpoint(
+        self, topic: TopicRecord, window: Window, windowed: bool
+    ) -> flight.FlightEndpoint:
+        chunks = self._catalog.chunks(topic.id)
+        return flight.FlightEndpoint(
+            Ticket(topic.locator, window.start_ns, window.end_ns).encode(),
+            [],
+            app_metadata=self._topic_metadata(topic, chunks, window, windowed).encode(),
+        )
+
+    def _topic_metadata(
+        self,
+        topic: TopicRecord,
+        chunks: list[ChunkRecord],
+        window: Window,
+        windowed: bool,
+    ) -> TopicAppMetadata:
+        interval = (
+            Interval(min(c.min_ts for c in chunks), max(c.max_ts for c in chunks))
+            if chunks
+            else None
+        )
+        window_info = None
+        if windowed:
+            count, low, high = window_extent(self._files, chunks, window)
+            window_info = TimeWindowInfo(
+                count,
+                Interval(low, high) if low is not None and high is not None else None,
+            )
+        return TopicAppMetadata(
+            resource_locator=topic.locator,
+            created_at_ns=topic.created_at_ns,
+            locked=topic.session_locked,
+            ontology_tag=topic.ontology_tag,
+            serialization_format=topic.serialization_format,
+            user_metadata=topic.user_metadata,
+            data_info=DataInfo(
+                total_bytes=sum(c.bytes for c in chunks),
+                total_chunks_count=len(chunks),
+                total_row_count=sum(c.row_count for c in chunks),
+                interval=interval,
+            ),
+            completed_at_ns=topic.session_completed_at_ns,
+            time_window_info=window_info,
+        )
+
+    @staticmethod
+    def _command(descriptor: flight.FlightDescriptor) -> ResourceCommand:
+        if descriptor.descriptor_type == flight.DescriptorType.PATH:
+            parts = [p.decode() if isinstance(p, bytes) else p for p in descriptor.path]
+            return ResourceCommand('/'.join(parts))
+        return ResourceCommand.decode(descriptor.command)
+
+    # -------------------------------------------------------------- metadata
+
+    @_translate
+    def list_flights(
+        self,
+        context: flight.ServerCallContext,
+        criteria: bytes,
+    ) -> Iterator[flight.FlightInfo]:
+        """One FlightInfo with a PATH descriptor `[name]` per visible sequence."""
+        self._require(context, Permission.READ, 'ListFlights')
+        infos = [
+            flight.FlightInfo(
+                pa.schema([]),
+                flight.FlightDescriptor.for_path(sequence.name),
+                [],
+                -1,
+                -1,
+            )
+            for sequence in self._catalog.visible_sequences()
+        ]
+        return iter(infos)
+
+    @_translate
+    def get_flight_info(
+        self,
+        context: flight.ServerCallContext,
+        descriptor: flight.FlightDescriptor,
+    ) -> flight.FlightInfo:
+        """Describe a sequence (all its topics) or one topic, optionally windowed."""
+        self._require(context, Permission.READ, 'GetFlightInfo')
+        command = self._command(descriptor)
+        window = Window(command.timestamp_ns_start, command.timestamp_ns_end)
+        windowed = window.start_ns is not None or window.end_ns is not None
+        locator = command.resource_locator
+        if is_topic_locator(locator):
+            topic = self._visible_topic(locator)
+            endpoint = self._endpoint(topic, window, windowed)
+            return flight.FlightInfo(
+                self._topic_schema(topic),
+                descriptor,
+                [endpoint],
+                -1,
+                -1,
+                app_metadata=endpoint.app_metadata,
+            )
+        sequence = self._visible_sequence(sanitize_sequence_name(locator))
+        sessions = self._catalog.finalized_sessions(sequence.id)
+        topics = self._catalog.visible_topics(sequence.id)
+        by_session: dict[int, list[str]] = {}
+        for topic in sorted(topics, key=lambda t: (t.created_at_ns, t.id)):
+            by_session.setdefault(topic.session_id, []).append(topic.locator)
+        metadata = SequenceAppMetadata(
+            resource_locator=sequence.name,
+            created_at_ns=sequence.created_at_ns,
+            user_metadata=sequence.user_metadata,
+            sessions=[
+                SessionInfo(
+                    locator=session.locator,
+                    created_at_ns=session.created_at_ns,
+                    locked=session.locked,
+                    completed_at_ns=session.completed_at_ns,
+                    topics=by_session.get(session.id, []),
+                )
+                for session in sessions
+            ],
+        )
+        endpoints = [self._endpoint(topic, window, windowed) for topic in topics]
+        return flight.FlightInfo(
+            pa.schema([]),
+            descriptor,
+            endpoints,
+            -1,
+            -1,
+            app_metadata=metadata.encode(),
+        )
+
+    @_translate
+    def get_schema(
+        self,
+        context: flight.ServerCallContext,
+        descriptor: flight.FlightDescriptor,
+    ) -> flight.SchemaResult:
+        """Return the stored schema of a topic (an empty schema for a sequence)."""
+        self._require(context, Permission.READ, 'GetSchema')
+        locator = self._command(descriptor).resource_locator
+        if is_topic_locator(locator):
+            return flight.SchemaResult(self._topic_schema(self._visible_topic(locator)))
+        self._visible_sequence(sanitize_sequence_name(locator))
+        return flight.SchemaResult(pa.schema([]))
+
+    # ------------------------------------------------------------------ data
+
+    @_translate
+    def do_get(
+        self,
+        context: flight.ServerCallContext,
+        ticket: flight.Ticket,
+    ) -> flight.FlightDataStream:
+        """Stream a topic's rows in the ticket's window, sorted, never an empty batch."""
+        self._require(context, Permission.READ, 'DoGet')
+        request = Ticket.decode(ticket.ticket)
+        topic = self._visible_topic(request.locator)
+        schema = self._topic_schema(topic)
+        chunks = self._catalog.chunks(topic.id)
+        window = Window(request.start_ns, request.end_ns)
+        batches = rebatch(
+            read_topic(self._files, chunks, schema, window), self._target_message_size
+        )
+        return flight.GeneratorStream(schema, batches)
+
+    @_translate
+    def do_put(
+        self,
+        context: flight.ServerCallContext,
+        descriptor: flight.FlightDescriptor,
+        reader: flight.MetadataRecordBatchReader,
+        writer: flight.FlightMetadataWriter,
+    ) -> None:
+        """Receive one topic's stream into chunks; a failure surfaces at the client's close."""
+        self._require(context, Permission.WRITE, 'DoPut')
+        if descriptor.descriptor_type != flight.DescriptorType.CMD:
+            raise BadRequestError(
+                'DoPut: descriptor must be a CMD with resource_locator and topic_uuid'
+            )
+        command = PutCommand.decode(descriptor.command)
+        topic = self._catalog.topic_by_uuid(command.topic_uuid)
+        if topic is None:
+            raise NotFoundError(
+                f'DoPut {command.resource_locator}: unknown topic uuid `{command.topic_uuid}`',
+            )
+        if command.resource_locator.strip('/') != topic.locator:
+            raise BadRequestError(
+                f'DoPut: resource_locator {command.resource_locator!r} does not match topic '
+                f'uuid `{command.topic_uuid}` ({topic.locator})',
+            )
+        if topic.session_finalized:
+            raise BadRequestError(f'DoPut {topic.locator}: its session is already finalized')
+        schema = reader.schema
+        check_topic_schema(schema, topic.ontology_tag, topic.locator)
+        if topic.schema_ipc is not None and not deserialize_schema(topic.schema_ipc).equals(
+            schema,
+            check_metadata=False,
+        ):
+            raise BadRequestError(f'DoPut {topic.locator}: schema differs from the stored one')
+        self._catalog.claim_put(topic.id, serialize_schema(schema))
+        self._streams.enter(topic.session_id)
+        try:
+            self._receive(topic, schema, reader)
+        except BaseException:
+            self._catalog.end_put(topic.id, 'failed')
+            raise
+        else:
+            self._catalog.end_put(topic.id, 'done')
+        finally:
+            self._streams.leave(topic.session_id)
+
+    def _receive(
+        self,
+        topic: TopicRecord,
+        schema: pa.Schema,
+        reader: flight.MetadataRecordBatchReader,
+    ) -> None:
+        def reference(chunk: ChunkRecord) -> None:
+            try:
+                self._catalog.add_chunk(topic.id, chunk)
+            except BaseException:
+                self._files.remove([chunk.file])
+                raise
+
+        with ChunkWriter(
+            self._files,
+            topic.uuid,
+            schema,
+            reference,
+            max_bytes=self._chunk_max_bytes,
+        ) as chunks:
+            while True:
+                try:
+                    received = reader.read_chunk()
+                except StopIteration:
+                    break
+                if received.data is not None:
+                    chunks.write(received.data)
