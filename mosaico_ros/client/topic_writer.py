@@ -25,6 +25,9 @@ FIRST_CHUNK_ROWS = 8
 MAX_CHUNK_ROWS = 65536
 """Most messages handed to the worker at once."""
 
+UNMEASURED_MAX_ROWS = 1024
+"""Largest chunk sent before the encoded size of a row is known."""
+
 
 def notify_topic(connection: Connection, locator: str, message: str) -> None:
     """File an error notification on a topic, logging (not raising) failures."""
@@ -85,6 +88,7 @@ class TopicWriter:
         self._lock = threading.Lock()
         self._buffer: list[Any] = []
         self._flush_rows = max_batch_size_records or FIRST_CHUNK_ROWS
+        self._row_size_known = max_batch_size_records is not None
         self._stream: flight.FlightStreamWriter | None = None
         self._stream_reader: flight.FlightMetadataReader | None = None
         self._closing = False
@@ -177,6 +181,10 @@ class TopicWriter:
             buffer.append(message)
             if len(buffer) >= self._flush_rows:
                 self._buffer = []
+                if not self._row_size_known:
+                    # Grow geometrically until the worker has measured a row,
+                    # so a fast producer does not queue many tiny chunks.
+                    self._flush_rows = min(self._flush_rows * 2, UNMEASURED_MAX_ROWS)
                 self._worker.submit(lambda: self._encode_and_write(buffer))
 
     def push_batch(self, batch: pa.RecordBatch) -> None:
@@ -251,6 +259,7 @@ class TopicWriter:
         if rows and self.max_batch_size_records is None:
             per_row = max(1, batch.nbytes // rows)
             self._flush_rows = max(1, min(MAX_CHUNK_ROWS, self.budget_bytes // per_row))
+            self._row_size_known = True
         self._write(batch)
 
     def _write(self, batch: pa.RecordBatch) -> None:
