@@ -167,6 +167,7 @@ class McapReader(BagReader):
     def close(self) -> None:
         """Close the file."""
         self._fh.close()
+        super().close()
 
     # -- opening -------------------------------------------------------------------
 

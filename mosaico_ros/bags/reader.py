@@ -8,11 +8,14 @@ from typing import TYPE_CHECKING
 from mosaico_ros.bags.errors import BagCorruptError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
     from pathlib import Path
     from types import TracebackType
 
+    from rosbags.typesys.store import Typestore
+
     from mosaico_ros.bags.model import Connection, Problem, RawMessage
+    from mosaico_ros.bags.typesys import TypeResolution
 
 
 class BagReader(ABC):
@@ -38,6 +41,8 @@ class BagReader(ABC):
     size_bytes: int
     problems: list[Problem]
     strict: bool
+    msg_paths: tuple[Path, ...] = ()
+    distro: str | None = None
 
     def __enter__(self) -> BagReader:
         return self
@@ -50,9 +55,20 @@ class BagReader(ABC):
     ) -> None:
         self.close()
 
-    @abstractmethod
     def close(self) -> None:
         """Release files, database handles and temporary files."""
+        closers: list[Callable[[], object]] = self.__dict__.pop('_closers', [])
+        for closer in reversed(closers):
+            closer()
+
+    def on_close(self, closer: Callable[[], object]) -> None:
+        """Run closer when the reader is closed (temporary files, sub-readers).
+
+        Args:
+            closer: Callable without arguments.
+
+        """
+        self.__dict__.setdefault('_closers', []).append(closer)
 
     @abstractmethod
     def messages(
@@ -72,6 +88,16 @@ class BagReader(ABC):
             Raw messages.
 
         """
+
+    def type_resolution(self) -> TypeResolution:
+        """Typestore for this bag (see `typesys.resolve_types`) with unknown connections."""
+        from mosaico_ros.bags.typesys import resolve_types
+
+        return resolve_types(self.connections, self.distro, self.msg_paths)
+
+    def typestore(self) -> Typestore:
+        """Typestore that decodes every connection whose definition is known."""
+        return self.type_resolution().typestore
 
     def topics(self) -> dict[str, list[Connection]]:
         """Group connections by topic, in declaration order."""

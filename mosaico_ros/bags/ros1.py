@@ -138,6 +138,7 @@ class Ros1Reader(BagReader):
     def close(self) -> None:
         """Close the file."""
         self._fh.close()
+        super().close()
 
     # -- opening -------------------------------------------------------------------
 

@@ -1,0 +1,308 @@
+"""Reader for a rosbag2 directory: metadata.yaml plus one or more storage files.
+
+Decisions, since rosbag2 leaves them open:
+
+- Storage files are recognized by content, so `storage_identifier` and the
+  directory name (even `*.bag`) do not matter.
+- Only files listed in `relative_file_paths` are read. Storage files present
+  but not listed are reported as a 'mismatch' problem and not read: they may
+  belong to another recording. Listed files that are absent are reported as
+  'missing-file' with the message count metadata.yaml gives for them; if no
+  listed file is present, opening fails with `BagMissingFileError`.
+- Topics, types and QoS come from the storage files (what the bytes are);
+  metadata.yaml topics absent from every present file are still declared,
+  and QoS strings that differ are reported as 'mismatch'.
+- `compression_mode: FILE` files are whole-file zstd and are decompressed to
+  a temporary directory; `compression_mode: MESSAGE` payloads are zstd frames
+  decompressed one by one, as rosbag2 does (the storage file does not say so).
+- Messages of all files are merged by log time.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import replace
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
+
+import zstandard
+from ruamel.yaml import YAML, YAMLError
+
+from mosaico_ros.bags.detect import open_file
+from mosaico_ros.bags.errors import BagFormatError, BagMissingFileError
+from mosaico_ros.bags.model import Connection, Problem, RawMessage
+from mosaico_ros.bags.msgtype import normalize_msgtype
+from mosaico_ros.bags.reader import BagReader
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+    from pathlib import Path
+
+STORAGE_SUFFIXES = ('.db3', '.mcap', '.db3.zstd', '.mcap.zstd')
+INT64_MAX = 2**63 - 1
+
+
+def load_metadata(path: Path) -> dict[str, Any]:
+    """Return the `rosbag2_bagfile_information` mapping of a metadata.yaml.
+
+    Raises:
+        BagFormatError: Unparsable YAML or no bag information in it.
+
+    """
+    try:
+        doc = YAML(typ='safe').load(path.read_text(encoding='utf-8'))
+    except (OSError, YAMLError, UnicodeDecodeError) as exc:
+        msg = f'{path}: metadata.yaml is unreadable: {exc}'
+        raise BagFormatError(msg) from exc
+    info = doc.get('rosbag2_bagfile_information') if isinstance(doc, dict) else None
+    if not isinstance(info, dict):
+        msg = f'{path}: no rosbag2_bagfile_information mapping'
+        raise BagFormatError(msg)
+    return info
+
+
+class Rosbag2Reader(BagReader):
+    """Reader for a rosbag2 bag directory."""
+
+    def __init__(self, path: Path, *, strict: bool = False):
+        """Open a rosbag2 directory and every storage file it lists.
+
+        Args:
+            path: Directory holding metadata.yaml.
+            strict: Raise on damage instead of recording problems.
+
+        Raises:
+            BagFormatError: metadata.yaml unreadable or a storage file of no known format.
+            BagMissingFileError: None of the listed storage files is present.
+
+        """
+        self.path = path
+        self.strict = strict
+        self.problems = []
+        self.metadata = load_metadata(path / 'metadata.yaml')
+        mode = str(self.metadata.get('compression_mode') or '').upper()
+        fmt = str(self.metadata.get('compression_format') or '').lower()
+        self.message_compression = fmt if mode == 'MESSAGE' else ''
+        if self.message_compression and self.message_compression != 'zstd':
+            msg = f'{path}: per-message compression {fmt!r} is not supported, only zstd'
+            raise BagFormatError(msg)
+        self.readers: list[BagReader] = []
+        try:
+            self._open_files()
+            self._unify()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Close every storage file."""
+        for reader in self.readers:
+            reader.close()
+        self.readers = []
+        super().close()
+
+    def _open_files(self) -> None:
+        listed = [str(p) for p in self.metadata.get('relative_file_paths') or []]
+        per_file = {
+            str(f.get('path')): f.get('message_count')
+            for f in self.metadata.get('files') or []
+            if isinstance(f, dict)
+        }
+        missing: list[str] = []
+        used: set[Path] = set()
+        for rel in listed:
+            candidates = [self.path / rel, self.path / rel.rsplit('/', 1)[-1]]
+            found = next((c for c in candidates if c.is_file()), None)
+            if found is None:
+                missing.append(rel)
+                self.report(
+                    Problem(
+                        self.path / rel,
+                        None,
+                        None,
+                        'missing-file',
+                        'storage file listed in metadata.yaml is absent',
+                        per_file.get(rel),
+                    )
+                )
+                continue
+            used.add(found.resolve())
+            self.readers.append(open_file(found, strict=self.strict))
+        if listed and not self.readers:
+            msg = f'{self.path}: none of the storage files listed in metadata.yaml is present: ' + (
+                ', '.join(missing)
+            )
+            raise BagMissingFileError(msg)
+        if not listed:
+            msg = f'{self.path}: metadata.yaml lists no storage files (relative_file_paths)'
+            raise BagFormatError(msg)
+        for extra in sorted(self.path.iterdir()):
+            if extra.name.endswith(STORAGE_SUFFIXES) and extra.resolve() not in used:
+                self.report(
+                    Problem(
+                        extra,
+                        None,
+                        None,
+                        'mismatch',
+                        'storage file not listed in metadata.yaml; not read',
+                        0,
+                    )
+                )
+
+    def _unify(self) -> None:
+        """Merge connections of all files into one list keyed by topic and type."""
+        declared: dict[str, dict[str, Any]] = {}
+        declared_counts: dict[str, int] = {}
+        for entry in self.metadata.get('topics_with_message_count') or []:
+            meta = entry.get('topic_metadata') or {}
+            if meta.get('name'):
+                declared[meta['name']] = meta
+                declared_counts[meta['name']] = int(entry.get('message_count') or 0)
+
+        self._map: dict[tuple[int, int], Connection] = {}
+        unified: dict[tuple[str, str, str], Connection] = {}
+        counts: dict[tuple[str, str, str], int | None] = {}
+        for index, reader in enumerate(self.readers):
+            self.problems.extend(p for p in reader.problems if p not in self.problems)
+            for conn in reader.connections:
+                key = (conn.topic, conn.msgtype, conn.encoding)
+                if key not in unified:
+                    meta = declared.get(conn.topic, {})
+                    meta_qos = meta.get('offered_qos_profiles')
+                    qos = conn.qos if conn.qos is not None else meta_qos
+                    if conn.qos is not None and meta_qos and _norm(meta_qos) != _norm(conn.qos):
+                        self.report(
+                            Problem(
+                                conn.source_file,
+                                None,
+                                conn.topic,
+                                'mismatch',
+                                'offered_qos_profiles in metadata.yaml differ from the storage'
+                                ' file; using the storage file',
+                                0,
+                            )
+                        )
+                    unified[key] = replace(conn, id=len(unified), qos=qos, source_file=self.path)
+                    counts[key] = 0
+                have = counts[key]
+                counts[key] = (
+                    None
+                    if have is None or conn.message_count is None
+                    else (have + conn.message_count)
+                )
+                self._map[index, conn.id] = unified[key]
+        topics_seen = {key[0] for key in unified}
+        for name, meta in declared.items():
+            if name in topics_seen:
+                continue
+            typ = str(meta.get('type') or '')
+            key = (name, normalize_msgtype(typ), str(meta.get('serialization_format') or ''))
+            unified[key] = Connection(
+                id=len(unified),
+                topic=name,
+                msgtype=key[1],
+                encoding=key[2],
+                msgdef='',
+                msgdef_encoding='',
+                md5sum='',
+                message_count=0 if not self._missing else None,
+                qos=meta.get('offered_qos_profiles'),
+                schema_name=typ,
+                source_file=self.path,
+            )
+            counts[key] = unified[key].message_count
+        complete = not self._missing
+        if complete:
+            for key, conn in unified.items():
+                if counts.get(key) is None:
+                    counts[key] = declared_counts.get(conn.topic)
+        self.connections = [replace(c, message_count=counts.get(k)) for k, c in unified.items()]
+        by_key = {(c.topic, c.msgtype, c.encoding): c for c in self.connections}
+        self._map = {k: by_key[(v.topic, v.msgtype, v.encoding)] for k, v in self._map.items()}
+        known = [c.message_count for c in self.connections]
+        self.message_count = (
+            sum(c or 0 for c in known) if all(c is not None for c in known) else None
+        )
+        starts = [r.start_ns for r in self.readers if r.start_ns is not None]
+        ends = [r.end_ns for r in self.readers if r.end_ns is not None]
+        self.start_ns = min(starts) if starts else None
+        self.end_ns = max(ends) if ends else None
+        self.size_bytes = sum(r.size_bytes for r in self.readers)
+
+    @property
+    def _missing(self) -> bool:
+        return any(p.kind == 'missing-file' for p in self.problems)
+
+    def messages(
+        self,
+        connections: Iterable[Connection] | None = None,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> Iterator[RawMessage]:
+        """Yield messages of all storage files merged in log-time order.
+
+        Yields:
+            Raw messages.
+
+        """
+        wanted = None if connections is None else {c.id for c in connections}
+        streams = []
+        for index, reader in enumerate(self.readers):
+            subs = [
+                c
+                for c in reader.connections
+                if wanted is None or self._map[index, c.id].id in wanted
+            ]
+            if subs:
+                streams.append(self._file_messages(index, reader, subs, start, end))
+        if len(streams) == 1:
+            yield from streams[0]
+        else:
+            yield from heapq.merge(*streams, key=attrgetter('log_time_ns'))
+        for reader in self.readers:
+            self.problems.extend(p for p in reader.problems if p not in self.problems)
+
+    def _file_messages(
+        self,
+        index: int,
+        reader: BagReader,
+        subs: list[Connection],
+        start: int | None,
+        end: int | None,
+    ) -> Iterator[RawMessage]:
+        mapping = self._map
+        conns = None if len(subs) == len(reader.connections) else subs
+        unzstd = zstandard.ZstdDecompressor() if self.message_compression else None
+        for msg in reader.messages(conns, start, end):
+            data = msg.data
+            if unzstd is not None:
+                try:
+                    data = _unzstd(unzstd, data)
+                except zstandard.ZstdError as exc:
+                    self.report(
+                        Problem(
+                            msg.file,
+                            msg.offset,
+                            msg.connection.topic,
+                            'corrupt',
+                            f'payload is not a zstd frame although metadata.yaml declares'
+                            f' per-message zstd compression: {exc}',
+                            1,
+                        )
+                    )
+                    continue
+            yield RawMessage(
+                mapping[index, msg.connection.id], msg.log_time_ns, data, msg.offset, msg.file
+            )
+
+
+def _unzstd(dctx: zstandard.ZstdDecompressor, data: bytes | memoryview) -> bytes:
+    try:
+        return dctx.decompress(data)
+    except zstandard.ZstdError:
+        # Frames written without a content size need the streaming decoder.
+        return dctx.decompressobj().decompress(data)
+
+
+def _norm(qos: str) -> str:
+    return ' '.join(qos.split())
