@@ -1,0 +1,905 @@
+"""``sensor_msgs``: IMU, GPS, images, camera info, scans, clouds and the scalar sensors.
+
+Conventions kept for SDK compatibility (lossy or odd, but a sequence we write
+must read like one the SDK writes from the same bag):
+
+- ``Imu``: ``orientation`` is null when ``orientation_covariance[0] == -1``; each
+  covariance sits on its own vector and only when an element is > 0. Back to ROS
+  a null orientation is quaternion 0,0,0,0 with covariance all -1.
+- ``NavSatFix``: latitude/longitude/altitude -> ``position.x/y/z``; the covariance
+  and its type are kept only when an element is > 0; ``status`` only when
+  ``status.status >= -1``; ``velocity`` is never set. A missing status goes back
+  as ``status=-1, service=0``.
+- ``Image``: ``data`` is PNG-packed: the raw buffer reshaped to (height, step) and
+  written as an 8-bit grayscale PNG with zlib level 1, not a viewable picture. An
+  empty image is stored ``raw`` (PNG cannot hold zero rows).
+- ``CompressedImage``: the format string is reduced to its codec; the pixel
+  encoding is dropped and comes back as the bare codec (``'jpeg'``).
+- ``Temperature``: stored in Kelvin (+273.15), so a round trip rounds in float64.
+- ``FluidPressure``/``Temperature``: ``variance`` only when > 0.
+- ``BatteryState``: NaN temperature/current/charge/capacity/design_capacity -> null,
+  empty cell arrays -> null (both come back as NaN / empty).
+- ``CameraInfo``: ``binning`` only when both factors > 1 (comes back as 0, 0);
+  ``roi`` null when all-zero with ``do_rectify`` false.
+- ``MagneticField``: Tesla copied as-is, although the model documents microtesla.
+- ``LaserScan``/``MultiEchoLaserScan``: empty ``intensities`` -> null.
+- ``Range`` has no adapter in the SDK either; it goes through the generic path.
+
+Opt-in PointCloud2 adapters (Lidar, Radar, RGBDCamera, ToFCamera, StereoCamera)
+decode the binary cloud per field name with numpy; fields with ``count > 1`` are
+rejected. Back to ROS they pack one ``PointField`` per non-null column, in model
+order, native endianness, ``height=1``; unlike the SDK they also restore the header.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import sys
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import pyarrow as pa
+
+from mosaico_ros.adapters import columns, rows
+from mosaico_ros.adapters.errors import AdapterError
+from mosaico_ros.adapters.geometry_msgs import (
+    XYZ,
+    XYZW,
+    covariance_values,
+    list_parts,
+    vector_array,
+    vector_values,
+)
+from mosaico_ros.adapters.registry import RosAdapter, register_adapter
+from mosaico_ros.ontology import (
+    GPS,
+    IMU,
+    ROI,
+    BatteryState,
+    CameraInfo,
+    CompressedImage,
+    Image,
+    Joy,
+    LaserScan,
+    Lidar,
+    Magnetometer,
+    MultiEchoLaserScan,
+    PointCloud2,
+    Pressure,
+    Radar,
+    RGBDCamera,
+    RobotJoint,
+    StereoCamera,
+    Temperature,
+    ToFCamera,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import NDArray
+    from rosbags.typesys.store import Typestore
+
+KELVIN_OFFSET = 273.15
+
+
+class _HeaderedAdapter(RosAdapter):
+    """Adapters of ROS types with a top-level ``header``."""
+
+    def header(self, msgs: Sequence[Any]) -> pa.StructArray:
+        """Ontology header column of `msgs` (empty headers -> null)."""
+        return columns.header_array(columns.pluck(msgs, 'header'),
+                                    columns.child_type(self.struct_type, 'header'))
+
+    def build(self, msgs: Sequence[Any], children: dict[str, Any]) -> pa.StructArray:
+        """Struct array of the model with the header added."""
+        children['header'] = self.header(msgs)
+        return columns.struct_array(self.struct_type, len(msgs), children)
+
+    def assemble(self, arr: pa.StructArray, msgtype: str, typestore: Typestore,
+                 values: dict[str, list[Any]]) -> list[Any]:
+        """ROS messages of `msgtype` from leaf values plus the header column."""
+        factory = rows.RosFactory(typestore)
+        values['header'] = factory.headers(arr.field('header'), len(arr))
+        return factory.assemble(self.target_msgtype(msgtype), values, len(arr))
+
+
+def _positive_or_null(values: list[float]) -> list[float | None]:
+    return [value if value > 0 else None for value in values]
+
+
+def _finite_or_null(values: list[float]) -> list[float | None]:
+    return [None if math.isnan(value) else value for value in values]
+
+
+def _nan_filled(arr: pa.Array) -> list[float]:
+    return rows.numbers(arr, math.nan)
+
+
+@register_adapter
+class IMUAdapter(_HeaderedAdapter):
+    """``sensor_msgs/msg/Imu`` <-> ``IMU``."""
+
+    ros_types = ('sensor_msgs/msg/Imu',)
+    model = IMU
+
+    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+        """Convert IMU messages; covariances on their own vectors."""
+        stype = self.struct_type
+        orientation_cov = columns.pluck(msgs, 'orientation_covariance')
+        has_orientation = np.fromiter((cov[0] != -1 for cov in orientation_cov), np.bool_,
+                                      len(msgs))
+        return self.build(msgs, {
+            'acceleration': vector_array(
+                columns.pluck(msgs, 'linear_acceleration'),
+                columns.child_type(stype, 'acceleration'),
+                covariances=columns.pluck(msgs, 'linear_acceleration_covariance')),
+            'angular_velocity': vector_array(
+                columns.pluck(msgs, 'angular_velocity'),
+                columns.child_type(stype, 'angular_velocity'),
+                covariances=columns.pluck(msgs, 'angular_velocity_covariance')),
+            'orientation': vector_array(
+                columns.pluck(msgs, 'orientation'),
+                columns.child_type(stype, 'orientation'), XYZW,
+                covariances=orientation_cov, valid=has_orientation),
+        })
+
+    def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
+        """Rebuild IMU messages; no orientation => 0,0,0,0 with covariance all -1."""
+        arr = rows.as_struct(data)
+        accel = arr.field('acceleration')
+        gyro = arr.field('angular_velocity')
+        orientation = arr.field('orientation')
+        has_orientation = rows.valid(orientation)
+        orientation_cov = covariance_values(orientation.field('covariance'), 9)
+        for i in np.flatnonzero(~has_orientation):
+            orientation_cov[i] = np.full(9, -1.0)
+        return self.assemble(arr, msgtype, typestore, {
+            **vector_values(accel, 'linear_acceleration.'),
+            'linear_acceleration_covariance': covariance_values(accel.field('covariance'), 9),
+            **vector_values(gyro, 'angular_velocity.'),
+            'angular_velocity_covariance': covariance_values(gyro.field('covariance'), 9),
+            **vector_values(orientation, 'orientation.', XYZW),
+            'orientation_covariance': orientation_cov,
+        })
+
+
+@register_adapter
+class GPSAdapter(_HeaderedAdapter):
+    """``sensor_msgs/msg/NavSatFix`` <-> ``GPS``."""
+
+    ros_types = ('sensor_msgs/msg/NavSatFix',)
+    model = GPS
+
+    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+        """Convert fixes; latitude/longitude/altitude become position x/y/z."""
+        stype = self.struct_type
+        count = len(msgs)
+        position = columns.struct_array(columns.child_type(stype, 'position'), count, {
+            'x': columns.pluck(msgs, 'latitude'),
+            'y': columns.pluck(msgs, 'longitude'),
+            'z': columns.pluck(msgs, 'altitude'),
+        })
+        cov = columns.covariance_array(columns.pluck(msgs, 'position_covariance'),
+                                       columns.child_type(stype, 'position', 'covariance'))
+        kept = rows.valid(cov)
+        cov_type = [value if keep else None for value, keep in
+                    zip(columns.pluck(msgs, 'position_covariance_type'), kept, strict=True)]
+        position = columns.struct_array(position.type, count, {
+            **{name: position.field(name) for name in ('x', 'y', 'z')},
+            'covariance': cov,
+            'covariance_type': cov_type,
+        })
+        status_values = columns.pluck(msgs, 'status.status')
+        status = columns.struct_array(
+            columns.child_type(stype, 'status'), count,
+            {'status': status_values, 'service': columns.pluck(msgs, 'status.service')},
+            np.asarray(status_values, np.int64) >= -1 if count else None,
+        )
+        return self.build(msgs, {'position': position, 'status': status})
+
+    def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
+        """Rebuild fixes; a missing status is ``-1``/``0``."""
+        arr = rows.as_struct(data)
+        position = arr.field('position')
+        status = arr.field('status')
+        has_status = rows.valid(status)
+        has_cov = rows.valid(position.field('covariance'))
+        xyz = vector_values(position, '')
+        return self.assemble(arr, msgtype, typestore, {
+            'latitude': xyz['x'],
+            'longitude': xyz['y'],
+            'altitude': xyz['z'],
+            'position_covariance': covariance_values(position.field('covariance'), 9),
+            'position_covariance_type': rows.numbers(position.field('covariance_type'), 0,
+                                                     has_cov),
+            'status.status': rows.numbers(status.field('status'), -1, has_status),
+            'status.service': rows.numbers(status.field('service'), 0, has_status),
+        })
+
+
+def png_pack(raw: NDArray[np.uint8], height: int, step: int) -> bytes:
+    """PNG-pack a raw buffer as the SDK does: (height, step) grayscale, zlib level 1."""
+    from PIL import Image as PilImage  # noqa: PLC0415
+
+    out = io.BytesIO()
+    PilImage.frombytes('L', (step, height), raw.tobytes()).save(out, format='PNG',
+                                                                 compress_level=1)
+    return out.getvalue()
+
+
+def png_unpack(data: bytes) -> NDArray[np.uint8]:
+    """Raw buffer of a PNG-packed image."""
+    from PIL import Image as PilImage  # noqa: PLC0415
+
+    with PilImage.open(io.BytesIO(data)) as image:
+        return np.frombuffer(image.tobytes(), np.uint8)
+
+
+@register_adapter
+class ImageAdapter(_HeaderedAdapter):
+    """``sensor_msgs/msg/Image`` <-> ``Image`` (PNG-packed, lossless)."""
+
+    ros_types = ('sensor_msgs/msg/Image',)
+    model = Image
+
+    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+        """PNG-pack each image buffer (one zlib pass per image)."""
+        heights = columns.pluck(msgs, 'height')
+        steps = columns.pluck(msgs, 'step')
+        payloads: list[bytes] = []
+        formats: list[str] = []
+        for msg, height, step in zip(msgs, heights, steps, strict=True):
+            raw = np.asarray(msg.data, np.uint8)
+            if height * step == 0 or len(raw) != height * step:
+                if len(raw) != height * step:
+                    raise AdapterError(
+                        f'sensor_msgs/msg/Image: data has {len(raw)} bytes, '
+                        f'height*step is {height * step}')
+                payloads.append(raw.tobytes())
+                formats.append('raw')
+                continue
+            payloads.append(png_pack(raw, height, step))
+            formats.append('png')
+        return self.build(msgs, {
+            'data': columns.binary_array(payloads),
+            'format': formats,
+            'width': columns.pluck(msgs, 'width'),
+            'height': heights,
+            'stride': steps,
+            'encoding': columns.pluck(msgs, 'encoding'),
+            'is_bigendian': [bool(value) for value in columns.pluck(msgs, 'is_bigendian')],
+        })
+
+    def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
+        """Un-pack PNG or raw buffers back to the exact ROS bytes."""
+        arr = rows.as_struct(data)
+        formats = rows.strings(arr.field('format'))
+        buffers = []
+        for index, (fmt, payload) in enumerate(zip(formats, rows.binaries(arr.field('data')),
+                                                   strict=True)):
+            if fmt == 'png':
+                buffers.append(png_unpack(payload.tobytes()))
+            elif fmt == 'raw':
+                buffers.append(payload)
+            else:
+                raise AdapterError(f'Image row {index}: format {fmt!r} cannot become a ROS Image')
+        return self.assemble(arr, msgtype, typestore, {
+            'height': rows.numbers(arr.field('height')),
+            'width': rows.numbers(arr.field('width')),
+            'step': rows.numbers(arr.field('stride')),
+            'encoding': rows.strings(arr.field('encoding')),
+            'is_bigendian': [int(v) for v in rows.numbers(arr.field('is_bigendian'), False)],
+            'data': buffers,
+        })
+
+
+IMAGE_CODECS = ('raw', 'png', 'jpeg', 'jpg', 'tiff', 'h264', 'hevc')
+"""Values of the ontology ``ImageFormat``."""
+
+
+def parse_compressed_format(fmt: str) -> str:
+    """Codec of a ROS ``CompressedImage.format`` string, as an ontology image format.
+
+    Empty -> ``png``; one token -> that codec; ``"<enc>; <codec> compressed <enc>"``
+    -> 2nd token; ``"<enc>; compressedDepth <codec>"`` -> 3rd token; unknown -> ``raw``.
+
+    Raises:
+        AdapterError: The string is ambiguous or not an image_transport format.
+
+    """
+    if not fmt:
+        return 'png'
+    parts = fmt.split()
+    if len(parts) == 1:
+        codec = parts[0]
+    else:
+        depth = 'compressedDepth' in parts
+        color = 'compressed' in parts
+        if depth == color:
+            raise AdapterError(f'CompressedImage format {fmt!r} is not an image_transport format')
+        index = 1 if color else 2
+        codec = parts[index] if len(parts) > index else 'png'
+    codec = codec.lower()
+    return codec if codec in IMAGE_CODECS else 'raw'
+
+
+@register_adapter
+class CompressedImageAdapter(_HeaderedAdapter):
+    """``sensor_msgs/msg/CompressedImage`` <-> ``CompressedImage``."""
+
+    ros_types = ('sensor_msgs/msg/CompressedImage',)
+    model = CompressedImage
+
+    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+        """Copy the payloads; reduce the format string to the codec."""
+        cache: dict[str, str] = {}
+        formats = []
+        for fmt in columns.pluck(msgs, 'format'):
+            if fmt not in cache:
+                cache[fmt] = parse_compressed_format(fmt)
+            formats.append(cache[fmt])
+        return self.build(msgs, {
+            'data': columns.binary_array(columns.pluck(msgs, 'data')),
+            'format': formats,
+        })
+
+    def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
+        """Rebuild with the bare codec as format."""
+        arr = rows.as_struct(data)
+        return self.assemble(arr, msgtype, typestore, {
+            'format': rows.strings(arr.field('format')),
+            'data': rows.binaries(arr.field('data')),
+        })
+
+
+class _ListsAdapter(_HeaderedAdapter):
+    """Header plus list columns that map one to one."""
+
+    lists: ClassVar[dict[str, tuple[str, Any]]]
+    """Model column -> (ROS field, numpy dtype or None for strings)."""
+
+    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+        return self.build(msgs, {
+            column: columns.list_array(columns.pluck(msgs, field),
+                                       columns.child_type(self.struct_type, column))
+            for column, (field, _) in self.lists.items()
+        })
+
+    def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
+        arr = rows.as_struct(data)
+        values: dict[str, list[Any]] = {}
+        for column, (field, dtype) in self.lists.items():
+            if dtype is None:
+                values[field] = [[item or '' for item in row] if row else []
+                                 for row in arr.field(column).to_pylist()]
+            else:
+                values[field] = rows.arrays(arr.field(column), dtype)
+        return self.assemble(arr, msgtype, typestore, values)
+
+
+@register_adapter
+class RobotJointAdapter(_ListsAdapter):
+    """``sensor_msgs/msg/JointState`` <-> ``RobotJoint`` (empty arrays stay [])."""
+
+    ros_types = ('sensor_msgs/msg/JointState',)
+    model = RobotJoint
+    lists = {
+        'names': ('name', None),
+        'positions': ('position', np.float64),
+        'velocities': ('velocity', np.float64),
+        'efforts': ('effort', np.float64),
+    }
+
+
+@register_adapter
+class JoyAdapter(_ListsAdapter):
+    """``sensor_msgs/msg/Joy`` <-> ``Joy``."""
+
+    ros_types = ('sensor_msgs/msg/Joy',)
+    model = Joy
+    lists = {'axes': ('axes', np.float32), 'buttons': ('buttons', np.int32)}
+
+
+LASER_SCALARS = ('angle_min', 'angle_max', 'angle_increment', 'time_increment', 'scan_time',
+                 'range_min', 'range_max')
+
+
+def _nonempty(rows_: Sequence[Any]) -> NDArray[np.bool_]:
+    return np.fromiter(map(len, rows_), np.int64, len(rows_)) > 0
+
+
+@register_adapter
+class LaserScanAdapter(_HeaderedAdapter):
+    """``sensor_msgs/msg/LaserScan`` <-> ``LaserScan`` (empty intensities -> null)."""
+
+    ros_types = ('sensor_msgs/msg/LaserScan',)
+    model = LaserScan
+
+    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+        """Convert scans; ranges and intensities concatenated once."""
+        stype = self.struct_type
+        intensities = columns.pluck(msgs, 'intensities')
+        return self.build(msgs, {
+            **{name: columns.pluck(msgs, name) for name in LASER_SCALARS},
+            'ranges': columns.list_array(columns.pluck(msgs, 'ranges'),
+                                         columns.child_type(stype, 'ranges')),
+            'intensities': columns.list_array(intensities,
+                                              columns.child_type(stype, 'intensities'),
+                                              _nonempty(intensities)),
+        })
+
+    def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
+        """Rebuild scans; null intensities => empty array."""
+        arr = rows.as_struct(data)
+        return self.assemble(arr, msgtype, typestore, {
+            **{name: rows.numbers(arr.field(name)) for name in LASER_SCALARS},
+            'ranges': rows.arrays(arr.field('ranges'), np.float32),
+            'intensities': rows.arrays(arr.field('intensities'), np.float32),
+        })
+
+
+@register_adapter
+class MultiEchoLaserScanAdapter(_HeaderedAdapter):
+    """``sensor_msgs/msg/MultiEchoLaserScan`` <-> ``MultiEchoLaserScan``."""
+
+    ros_types = ('sensor_msgs/msg/MultiEchoLaserScan',)
+    model = MultiEchoLaserScan
+
+    def _echoes(self, rows_: list[Any], list_type: pa.ListType,
+                valid: NDArray[np.bool_] | None = None) -> pa.ListArray:
+        inner = list_type.value_type
+        flat_echoes = [echo.echoes for row in rows_ for echo in row]
+        inner_array = columns.list_array(flat_echoes, inner)
+        offsets = np.zeros(len(rows_) + 1, np.int32)
+        np.cumsum(np.fromiter(map(len, rows_), np.int64, len(rows_)), out=offsets[1:])
+        mask = None if valid is None or bool(valid.all()) else pa.array(~valid)
+        return pa.ListArray.from_arrays(pa.array(offsets), inner_array, type=list_type, mask=mask)
+
+    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+        """Convert scans; each ``LaserEcho`` becomes an inner list."""
+        stype = self.struct_type
+        intensities = columns.pluck(msgs, 'intensities')
+        return self.build(msgs, {
+            **{name: columns.pluck(msgs, name) for name in LASER_SCALARS},
+            'ranges': self._echoes(columns.pluck(msgs, 'ranges'),
+                                   columns.child_type(stype, 'ranges')),
+            'intensities': self._echoes(intensities, columns.child_type(stype, 'intensities'),
+                                        _nonempty(intensities)),
+        })
+
+    def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
+        """Rebuild scans with ``LaserEcho`` lists."""
+        arr = rows.as_struct(data)
+        factory = rows.RosFactory(typestore)
+        values: dict[str, list[Any]] = {
+            name: rows.numbers(arr.field(name)) for name in LASER_SCALARS}
+        for name in ('ranges', 'intensities'):
+            flat, offsets, ok = list_parts(arr.field(name))
+            echoes = factory.assemble('sensor_msgs/msg/LaserEcho',
+                                      {'echoes': rows.arrays(flat, np.float32)}, len(flat))
+            values[name] = [echoes[offsets[i]:offsets[i + 1]] if ok[i] else []
+                            for i in range(len(arr))]
+        values['header'] = factory.headers(arr.field('header'), len(arr))
+        return factory.assemble(self.target_msgtype(msgtype), values, len(arr))
+
+
+@register_adapter
+class MagneticFieldAdapter(_HeaderedAdapter):
+    """``sensor_msgs/msg/MagneticField`` <-> ``Magnetometer`` (Tesla as-is)."""
+
+    ros_types = ('sensor_msgs/msg/MagneticField',)
+    model = Magnetometer
+
+    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+        """Field vector with its covariance."""
+        return self.build(msgs, {'magnetic_field': vector_array(
+            columns.pluck(msgs, 'magnetic_field'),
+            columns.child_type(self.struct_type, 'magnetic_field'),
+            covariances=columns.pluck(msgs, 'magnetic_field_covariance'))})
+
+    def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
+        """Rebuild; a dropped covariance is zeros."""
+        arr = rows.as_struct(data)
+        field = arr.field('magnetic_field')
+        return self.assemble(arr, msgtype, typestore, {
+            **vector_values(field, 'magnetic_field.'),
+            'magnetic_field_covariance': covariance_values(field.field('covariance'), 9),
+        })
+
+
+class _ScalarSensorAdapter(_HeaderedAdapter):
+    value_field: ClassVar[str]
+    value_offset: ClassVar[float] = 0.0
+
+    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+        values = np.asarray(columns.pluck(msgs, self.value_field), np.float64) + self.value_offset
+        return self.build(msgs, {
+            'value': values,
+            'variance': _positive_or_null(columns.pluck(msgs, 'variance')),
+        })
+
+    def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
+        arr = rows.as_struct(data)
+        values = np.asarray(rows.numbers(arr.field('value')), np.float64) - self.value_offset
+        return self.assemble(arr, msgtype, typestore, {
+            self.value_field: values.tolist(),
+            'variance': rows.numbers(arr.field('variance')),
+        })
+
+
+@register_adapter
+class PressureAdapter(_ScalarSensorAdapter):
+    """``sensor_msgs/msg/FluidPressure`` <-> ``Pressure`` (Pa)."""
+
+    ros_types = ('sensor_msgs/msg/FluidPressure',)
+    model = Pressure
+    value_field = 'fluid_pressure'
+
+
+@register_adapter
+class TemperatureAdapter(_ScalarSensorAdapter):
+    """``sensor_msgs/msg/Temperature`` <-> ``Temperature`` (stored in Kelvin)."""
+
+    ros_types = ('sensor_msgs/msg/Temperature',)
+    model = Temperature
+    value_field = 'temperature'
+    value_offset = KELVIN_OFFSET
+
+
+BATTERY_NULLABLE = ('temperature', 'current', 'charge', 'capacity', 'design_capacity')
+BATTERY_PLAIN = ('voltage', 'percentage', 'power_supply_status', 'power_supply_health',
+                 'power_supply_technology', 'present', 'location', 'serial_number')
+
+
+@register_adapter
+class BatteryStateAdapter(_HeaderedAdapter):
+    """``sensor_msgs/msg/BatteryState`` <-> ``BatteryState``."""
+
+    ros_types = ('sensor_msgs/msg/BatteryState',)
+    model = BatteryState
+
+    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+        """Copy the fields; NaN and empty arrays become null."""
+        stype = self.struct_type
+        children: dict[str, Any] = {name: columns.pluck(msgs, name) for name in BATTERY_PLAIN}
+        for name in BATTERY_NULLABLE:
+            children[name] = _finite_or_null(
+                [getattr(msg, name, math.nan) for msg in msgs])
+        for name in ('cell_voltage', 'cell_temperature'):
+            cells = [getattr(msg, name, ()) for msg in msgs]
+            children[name] = columns.list_array(cells, columns.child_type(stype, name),
+                                                _nonempty(cells))
+        return self.build(msgs, children)
+
+    def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
+        """Rebuild; nulls come back as NaN / empty arrays."""
+        arr = rows.as_struct(data)
+        factory = rows.RosFactory(typestore)
+        target = self.target_msgtype(msgtype)
+        fields = set(factory.field_names(target))
+        values: dict[str, list[Any]] = {}
+        for name in BATTERY_PLAIN:
+            column = arr.field(name)
+            values[name] = rows.strings(column) if pa.types.is_string(column.type) else (
+                rows.numbers(column))
+        for name in BATTERY_NULLABLE:
+            if name in fields:
+                values[name] = _nan_filled(arr.field(name))
+        for name in ('cell_voltage', 'cell_temperature'):
+            if name in fields:
+                values[name] = rows.arrays(arr.field(name), np.float32)
+        values['header'] = factory.headers(arr.field('header'), len(arr))
+        return factory.assemble(target, values, len(arr))
+
+
+ROI_FIELDS = ('x_offset', 'y_offset', 'height', 'width', 'do_rectify')
+
+
+def roi_array(rois: Sequence[Any], stype: pa.StructType, *, drop_empty: bool) -> pa.StructArray:
+    """ROI structs; with `drop_empty`, all-zero ROIs without rectification are null."""
+    count = len(rois)
+    x = columns.pluck(rois, 'x_offset')
+    y = columns.pluck(rois, 'y_offset')
+    height = columns.pluck(rois, 'height')
+    width = columns.pluck(rois, 'width')
+    rectify = [bool(value) for value in columns.pluck(rois, 'do_rectify')]
+    valid = None
+    if drop_empty and count:
+        valid = ~((np.asarray(x) == 0) & (np.asarray(y) == 0) & (np.asarray(height) == 0)
+                  & (np.asarray(width) == 0) & ~np.asarray(rectify, np.bool_))
+    offset = columns.struct_array(columns.child_type(stype, 'offset'), count, {'x': x, 'y': y})
+    return columns.struct_array(stype, count, {
+        'offset': offset, 'height': height, 'width': width, 'do_rectify': rectify,
+    }, valid)
+
+
+def roi_values(arr: pa.Array, prefix: str) -> dict[str, list[Any]]:
+    """ROS ``RegionOfInterest`` leaves of a ROI column (null => zeros)."""
+    ok = rows.valid(arr)
+    offset = arr.field('offset')
+    offset_ok = ok & rows.valid(offset)
+    return {
+        f'{prefix}x_offset': [int(v) for v in rows.numbers(offset.field('x'), 0, offset_ok)],
+        f'{prefix}y_offset': [int(v) for v in rows.numbers(offset.field('y'), 0, offset_ok)],
+        f'{prefix}height': rows.numbers(arr.field('height'), 0, ok),
+        f'{prefix}width': rows.numbers(arr.field('width'), 0, ok),
+        f'{prefix}do_rectify': rows.numbers(arr.field('do_rectify'), False, ok),
+    }
+
+
+@register_adapter
+class ROIAdapter(RosAdapter):
+    """``sensor_msgs/msg/RegionOfInterest`` <-> ``ROI``."""
+
+    ros_types = ('sensor_msgs/msg/RegionOfInterest',)
+    model = ROI
+
+    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+        """Offsets become a Vector2d."""
+        return roi_array(msgs, self.struct_type, drop_empty=False)
+
+    def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
+        """Rebuild regions of interest."""
+        arr = rows.as_struct(data)
+        return rows.RosFactory(typestore).assemble(self.target_msgtype(msgtype),
+                                                   roi_values(arr, ''), len(arr))
+
+
+@register_adapter
+class CameraInfoAdapter(_HeaderedAdapter):
+    """``sensor_msgs/msg/CameraInfo`` <-> ``CameraInfo`` (ROS 1 ``D/K/R/P`` too)."""
+
+    ros_types = ('sensor_msgs/msg/CameraInfo',)
+    model = CameraInfo
+    matrices = (('d', 'distortion_parameters'), ('k', 'intrinsic_parameters'),
+                ('r', 'rectification_parameters'), ('p', 'projection_parameters'))
+
+    @staticmethod
+    def _name(fields: Sequence[str], name: str) -> str:
+        return name if name in fields else name.upper()
+
+    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+        """Convert camera infos; binning only when both factors > 1."""
+        stype = self.struct_type
+        count = len(msgs)
+        fields = list(getattr(msgs[0], '__dataclass_fields__', ())) if count else []
+        children: dict[str, Any] = {
+            name: columns.pluck(msgs, name) for name in ('height', 'width', 'distortion_model')
+        }
+        for ros_name, column in self.matrices:
+            values = columns.pluck(msgs, self._name(fields, ros_name))
+            dtype = columns.child_type(stype, column)
+            children[column] = (columns.list_array(values, dtype) if ros_name == 'd'
+                                else columns.fixed_list_array(values, dtype))
+        bin_x = columns.pluck(msgs, 'binning_x')
+        bin_y = columns.pluck(msgs, 'binning_y')
+        binned = (np.asarray(bin_x) > 1) & (np.asarray(bin_y) > 1) if count else None
+        children['binning'] = columns.struct_array(
+            columns.child_type(stype, 'binning'), count, {'x': bin_x, 'y': bin_y}, binned)
+        children['roi'] = roi_array(columns.pluck(msgs, 'roi'),
+                                    columns.child_type(stype, 'roi'), drop_empty=True)
+        return self.build(msgs, children)
+
+    def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
+        """Rebuild; missing binning is 0, 0 and a missing ROI all zeros."""
+        arr = rows.as_struct(data)
+        factory = rows.RosFactory(typestore)
+        target = self.target_msgtype(msgtype)
+        fields = factory.field_names(target)
+        values: dict[str, list[Any]] = {
+            'height': rows.numbers(arr.field('height')),
+            'width': rows.numbers(arr.field('width')),
+            'distortion_model': rows.strings(arr.field('distortion_model')),
+        }
+        sizes = {'d': 0, 'k': 9, 'r': 9, 'p': 12}
+        for ros_name, column in self.matrices:
+            values[self._name(fields, ros_name)] = rows.arrays(arr.field(column), np.float64,
+                                                               sizes[ros_name])
+        binning = arr.field('binning')
+        binned = rows.valid(binning)
+        values['binning_x'] = [int(v) for v in rows.numbers(binning.field('x'), 0, binned)]
+        values['binning_y'] = [int(v) for v in rows.numbers(binning.field('y'), 0, binned)]
+        values.update(roi_values(arr.field('roi'), 'roi.'))
+        values['header'] = factory.headers(arr.field('header'), len(arr))
+        return factory.assemble(target, values, len(arr))
+
+
+POINT_FIELD_KEYS = ('name', 'offset', 'datatype', 'count')
+
+
+@register_adapter
+class PointCloudAdapter(_HeaderedAdapter):
+    """``sensor_msgs/msg/PointCloud2`` <-> ``PointCloud2`` (verbatim, data as binary)."""
+
+    ros_types = ('sensor_msgs/msg/PointCloud2',)
+    model = PointCloud2
+    scalars = ('height', 'width', 'is_bigendian', 'point_step', 'row_step', 'is_dense')
+
+    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+        """Copy the cloud; the point fields become a list of structs."""
+        stype = self.struct_type
+        fields_type = columns.child_type(stype, 'fields')
+        return self.build(msgs, {
+            **{name: columns.pluck(msgs, name) for name in self.scalars},
+            'fields': columns.nested_list_array(
+                columns.pluck(msgs, 'fields'), fields_type,
+                lambda elems, etype: columns.struct_array(
+                    etype, len(elems),
+                    {key: columns.pluck(elems, key) for key in POINT_FIELD_KEYS})),
+            'data': columns.binary_array(columns.pluck(msgs, 'data')),
+        })
+
+    def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
+        """Rebuild clouds with their point fields."""
+        arr = rows.as_struct(data)
+        factory = rows.RosFactory(typestore)
+        flat, offsets, ok = list_parts(arr.field('fields'))
+        point_fields = factory.assemble('sensor_msgs/msg/PointField', {
+            'name': rows.strings(flat.field('name')),
+            **{key: rows.numbers(flat.field(key)) for key in ('offset', 'datatype', 'count')},
+        }, len(flat))
+        values: dict[str, list[Any]] = {
+            name: rows.numbers(arr.field(name)) for name in self.scalars}
+        values['fields'] = [point_fields[offsets[i]:offsets[i + 1]] if ok[i] else []
+                            for i in range(len(arr))]
+        values['data'] = rows.binaries(arr.field('data'))
+        values['header'] = factory.headers(arr.field('header'), len(arr))
+        return factory.assemble(self.target_msgtype(msgtype), values, len(arr))
+
+
+POINT_DATATYPES: dict[int, Any] = {
+    1: np.int8, 2: np.uint8, 3: np.int16, 4: np.uint16,
+    5: np.int32, 6: np.uint32, 7: np.float32, 8: np.float64,
+}
+"""``sensor_msgs/PointField`` datatype codes -> numpy dtypes."""
+
+NUMPY_TO_POINT_DATATYPE = {np.dtype(dtype): code for code, dtype in POINT_DATATYPES.items()}
+
+
+def decode_cloud(msg: Any, where: str) -> dict[str, NDArray[Any]]:
+    """Per-field numpy arrays of one PointCloud2 (row padding respected).
+
+    Raises:
+        AdapterError: Unsupported datatype, ``count > 1`` or a short buffer.
+
+    """
+    points = msg.height * msg.width
+    order = '>' if msg.is_bigendian else '<'
+    names, formats, offsets = [], [], []
+    for field in msg.fields:
+        if field.datatype not in POINT_DATATYPES:
+            raise AdapterError(f'{where}: point field {field.name!r} has datatype '
+                               f'{field.datatype}, not one of {sorted(POINT_DATATYPES)}')
+        if field.count != 1:
+            raise AdapterError(f'{where}: point field {field.name!r} has count {field.count}; '
+                               'only count 1 maps to a column')
+        names.append(field.name)
+        formats.append(np.dtype(POINT_DATATYPES[field.datatype]).newbyteorder(order))
+        offsets.append(field.offset)
+    if not points:
+        return {name: np.empty(0, fmt) for name, fmt in zip(names, formats, strict=True)}
+    dtype = np.dtype({'names': names, 'formats': formats, 'offsets': offsets,
+                      'itemsize': msg.point_step})
+    raw = np.asarray(msg.data, np.uint8)
+    if len(raw) < msg.row_step * msg.height or msg.row_step < msg.point_step * msg.width:
+        raise AdapterError(f'{where}: data has {len(raw)} bytes, expected height*row_step = '
+                           f'{msg.height}*{msg.row_step} with row_step >= width*point_step')
+    grid = raw[:msg.row_step * msg.height].reshape(msg.height, msg.row_step)
+    packed = np.ascontiguousarray(grid[:, :msg.point_step * msg.width]).reshape(-1)
+    cloud = packed.view(dtype)
+    return {name: cloud[name].astype(cloud[name].dtype.newbyteorder('='))
+            for name in names}
+
+
+class PointCloudColumnsAdapter(_HeaderedAdapter):
+    """Base of the opt-in adapters decoding a PointCloud2 into per-field list columns."""
+
+    ros_types = ('sensor_msgs/msg/PointCloud2',)
+    default = False
+    required: ClassVar[tuple[str, ...]] = XYZ
+
+    @property
+    def point_columns(self) -> list[str]:
+        """Model list columns, in model order."""
+        return [name for name in self.struct_type.names if name != 'header']
+
+    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+        """Decode every cloud, then build each column with one concatenation."""
+        decoded = [decode_cloud(msg, f'{msgtype} message {i}') for i, msg in enumerate(msgs)]
+        for i, cloud in enumerate(decoded):
+            missing = [name for name in self.required if name not in cloud]
+            if missing:
+                raise AdapterError(f'{msgtype} message {i}: {type(self).__name__} needs point '
+                                   f'fields {missing}; the cloud has {sorted(cloud)}')
+        children: dict[str, Any] = {}
+        for name in self.point_columns:
+            dtype = columns.child_type(self.struct_type, name)
+            present = np.fromiter((name in cloud for cloud in decoded), np.bool_, len(decoded))
+            if not present.any():
+                continue
+            empty = np.empty(0, dtype.value_type.to_pandas_dtype())
+            children[name] = columns.list_array(
+                [cloud.get(name, empty).astype(empty.dtype, copy=False) for cloud in decoded],
+                dtype, present)
+        return self.build(msgs, children)
+
+    def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
+        """Pack each row into a PointCloud2: one field per non-null column, ``height=1``."""
+        arr = rows.as_struct(data)
+        factory = rows.RosFactory(typestore)
+        count = len(arr)
+        per_column = {}
+        for name in self.point_columns:
+            column = arr.field(name)
+            dtype = column.type.value_type.to_pandas_dtype()
+            per_column[name] = (rows.valid(column), rows.arrays(column, dtype))
+        clouds: dict[str, list[Any]] = {key: [] for key in (
+            'height', 'width', 'fields', 'is_bigendian', 'point_step', 'row_step', 'data',
+            'is_dense')}
+        for i in range(count):
+            present = [(name, values[i]) for name, (ok, values) in per_column.items() if ok[i]]
+            width = len(present[0][1]) if present else 0
+            offset = 0
+            names, formats, offsets, fields = [], [], [], []
+            for name, values in present:
+                if len(values) != width:
+                    raise AdapterError(f'row {i}: column {name!r} has {len(values)} points, '
+                                       f'{present[0][0]!r} has {width}')
+                names.append(name)
+                formats.append(values.dtype)
+                offsets.append(offset)
+                fields.append(factory.assemble('sensor_msgs/msg/PointField', {
+                    'name': [name], 'offset': [offset],
+                    'datatype': [NUMPY_TO_POINT_DATATYPE[values.dtype]], 'count': [1]}, 1)[0])
+                offset += values.dtype.itemsize
+            packed = np.zeros(width, np.dtype({'names': names, 'formats': formats,
+                                               'offsets': offsets, 'itemsize': offset}))
+            for name, values in present:
+                packed[name] = values
+            clouds['height'].append(1)
+            clouds['width'].append(width)
+            clouds['fields'].append(fields)
+            clouds['is_bigendian'].append(sys.byteorder == 'big')
+            clouds['point_step'].append(offset)
+            clouds['row_step'].append(offset * width)
+            clouds['data'].append(packed.view(np.uint8).reshape(-1).copy())
+            clouds['is_dense'].append(True)
+        clouds['header'] = factory.headers(arr.field('header'), count)
+        return factory.assemble(self.target_msgtype(msgtype), clouds, count)
+
+
+@register_adapter
+class LidarAdapter(PointCloudColumnsAdapter):
+    """Opt-in ``PointCloud2`` -> ``Lidar`` (needs x, y, z)."""
+
+    model = Lidar
+
+
+@register_adapter
+class RadarAdapter(PointCloudColumnsAdapter):
+    """Opt-in ``PointCloud2`` -> ``Radar`` (needs x, y, z)."""
+
+    model = Radar
+
+
+@register_adapter
+class RGBDCameraAdapter(PointCloudColumnsAdapter):
+    """Opt-in ``PointCloud2`` -> ``RGBDCamera`` (``rgb`` is the packed float)."""
+
+    model = RGBDCamera
+
+
+@register_adapter
+class ToFCameraAdapter(PointCloudColumnsAdapter):
+    """Opt-in ``PointCloud2`` -> ``ToFCamera``."""
+
+    model = ToFCamera
+
+
+@register_adapter
+class StereoCameraAdapter(PointCloudColumnsAdapter):
+    """Opt-in ``PointCloud2`` -> ``StereoCamera``."""
+
+    model = StereoCamera

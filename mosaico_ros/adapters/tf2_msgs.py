@@ -1,0 +1,57 @@
+"""``tf2_msgs``: TFMessage -> ``FrameTransform``.
+
+Each ``TransformStamped`` becomes a ``Transform`` with its own header and the child
+frame as ``target_frame_id`` (null when empty). TFMessage has no header, so the
+model has none at top level.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mosaico_ros.adapters import columns, rows
+from mosaico_ros.adapters.geometry_msgs import list_parts, transform_array, transform_values
+from mosaico_ros.adapters.registry import RosAdapter, register_adapter
+from mosaico_ros.ontology import FrameTransform
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import pyarrow as pa
+    from rosbags.typesys.store import Typestore
+
+
+@register_adapter
+class FrameTransformAdapter(RosAdapter):
+    """``tf2_msgs/msg/TFMessage`` <-> ``FrameTransform``."""
+
+    ros_types = ('tf2_msgs/msg/TFMessage',)
+    model = FrameTransform
+
+    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+        """Flatten all transforms of the batch once, then split per message."""
+        return columns.struct_array(self.struct_type, len(msgs), {
+            'transforms': columns.nested_list_array(
+                columns.pluck(msgs, 'transforms'),
+                columns.child_type(self.struct_type, 'transforms'),
+                lambda stamped, stype: transform_array(
+                    columns.pluck(stamped, 'transform'), stype,
+                    headers=columns.pluck(stamped, 'header'),
+                    child_frames=columns.pluck(stamped, 'child_frame_id')),
+            ),
+        })
+
+    def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
+        """Rebuild TF messages."""
+        arr = rows.as_struct(data)
+        factory = rows.RosFactory(typestore)
+        flat, offsets, ok = list_parts(arr.field('transforms'))
+        stamped = factory.assemble('geometry_msgs/msg/TransformStamped', {
+            'header': factory.headers(flat.field('header'), len(flat)),
+            'child_frame_id': rows.strings(flat.field('target_frame_id')),
+            **transform_values(flat, 'transform.'),
+        }, len(flat))
+        return factory.assemble(self.target_msgtype(msgtype), {
+            'transforms': [stamped[offsets[i]:offsets[i + 1]] if ok[i] else []
+                           for i in range(len(arr))],
+        }, len(arr))
