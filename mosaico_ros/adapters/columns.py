@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from itertools import chain
 from operator import attrgetter, not_
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from numpy.typing import NDArray
 
-ArrayLike = pa.Array | np.ndarray | list[Any]
+ArrayLike: TypeAlias = 'pa.Array | np.ndarray[Any, Any] | list[Any]'
 
 
 def pluck(objs: Sequence[Any], path: str) -> list[Any]:
@@ -74,7 +74,8 @@ def struct_array(
     arrays = []
     for field in stype:
         value = children.get(field.name)
-        arrays.append(pa.nulls(length, field.type) if value is None else as_array(value, field.type))
+        arrays.append(
+            pa.nulls(length, field.type) if value is None else as_array(value, field.type))
     mask = None if valid is None or bool(valid.all()) else pa.array(~valid)
     if not arrays:
         return pa.array([{}] * length, type=stype)
@@ -276,7 +277,7 @@ def nested_list_array(
     list_type: pa.ListType,
     build: Any,
 ) -> pa.ListArray:
-    """Lists whose elements are built by `build` from the flattened elements.
+    """Build lists whose elements `build` makes from all flattened elements at once.
 
     Args:
         rows: One sequence of element objects per row.

@@ -32,12 +32,15 @@ from rosbags.typesys import get_types_from_msg
 from mosaico_ros.adapters import columns, rows
 from mosaico_ros.adapters.errors import UnsupportedDefinitionError
 from mosaico_ros.adapters.registry import RosAdapter, normalize_msgtype
+from mosaico_ros.ontology import resolve_model
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from numpy.typing import NDArray
     from rosbags.typesys.store import Typestore
+
+    from mosaico_ros.ontology import Message
 
 GENERIC_TAG_PREFIX = 'ros:'
 """Prefix of the ontology tag of generically converted ROS types."""
@@ -82,7 +85,8 @@ def register_msgdef(typestore: Typestore, msgtype: str, msgdef: str) -> None:
     try:
         typestore.register(get_types_from_msg(msgdef, msgtype))
     except Exception as err:
-        raise UnsupportedDefinitionError(f'cannot parse the definition of {msgtype}: {err}') from err
+        raise UnsupportedDefinitionError(
+            f'cannot parse the definition of {msgtype}: {err}') from err
 
 
 def arrow_struct(msgtype: str, typestore: Typestore) -> pa.StructType:
@@ -137,9 +141,10 @@ class GenericAdapter(RosAdapter):
 
     def __init__(self, msgtype: str, typestore: Typestore) -> None:
         self.msgtype = normalize_msgtype(msgtype)
-        self.ros_types = (self.msgtype,)  # type: ignore[misc]
+        self.ros_types = (self.msgtype,)  # type: ignore[misc, unused-ignore]
         self.typestore = typestore
         self._struct = arrow_struct(self.msgtype, typestore)
+        self.model = resolve_model(self.tag, self._struct)  # type: ignore[misc]
 
     @property
     def tag(self) -> str:
@@ -152,9 +157,16 @@ class GenericAdapter(RosAdapter):
         return 'default'
 
     @property
-    def struct_type(self) -> pa.StructType:  # type: ignore[override]
+    def struct_type(self) -> pa.StructType:
         """Arrow struct derived from the ROS definition."""
         return self._struct
+
+    def to_message(self, msg: Any, msgtype: str, timestamp_ns: int) -> Message:
+        """Convert one message into an ``Unmodeled`` record (row in ``raw_data``)."""
+        from mosaico_ros.ontology import Message
+
+        row = self.to_arrow([msg], msgtype).to_pylist()[0]
+        return Message(timestamp_ns=timestamp_ns, data=self.model(raw_data=row))
 
     def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
         """Convert decoded messages field by field, one Arrow array per leaf."""

@@ -51,6 +51,7 @@ def vector_array(
     objs: Sequence[Any],
     stype: pa.StructType,
     keys: Sequence[str] = XYZ,
+    *,
     covariances: Sequence[Any] | None = None,
     covariance_types: Sequence[int] | None = None,
     valid: NDArray[np.bool_] | None = None,
@@ -223,7 +224,7 @@ class FlavouredAdapter(RosAdapter):
             cls.ros_types = tuple(cls.flavours)
 
     def flavour(self, msgtype: str) -> Flavour:
-        """The flavour of `msgtype`.
+        """Return the flavour of `msgtype`.
 
         Raises:
             AdapterError: The type is not handled.
@@ -426,7 +427,7 @@ class PolygonAdapter(FlavouredAdapter):
     flavours = _flavours('Polygon', 'polygon')
 
     def body_columns(self, bodies: Sequence[Any]) -> dict[str, Any]:
-        """The point list."""
+        """Build the point list."""
         return {'points': columns.nested_list_array(
             columns.pluck(bodies, 'points'),
             columns.child_type(self.struct_type, 'points'),
@@ -472,7 +473,7 @@ class TransformAdapter(FlavouredAdapter):
     flavours = _flavours('Transform', 'transform')
 
     def body_columns(self, bodies: Sequence[Any]) -> dict[str, Any]:
-        """Translation and rotation."""
+        """Build translation and rotation."""
         built = transform_array(bodies, self.struct_type)
         return {'translation': built.field('translation'), 'rotation': built.field('rotation')}
 

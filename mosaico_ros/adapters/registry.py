@@ -140,10 +140,10 @@ class RosAdapter:
             The ontology message.
 
         """
-        from mosaico_ros.ontology import Message  # noqa: PLC0415
+        from mosaico_ros.ontology import Message
 
         row = self.to_arrow([msg], msgtype).to_pylist()[0]
-        return Message(timestamp_ns=timestamp_ns, data=self.model.model_validate(row))
+        return Message(timestamp_ns=timestamp_ns, data=self.model.from_dict(row))
 
     def topic_metadata(
         self,
@@ -151,7 +151,7 @@ class RosAdapter:
         typestore: Typestore,
         msgdef: str | None = None,
     ) -> dict[str, Any]:
-        """The ``_ros_`` block of the topic's ``user_metadata``, shaped as the SDK does.
+        """Return the ``_ros_`` block of the topic's ``user_metadata``, shaped as the SDK does.
 
         ``enums`` are the constants of the top-level type only; ``msgdef`` is the
         typestore's ROS 2 flavoured concatenated definition (ROS 1 for a ROS 1
@@ -255,17 +255,17 @@ class AdapterRegistry:
         return tuple(self._by_msgtype)
 
     def for_msgtype(self, msgtype: str) -> RosAdapter | None:
-        """The default adapter of a ROS type, or None."""
+        """Return the default adapter of a ROS type, or None."""
         adapter_cls = self._by_msgtype.get(normalize_msgtype(msgtype))
         return None if adapter_cls is None else self._instance(adapter_cls)
 
     def for_tag(self, tag: str) -> RosAdapter | None:
-        """The default adapter of an ontology tag, or None."""
+        """Return the default adapter of an ontology tag, or None."""
         adapter_cls = self._by_tag.get(tag)
         return None if adapter_cls is None else self._instance(adapter_cls)
 
     def by_name(self, name_or_tag: str) -> RosAdapter:
-        """An adapter by class name (``LidarAdapter``) or ontology tag (``Lidar``).
+        """Return an adapter by class name (``LidarAdapter``) or ontology tag (``Lidar``).
 
         Opt-in adapters are found too, which is how a topic override selects them.
 
@@ -281,7 +281,8 @@ class AdapterRegistry:
                 adapter_cls = matches[-1]
         if adapter_cls is None:
             known = ', '.join(sorted(self._by_name))
-            raise AdapterNotFoundError(f'no adapter named or tagged {name_or_tag!r}; known: {known}')
+            raise AdapterNotFoundError(
+                f'no adapter named or tagged {name_or_tag!r}; known: {known}')
         return self._instance(adapter_cls)
 
     def set_override(self, topic: str, name_or_tag: str) -> None:
@@ -310,7 +311,7 @@ class AdapterRegistry:
         topic: str | None = None,
         overrides: Mapping[str, str] | None = None,
     ) -> RosAdapter:
-        """The adapter for a topic: override, then default for the type, then generic.
+        """Return the adapter for a topic: override, then default for the type, then generic.
 
         Args:
             msgtype: ROS type of the topic.
@@ -326,7 +327,7 @@ class AdapterRegistry:
                 neither an adapter nor a definition in `typestore`.
 
         """
-        from mosaico_ros.adapters.generic import GenericAdapter  # noqa: PLC0415
+        from mosaico_ros.adapters.generic import GenericAdapter
 
         msgtype = normalize_msgtype(msgtype)
         if topic is not None:
@@ -339,9 +340,9 @@ class AdapterRegistry:
                         f'not {msgtype}',
                     )
                 return adapter
-        adapter = self.for_msgtype(msgtype)
-        if adapter is not None:
-            return adapter
+        default = self.for_msgtype(msgtype)
+        if default is not None:
+            return default
         if msgtype not in typestore.fielddefs:
             where = f' (topic {topic!r})' if topic else ''
             raise AdapterNotFoundError(
@@ -359,7 +360,7 @@ class AdapterRegistry:
         user_metadata: Mapping[str, Any] | None,
         typestore: Typestore,
     ) -> tuple[RosAdapter, str]:
-        """The adapter and ROS type to rebuild a stored topic, as the SDK chooses them.
+        """Return the adapter and ROS type to rebuild a stored topic, as the SDK chooses them.
 
         ``_ros_.msgtype`` wins; otherwise the tag's default adapter and its first type;
         otherwise the generic adapter for ``_ros_.msgtype`` (its ``msgdef`` is
@@ -369,7 +370,7 @@ class AdapterRegistry:
             AdapterNotFoundError: Neither the metadata nor the tag leads to an adapter.
 
         """
-        from mosaico_ros.adapters.generic import GenericAdapter, register_msgdef  # noqa: PLC0415
+        from mosaico_ros.adapters.generic import GenericAdapter, register_msgdef
 
         ros_meta = (user_metadata or {}).get(ROS_METADATA_KEY) or {}
         msgtype = ros_meta.get('msgtype')
@@ -403,7 +404,8 @@ class AdapterRegistry:
         try:
             module = importlib.import_module(dotted)
         except ImportError as err:
-            raise AdapterRegistrationError(f'cannot import adapter module {dotted!r}: {err}') from err
+            raise AdapterRegistrationError(
+                f'cannot import adapter module {dotted!r}: {err}') from err
         self._register_module(module)
         return module
 

@@ -15,9 +15,9 @@ import pyarrow as pa
 from mosaico_ros.adapters.errors import AdapterError
 
 if TYPE_CHECKING:
-    from numpy.typing import DTypeLike, NDArray
     from collections.abc import Mapping
 
+    from numpy.typing import DTypeLike, NDArray
     from rosbags.typesys.store import Typestore
 
 TIMESTAMP_COLUMN = 'timestamp_ns'
@@ -123,7 +123,7 @@ def numbers(
         arr.to_numpy(zero_copy_only=False))
     if mask is not None and not mask.all():
         values = np.where(mask, values, fill)
-    return values.tolist()  # type: ignore[no-any-return]
+    return values.tolist()  # type: ignore[no-any-return, unused-ignore]
 
 
 def strings(arr: pa.Array, mask: NDArray[np.bool_] | None = None) -> list[str]:
@@ -192,7 +192,8 @@ def binaries(arr: pa.Array, mask: NDArray[np.bool_] | None = None) -> list[NDArr
         row_valid &= mask
     offset_dtype = np.int64 if pa.types.is_large_binary(arr.type) else np.int32
     buffers = arr.buffers()
-    offsets = np.frombuffer(buffers[1], offset_dtype, count + 1, arr.offset * offset_dtype(0).itemsize)
+    offsets = np.frombuffer(buffers[1], offset_dtype, count + 1,
+                            arr.offset * np.dtype(offset_dtype).itemsize)
     data = np.frombuffer(buffers[2], np.uint8) if buffers[2] is not None else np.empty(0, np.uint8)
     return [
         data[offsets[i]:offsets[i + 1]].copy() if row_valid[i] else np.empty(0, np.uint8)
@@ -214,7 +215,7 @@ class RosFactory:
         self.header_has_seq = 'seq' in header_fields
 
     def cls(self, msgtype: str) -> Any:
-        """The typestore class of `msgtype`.
+        """Return the typestore class of `msgtype`.
 
         Raises:
             AdapterError: The typestore does not know `msgtype`.
@@ -292,13 +293,13 @@ class RosFactory:
         return [cls(**dict(zip(names, values, strict=True))) for values in zip(*cols, strict=True)]
 
     def default(self, node: tuple[Any, Any]) -> Any:
-        """The ROS default value of a field node (0, ``''``, zeros, empty arrays)."""
+        """Return the ROS default value of a field node (0, ``''``, zeros, empty arrays)."""
         kind, details = node
         if kind == 1:
             base = details[0]
             return '' if base == 'string' else False if base == 'bool' else 0
         if kind == 2:
-            return self.assemble(details, {}, 1)[0]
+            return self.assemble(str(details), {}, 1)[0]
         sub, size = details
         if sub[0] == 1 and sub[1][0] != 'string':
             return np.zeros(size if kind == 3 else 0, NUMPY_PRIMITIVES[sub[1][0]])
@@ -342,7 +343,7 @@ class RosFactory:
             if name in direct:
                 cols[name] = direct[name]
             elif name in nested:
-                cols[name] = self.assemble(node[1], nested[name], count)
+                cols[name] = self.assemble(str(node[1]), nested[name], count)
             else:
                 cols[name] = [self.default(node) for _ in range(count)]
         return self.build(msgtype, cols, count)

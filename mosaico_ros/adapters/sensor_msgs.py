@@ -221,7 +221,7 @@ class GPSAdapter(_HeaderedAdapter):
 
 def png_pack(raw: NDArray[np.uint8], height: int, step: int) -> bytes:
     """PNG-pack a raw buffer as the SDK does: (height, step) grayscale, zlib level 1."""
-    from PIL import Image as PilImage  # noqa: PLC0415
+    from PIL import Image as PilImage
 
     out = io.BytesIO()
     PilImage.frombytes('L', (step, height), raw.tobytes()).save(out, format='PNG',
@@ -231,7 +231,7 @@ def png_pack(raw: NDArray[np.uint8], height: int, step: int) -> bytes:
 
 def png_unpack(data: bytes) -> NDArray[np.uint8]:
     """Raw buffer of a PNG-packed image."""
-    from PIL import Image as PilImage  # noqa: PLC0415
+    from PIL import Image as PilImage
 
     with PilImage.open(io.BytesIO(data)) as image:
         return np.frombuffer(image.tobytes(), np.uint8)
