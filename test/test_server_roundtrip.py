@@ -81,7 +81,8 @@ def test_sequence_handler_properties(drive: Any) -> None:
     assert imu.user_metadata == IMU_METADATA
     assert imu.ontology_tag == 'IMU'
     assert imu.locked is True
-    assert imu.chunks_number is not None and imu.chunks_number > 1
+    assert imu.chunks_number is not None
+    assert imu.chunks_number > 1
     gps = client.topic_handler('drive', 'sensors/gps')
     assert gps.user_metadata == GPS_METADATA
     assert gps.timestamp_ns_max == T0 + (GPS_ROWS - 1) * 30_000_000
@@ -126,7 +127,8 @@ def test_window_start_inclusive_end_exclusive(drive: Any) -> None:
     imu = [m for t, m in rows if t == '/sensors/imu']
     gps = [m for t, m in rows if t == '/sensors/gps']
     assert {t for t, _ in rows} == {'/sensors/imu', '/sensors/gps'}
-    assert len(imu) == 50 and len(gps) == 16
+    assert len(imu) == 50
+    assert len(gps) == 16
     assert imu[0].timestamp_ns == start
     assert imu[-1].timestamp_ns == end - IMU_STEP
     assert [m.timestamp_ns for _, m in rows] == sorted(m.timestamp_ns for _, m in rows)
@@ -159,7 +161,8 @@ def test_raw_flight_info_schema_and_batches(drive: Any) -> None:
             'start_ns': T0,
             'end_ns': T0 + (IMU_ROWS - 1) * IMU_STEP,
         }
-        assert meta['locked'] is True and meta['serialization_format'] == 'default'
+        assert meta['locked'] is True
+        assert meta['serialization_format'] == 'default'
         reader = raw.do_get(info.endpoints[0].ticket)
         batches = [chunk.data for chunk in reader]
         schema = raw.get_schema(flight.FlightDescriptor.for_command(command)).schema
