@@ -222,7 +222,7 @@ class _SessionWriter:
             raise ValueError(
                 f'topic {topic_name!r}: give ontology_type, or schema= and ontology_tag=',
             )
-        if schema.num_fields == 0 or schema.field(0).name != 'timestamp_ns':
+        if len(schema) == 0 or schema.field(0).name != 'timestamp_ns':
             raise ValueError(f'topic {topic_name!r}: schema must start with timestamp_ns')
         fmt = _enum_value(fmt or 'default')
         if fmt not in SERIALIZATION_FORMATS:

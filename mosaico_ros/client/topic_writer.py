@@ -55,6 +55,16 @@ class TopicWriter:
     which encodes them columnar, cuts them to the byte budget and writes them
     to the topic's DoPut stream. Obtain writers from
     `SequenceWriter.topic_create`.
+
+    Attributes:
+        locator: Topic locator `<sequence>/<topic>`.
+        schema: Arrow schema of the DoPut stream.
+        budget_bytes: Largest batch payload sent in one DoPut message.
+        rows_sent: Rows written to the stream so far.
+        batches_sent: Record batches written so far.
+        bytes_sent: Arrow payload bytes written so far.
+        largest_batch_bytes: Payload of the largest batch written.
+
     """
 
     def __init__(
@@ -99,6 +109,7 @@ class TopicWriter:
         self.rows_sent = 0
         self.batches_sent = 0
         self.bytes_sent = 0
+        self.largest_batch_bytes = 0
 
     def open(self) -> None:
         """Open the DoPut stream (done by `topic_create`, before any push).
@@ -272,9 +283,11 @@ class TopicWriter:
                     self._drop_oversized()
                     continue
                 stream.write_batch(piece.batch)
+                size = piece.batch.nbytes
                 self.rows_sent += piece.batch.num_rows
                 self.batches_sent += 1
-                self.bytes_sent += piece.batch.nbytes
+                self.bytes_sent += size
+                self.largest_batch_bytes = max(self.largest_batch_bytes, size)
         except pa.ArrowException as err:
             self._fail(err, 'DoPut')
 
