@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -10,7 +11,18 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 from mosaico_ros.connect import Target, default_store, open_client
 from mosaico_ros.protocol import DEFAULT_PORT
@@ -171,3 +183,275 @@ def _duration(start_ns: int | None, end_ns: int | None) -> str:
     if start_ns is None or end_ns is None:
         return '-'
     return f'{(end_ns - start_ns) / 1e9:.1f} s'
+
+
+class _RichInjectProgress:
+    """One rich progress bar per bag: messages, MB/s of payload, ETA."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._task: TaskID | None = None
+
+    def start(self, path: Path, messages: int | None, size_bytes: int) -> None:
+        del size_bytes
+        self._task = self._progress.add_task(path.name, total=messages, payload=0)
+
+    def advance(self, messages: int, payload_bytes: int) -> None:
+        if self._task is not None:
+            task = self._progress.tasks[self._task]
+            payload = int(task.fields.get('payload', 0)) + payload_bytes
+            self._progress.update(self._task, advance=messages, payload=payload)
+
+    def finish(self) -> None:
+        if self._task is not None:
+            task = self._progress.tasks[self._task]
+            self._progress.update(self._task, total=task.completed)
+            self._task = None
+
+
+class _PayloadRateColumn(ProgressColumn):
+    """Payload megabytes per second of the running bag."""
+
+    def render(self, task: Task) -> Text:
+        elapsed = task.elapsed or 0.0
+        payload = float(task.fields.get('payload', 0))
+        rate = payload / elapsed / 1e6 if elapsed > 0 else 0.0
+        return Text(f'{rate:6.1f} MB/s', style='progress.data.speed')
+
+
+def _inject_progress_bar() -> Progress:
+    return Progress(
+        TextColumn('[bold]{task.description}'),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn('msgs'),
+        _PayloadRateColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _json_object(text: str, what: str) -> dict[str, Any]:
+    """Parse a JSON object given inline or as `@file.json`."""
+    source = text
+    if text.startswith('@'):
+        try:
+            source = Path(text[1:]).read_text(encoding='utf-8')
+        except OSError as err:
+            raise click.BadParameter(f'cannot read {text[1:]}: {err}', param_hint=what) from None
+    try:
+        value = json.loads(source)
+    except ValueError as err:
+        raise click.BadParameter(f'not JSON: {err}', param_hint=what) from None
+    if not isinstance(value, dict):
+        raise click.BadParameter('must be a JSON object', param_hint=what)
+    return value
+
+
+def _topic_metadata(specs: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    result: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        topic, sep, text = spec.partition('=')
+        if not sep or not topic:
+            raise click.BadParameter(f'{spec!r} is not TOPIC=JSON', param_hint='--topic-metadata')
+        result[topic] = _json_object(text, f'--topic-metadata {topic}')
+    return result
+
+
+def _adapter_overrides(specs: tuple[str, ...]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for spec in specs:
+        topic, sep, name = spec.rpartition('=')
+        if not sep or not topic or not name:
+            raise click.BadParameter(f'{spec!r} is not TOPIC=ADAPTER', param_hint='--adapter')
+        result[topic] = name
+    return result
+
+
+def _time_bound(text: str | None, option: str) -> int | None:
+    from mosaico_ros.bags.injector import parse_time
+
+    if text is None:
+        return None
+    try:
+        return parse_time(text)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint=option) from None
+
+
+def _print_reports(reports: list[Any], dry_run: bool) -> None:
+    from mosaico_ros.bags.report import plan_table, summary_table
+
+    for report in reports:
+        if report.error is not None and not report.topics:
+            console.print(f'[red]failed[/]: {report.error}')
+            continue
+        console.print(plan_table(report) if dry_run else summary_table(report))
+        problems = report.problems()
+        for line in problems[:20]:
+            console.print(f'  [yellow]![/] {line}', highlight=False)
+        if len(problems) > 20:
+            console.print(f'  ... and {len(problems) - 20} more')
+
+
+@main.command()
+@click.argument(
+    'paths',
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    metavar='PATH...',
+)
+@target_options
+@click.option('--sequence', help='Sequence name (one PATH only) [default: from the file name].')
+@click.option('--metadata', metavar='JSON|@FILE', help='Sequence metadata: a JSON object.')
+@click.option(
+    '--topic-metadata',
+    multiple=True,
+    metavar='TOPIC=JSON',
+    help='Metadata of one topic (JSON object or @file.json); repeatable.',
+)
+@click.option('--topics', multiple=True, metavar='REGEX', help='Only topics matching; repeatable.')
+@click.option(
+    '--exclude', multiple=True, metavar='REGEX', help='Never topics matching; repeatable.'
+)
+@click.option(
+    '--types', multiple=True, metavar='REGEX', help='Only ROS types matching; repeatable.'
+)
+@click.option('--start', metavar='T', help='From log time T (ns integer, seconds float, ISO-8601).')
+@click.option('--end', metavar='T', help='Until log time T, exclusive (same forms as --start).')
+@click.option('--dry-run', is_flag=True, help='Print what would be ingested; write nothing.')
+@click.option(
+    '--on-error',
+    type=click.Choice(['report', 'delete']),
+    default='report',
+    show_default=True,
+    help='On damage or a failure: keep what was stored, or remove the sequence.',
+)
+@click.option('--update', is_flag=True, help='Add a session to an existing sequence.')
+@click.option(
+    '--adapters', multiple=True, metavar='MODULE', help='Import a module of adapters; repeatable.'
+)
+@click.option(
+    '--adapter',
+    'adapter_specs',
+    multiple=True,
+    metavar='TOPIC=ADAPTER',
+    help='Adapter (class name or ontology tag) for one topic, e.g. /points=Lidar; repeatable.',
+)
+@click.option(
+    '--msg-path',
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help='Directory of <pkg>/msg/<Name>.msg definitions; repeatable.',
+)
+@click.option('--distro', help='ROS distro of the stock types (humble, jazzy, noetic, ...).')
+def inject(
+    *,
+    target: Target,
+    paths: tuple[Path, ...],
+    sequence: str | None,
+    metadata: str | None,
+    topic_metadata: tuple[str, ...],
+    topics: tuple[str, ...],
+    exclude: tuple[str, ...],
+    types: tuple[str, ...],
+    start: str | None,
+    end: str | None,
+    dry_run: bool,
+    on_error: str,
+    update: bool,
+    adapters: tuple[str, ...],
+    adapter_specs: tuple[str, ...],
+    msg_path: tuple[Path, ...],
+    distro: str | None,
+) -> None:
+    """Store bags as sequences: one sequence per PATH.
+
+    PATH is an .mcap, a ROS 1 .bag, a .db3 or a rosbag2 directory (found by
+    its metadata.yaml, whatever its name). Topic patterns are Python regular
+    expressions searched in the name, like `ros2 bag record -e`. Exits with
+    status 1 when any message was skipped or any part of a bag was damaged.
+    """
+    from mosaico_ros.bags.injector import InjectError, InjectOptions, inject_paths
+    from mosaico_ros.bags.report import exit_code
+
+    if sequence is not None and len(paths) > 1:
+        raise click.UsageError('--sequence names one sequence; give a single PATH with it')
+    options = InjectOptions(
+        sequence=sequence,
+        metadata=_json_object(metadata, '--metadata') if metadata else {},
+        topic_metadata=_topic_metadata(topic_metadata),
+        topics=topics,
+        exclude=exclude,
+        types=types,
+        start_ns=_time_bound(start, '--start'),
+        end_ns=_time_bound(end, '--end'),
+        dry_run=dry_run,
+        on_error='delete' if on_error == 'delete' else 'report',
+        update=update,
+        adapters=adapters,
+        adapter_overrides=_adapter_overrides(adapter_specs),
+        msg_paths=msg_path,
+        distro=distro,
+    )
+    try:
+        if dry_run:
+            reports = inject_paths(None, paths, options)
+        else:
+            with open_client(target) as client, _inject_progress_bar() as bar:
+                reports = inject_paths(client, paths, options, _RichInjectProgress(bar))
+    except (InjectError, ValueError) as err:
+        raise click.ClickException(str(err)) from None
+    _print_reports(reports, dry_run)
+    status = exit_code(reports)
+    if status:
+        raise SystemExit(status)
+
+
+@main.command()
+@target_options
+@click.option(
+    '--duration', type=float, default=10.0, show_default=True, help='Seconds to generate.'
+)
+@click.option(
+    '--format',
+    'fmt',
+    type=click.Choice(['mcap', 'db3', 'bag']),
+    default='mcap',
+    show_default=True,
+    help='Storage of the generated recording.',
+)
+def demo(*, target: Target, duration: float, fmt: str) -> None:
+    """Generate a small robot recording, inject it, and list the result.
+
+    The recording (IMU at 400 Hz, joint states, TF, GNSS, a camera) is
+    written to a temporary directory and removed afterwards; the sequence
+    stays in the store.
+    """
+    import tempfile
+
+    from mosaico_ros.bags.injector import InjectOptions, inject_paths
+    from mosaico_ros.bags.report import exit_code
+    from mosaico_ros.bags.synthetic import BagFormat, RecordingSpec, write_recording
+
+    stamp = datetime.now(tz=timezone.utc).strftime('%Y%m%d_%H%M%S_%f')
+    name = f'demo_{stamp}'
+    with tempfile.TemporaryDirectory(prefix='mosaico-demo-') as tmp:
+        path = Path(tmp) / (f'{name}.bag' if fmt == 'bag' else name)
+        storage: BagFormat = 'bag' if fmt == 'bag' else ('db3' if fmt == 'db3' else 'mcap')
+        recording = write_recording(path, storage, RecordingSpec(duration_s=duration))
+        console.print(
+            f'Generated {recording.message_count} messages on {len(recording.counts)} topics '
+            f'({duration:g} s) in {path}'
+        )
+        options = InjectOptions(sequence=name, metadata={'demo': True})
+        with open_client(target) as client:
+            with _inject_progress_bar() as bar:
+                reports = inject_paths(client, [path], options, _RichInjectProgress(bar))
+            _print_reports(reports, dry_run=False)
+            console.print(_sequences_table(client, target))
+    status = exit_code(reports)
+    if status:
+        raise SystemExit(status)

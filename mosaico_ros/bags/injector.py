@@ -434,19 +434,22 @@ class Injector:
             distro=self.options.distro,
         )
 
-    def _typestore(self, reader: BagReader) -> Typestore:
-        from mosaico_ros.bags.typesys import build_typestore
+    def _typestore(self, reader: BagReader) -> tuple[Typestore, dict[int, str]]:
+        """Return the typestore and, per connection id, why its type stays unknown."""
+        from mosaico_ros.bags.typesys import resolve_types
 
-        return build_typestore(
+        resolution = resolve_types(
             reader.connections,
             distro=self.options.distro,
             msg_paths=tuple(self.options.msg_paths),
         )
+        return resolution.typestore, dict(resolution.unknown)
 
     def _streams(
         self,
         reader: BagReader,
         typestore: Typestore,
+        unknown: Mapping[int, str],
     ) -> tuple[dict[str, _TopicStream], dict[int, _TopicStream]]:
         """Decide per topic: selected or not, which adapter, how to decode."""
         by_topic: dict[str, _TopicStream] = {}
@@ -456,7 +459,7 @@ class Injector:
             if stream is None:
                 report = TopicReport(topic=conn.topic, msgtype=conn.msgtype)
                 stream = by_topic[conn.topic] = _TopicStream(report, conn.msgtype, conn)
-                self._choose_adapter(stream, conn, typestore)
+                self._choose_adapter(stream, conn, typestore, unknown.get(conn.id))
             if conn.message_count is not None:
                 stream.report.expected = (stream.report.expected or 0) + conn.message_count
             if not stream.report.ingest and stream.unstorable is None:
@@ -470,7 +473,13 @@ class Injector:
             by_connection[conn.id] = stream
         return by_topic, by_connection
 
-    def _choose_adapter(self, stream: _TopicStream, conn: Connection, typestore: Typestore) -> None:
+    def _choose_adapter(
+        self,
+        stream: _TopicStream,
+        conn: Connection,
+        typestore: Typestore,
+        unknown: str | None,
+    ) -> None:
         report = stream.report
         excluded = self.selection.why_not(conn.topic, conn.msgtype)
         if excluded is not None:
@@ -534,8 +543,8 @@ class Injector:
         try:
             with self._open(path) as reader:
                 report.bytes_total = reader.size_bytes
-                typestore = self._typestore(reader)
-                by_topic, by_connection = self._streams(reader, typestore)
+                typestore, unknown = self._typestore(reader)
+                by_topic, by_connection = self._streams(reader, typestore, unknown)
                 report.topics = {topic: s.report for topic, s in by_topic.items()}
                 windowed = self.options.start_ns is not None or self.options.end_ns is not None
                 if windowed or any(s.report.expected is None for s in by_topic.values()):
@@ -586,8 +595,8 @@ class Injector:
         try:
             with self._open(path) as reader:
                 report.bytes_total = reader.size_bytes
-                typestore = self._typestore(reader)
-                self._inject_open(path, reader, typestore, report)
+                typestore, unknown = self._typestore(reader)
+                self._inject_open(path, reader, typestore, unknown, report)
         except Exception as err:
             if report.error is None:
                 report.error = f'{path}: {err}'
@@ -621,9 +630,10 @@ class Injector:
         path: Path,
         reader: BagReader,
         typestore: Typestore,
+        unknown: Mapping[int, str],
         report: BagReport,
     ) -> None:
-        by_topic, by_connection = self._streams(reader, typestore)
+        by_topic, by_connection = self._streams(reader, typestore, unknown)
         report.topics = {topic: s.report for topic, s in by_topic.items()}
         wanted = [
             reader_conn for reader_conn in reader.connections if reader_conn.id in by_connection
@@ -757,6 +767,8 @@ class Injector:
         struct = self._convert(stream, msgs, kept, files, offsets)
         if struct is None or len(struct) == 0:
             return
+        if _has_hidden_nulls(struct):
+            struct = _fill_hidden_nulls(struct, pa.field('data', struct.type))
         writer = stream.writer
         if writer is None:
             writer = self._create_topic(stream, session, path, typestore)
@@ -852,6 +864,64 @@ def topic_schema(struct: pa.StructType) -> pa.Schema:
         metadata={'description': _TIMESTAMP_DESCRIPTION},
     )
     return pa.schema([timestamp, *struct])
+
+
+def _zero_fill(array: pa.Array) -> pa.Array:
+    """Replace nulls of a non-nullable column by the type's zero.
+
+    Nulls can only hide under a null parent struct; Arrow accepts them, but
+    Parquet writers reject them, so they are filled as `pa.array` would.
+    """
+    kind = array.type
+    if pa.types.is_struct(kind):
+        children = [
+            _fill_hidden_nulls(array.field(i), kind.field(i)) for i in range(kind.num_fields)
+        ]
+        return pa.StructArray.from_arrays(children, fields=list(kind))
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return array.fill_null(pa.scalar([], type=kind))
+    if pa.types.is_fixed_size_list(kind):
+        zero = pa.array([0] * kind.list_size).cast(kind.value_type)
+        return array.fill_null(pa.scalar(zero.to_pylist(), type=kind))
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return array.fill_null('')
+    if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+        return array.fill_null(b'')
+    if pa.types.is_boolean(kind):
+        return array.fill_null(False)
+    return array.fill_null(pa.scalar(0).cast(kind))
+
+
+def _fill_hidden_nulls(array: pa.Array, spec: pa.Field) -> pa.Array:
+    """Return `array` with no null left in any non-nullable column, recursively."""
+    kind = array.type
+    if not spec.nullable and array.null_count:
+        return _zero_fill(array)
+    if not _has_hidden_nulls(array):
+        return array
+    mask = array.is_null() if array.null_count else None
+    if pa.types.is_struct(kind):
+        children = [
+            _fill_hidden_nulls(array.field(i), kind.field(i)) for i in range(kind.num_fields)
+        ]
+        return pa.StructArray.from_arrays(children, fields=list(kind), mask=mask)
+    values = _fill_hidden_nulls(array.values, kind.value_field)
+    return pa.ListArray.from_arrays(array.offsets, values, type=kind, mask=mask)
+
+
+def _has_hidden_nulls(array: pa.Array) -> bool:
+    kind = array.type
+    if pa.types.is_list(kind):
+        values = array.values
+        spec = kind.value_field
+        return bool(not spec.nullable and values.null_count) or _has_hidden_nulls(values)
+    if not pa.types.is_struct(kind):
+        return False
+    for index in range(kind.num_fields):
+        child, spec = array.field(index), kind.field(index)
+        if (not spec.nullable and child.null_count) or _has_hidden_nulls(child):
+            return True
+    return False
 
 
 def _failure(problem: Any) -> Failure:
