@@ -167,7 +167,9 @@ def arrays(
         offsets = arr.offsets.to_numpy().astype(np.int64)
         flat = flat.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
         offsets -= offsets[0]
-    values = np.asarray(flat.fill_null(fill).to_numpy(zero_copy_only=False), dtype=dtype)
+    if flat.null_count:
+        flat = flat.fill_null(bool(fill) if pa.types.is_boolean(flat.type) else fill)
+    values = np.asarray(flat.to_numpy(zero_copy_only=False), dtype=dtype)
     filler = np.full(fill_size, fill, dtype=dtype)
     return [
         values[offsets[i]:offsets[i + 1]].copy() if row_valid[i] else filler.copy()
