@@ -1,0 +1,126 @@
+"""API-key permissions and TLS, driven by the real SDK and raw Flight calls."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow.flight as flight
+import pytest
+from test_server_helpers import connect, imu_message, sdk, write_drive
+
+from mosaico_ros.server import EmbeddedServer
+
+KEYS = {
+    'msco_reader0000000000000000000000000_00000001': 'read',
+    'msco_writer0000000000000000000000000_00000002': 'write',
+    'msco_deleter000000000000000000000000_00000003': 'delete',
+}
+READ, WRITE, DELETE = KEYS
+
+
+@pytest.fixture
+def keyed(store_dir: Path) -> Iterator[EmbeddedServer]:
+    with EmbeddedServer(store_dir, api_keys=KEYS) as running:
+        yield running
+
+
+def test_write_key_writes_and_read_key_reads(keyed: EmbeddedServer) -> None:
+    writer = connect(keyed.port, api_key=WRITE)
+    write_drive(writer, 'secured', imu=100, gps=30, images=1)
+    writer.close()
+    reader = connect(keyed.port, api_key=READ)
+    assert reader.list_sequences() == ['secured']
+    handler = reader.topic_handler('secured', 'sensors/imu')
+    assert len(list(handler.get_data_streamer())) == 100
+    reader.close()
+
+
+def test_read_key_cannot_write(keyed: EmbeddedServer) -> None:
+    mc = sdk()
+    reader = connect(keyed.port, api_key=READ)
+    with pytest.raises(flight.FlightUnauthorizedError, match='needs write permission'):
+        with reader.sequence_create('forbidden', {}) as writer:
+            writer.topic_create('imu', {}, mc.IMU).push(imu_message(0))
+    reader.close()
+    deleter = connect(keyed.port, api_key=DELETE)
+    assert deleter.list_sequences() == []
+    with deleter.sequence_create('allowed', {}) as writer:
+        writer.topic_create('imu', {}, mc.IMU).push(imu_message(0))
+    assert deleter.list_sequences() == ['allowed']
+    deleter.close()
+
+
+def test_write_key_cannot_delete(keyed: EmbeddedServer) -> None:
+    writer = connect(keyed.port, api_key=WRITE)
+    write_drive(writer, 'keep', imu=20, gps=5, images=1)
+    writer.close()
+    with flight.connect(keyed.location) as raw:
+        options = flight.FlightCallOptions(headers=[(b'mosaico-api-key-token', WRITE.encode())])
+        action = flight.Action('sequence_delete', b'{"locator": "keep"}')
+        with pytest.raises(flight.FlightUnauthorizedError, match='needs delete permission'):
+            list(raw.do_action(action, options=options))
+        denied = flight.FlightCallOptions(headers=[(b'mosaico-api-key-token', b'msco_unknown')])
+        with pytest.raises(flight.FlightUnauthenticatedError, match='unknown API key'):
+            list(raw.list_flights(options=denied))
+        with pytest.raises(flight.FlightUnauthenticatedError, match='missing API key'):
+            list(raw.list_flights())
+        flights = list(raw.list_flights(options=options))
+    assert [f.descriptor.path for f in flights] == [[b'keep']]
+
+
+def _self_signed() -> tuple[bytes, bytes]:
+    x509 = pytest.importorskip('cryptography.x509', reason='cryptography is needed to make a cert')
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, '127.0.0.1')])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address('127.0.0.1'))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+def test_tls_with_api_key(store_dir: Path, tmp_path: Path) -> None:
+    cert, key = _self_signed()
+    cert_path = tmp_path / 'cert.pem'
+    cert_path.write_bytes(cert)
+    with EmbeddedServer(
+        store_dir,
+        api_keys=KEYS,
+        tls_cert_chain=cert,
+        tls_private_key=key,
+    ) as server:
+        assert server.location.startswith('grpc+tls://127.0.0.1:')
+        client = connect(server.port, tls_cert_path=str(cert_path), api_key=WRITE)
+        write_drive(client, 'tls_drive', imu=50, gps=10, images=1)
+        handler = client.topic_handler('tls_drive', 'sensors/imu')
+        assert [m.timestamp_ns for m in handler.get_data_streamer()][:2] == [
+            imu_message(0).timestamp_ns,
+            imu_message(1).timestamp_ns,
+        ]
+        client.close()
+        with pytest.raises(ConnectionError):
+            connect(server.port, api_key=READ, timeout=1)
