@@ -142,7 +142,7 @@ class McapReader(BagReader):
         self.path = display_path or path
         self.strict = strict
         self.problems = []
-        self.size_bytes = os.path.getsize(path)
+        self._file_size = self.size_bytes = os.path.getsize(path)
         self._fh: BinaryIO = path.open('rb')
         self._schemas: dict[int, _Schema] = {}
         self._conns: dict[int, Connection] = {}
@@ -203,7 +203,7 @@ class McapReader(BagReader):
         if len(head) < 9:
             raise _TruncatedError(pos, f'record header cut off ({len(head)} of 9 bytes present)')
         opcode, length = RECORD.unpack(head)
-        if length > self.size_bytes:
+        if length > self._file_size:
             raise _TruncatedError(
                 pos, f'record opcode 0x{opcode:02x} declares {length} bytes, larger than the file'
             )
@@ -218,16 +218,16 @@ class McapReader(BagReader):
 
     def _read_summary(self) -> bool:
         """Read schemas, channels, statistics and chunk indexes from the summary."""
-        if self.size_bytes < 8 + 9 + FOOTER.size + 8:
+        if self._file_size < 8 + 9 + FOOTER.size + 8:
             return False
-        footer_pos = self.size_bytes - 8 - 9 - FOOTER.size
+        footer_pos = self._file_size - 8 - 9 - FOOTER.size
         self._fh.seek(footer_pos)
         tail = self._fh.read(9 + FOOTER.size + 8)
         if tail[-8:] != MAGIC or tail[0] != OP_FOOTER:
             self.report(
                 Problem(
                     self.path,
-                    self.size_bytes,
+                    self._file_size,
                     None,
                     'truncated',
                     'no footer and end magic at the end of the file: it is cut short or was'

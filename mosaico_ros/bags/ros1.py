@@ -114,7 +114,7 @@ class Ros1Reader(BagReader):
         self._real = path
         self.strict = strict
         self.problems = []
-        self.size_bytes = os.path.getsize(path)
+        self._file_size = self.size_bytes = os.path.getsize(path)
         self._fh: BinaryIO = path.open('rb')
         self._conns: dict[int, Connection] = {}
         self._chunks: list[_Chunk] = []
@@ -216,7 +216,7 @@ class Ros1Reader(BagReader):
         """Read connection and chunk info records at index_pos; False if unusable."""
         pos = index_pos
         try:
-            while pos < self.size_bytes:
+            while pos < self._file_size:
                 fields, data, pos = self._read_record(pos)
                 op = fields[b'op'][0]
                 if op == OP_CONNECTION:
@@ -255,7 +255,7 @@ class Ros1Reader(BagReader):
         """Rebuild connections and chunk list by walking every record."""
         pos = self._data_start
         totals: dict[int, int] = {}
-        while pos < self.size_bytes:
+        while pos < self._file_size:
             try:
                 fields, data, nxt = self._read_record(pos)
             except _CutError as cut:
