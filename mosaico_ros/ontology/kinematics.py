@@ -1,5 +1,9 @@
 """Velocities, accelerations and full motion states."""
 
+from __future__ import annotations
+
+from pydantic import model_validator
+
 from .field_types import MosaicoType
 from .fields import MosaicoField
 from .geometry import Pose, Vector3d
@@ -13,12 +17,24 @@ class Velocity(Serializable, CovarianceMixin, HeaderMixin):
     linear: Vector3d | None = MosaicoField(None, description='3D linear velocity vector.')
     angular: Vector3d | None = MosaicoField(None, description='3D angular velocity vector.')
 
+    @model_validator(mode='after')
+    def _check_some_component(self) -> Velocity:
+        if self.linear is None and self.angular is None:
+            raise ValueError('Velocity needs at least one of linear and angular')
+        return self
+
 
 class Acceleration(Serializable, CovarianceMixin, HeaderMixin):
     """Linear and/or angular acceleration."""
 
     linear: Vector3d | None = MosaicoField(None, description='3D linear acceleration vector.')
     angular: Vector3d | None = MosaicoField(None, description='3D angular acceleration vector.')
+
+    @model_validator(mode='after')
+    def _check_some_component(self) -> Acceleration:
+        if self.linear is None and self.angular is None:
+            raise ValueError('Acceleration needs at least one of linear and angular')
+        return self
 
 
 class MotionState(Serializable, CovarianceMixin, HeaderMixin):

@@ -1,9 +1,12 @@
 """Sensor readings: camera calibration, GNSS, IMU, joystick and scalar sensors."""
 
+from __future__ import annotations
+
 from typing import Annotated
 
 import pyarrow as pa
 from annotated_types import Len
+from pydantic import model_validator
 
 from .field_types import MosaicoType
 from .fields import MosaicoField
@@ -160,6 +163,15 @@ class Range(Serializable, HeaderMixin, VarianceMixin):
         ),
     )
     range: MosaicoType.float32 = MosaicoField(description='Range value in meters.')
+
+    @model_validator(mode='after')
+    def _check_within_limits(self) -> Range:
+        if not self.min_range <= self.range <= self.max_range:
+            raise ValueError(
+                f'range {self.range} is outside [min_range {self.min_range}, '
+                f'max_range {self.max_range}]',
+            )
+        return self
 
 
 class Temperature(Serializable, HeaderMixin, VarianceMixin):
