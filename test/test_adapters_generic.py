@@ -178,13 +178,13 @@ def test_stock_types(msgtype: str) -> None:
 def test_wstring_is_rejected() -> None:
     store = get_typestore(Stores.ROS2_HUMBLE)
     store.register(get_types_from_msg('wstring text\n', 'custom_pkgs/msg/Wide'))
-    with pytest.raises(UnsupportedDefinitionError, match='custom_pkgs/msg/Wide.text'):
+    with pytest.raises(UnsupportedDefinitionError, match=r'custom_pkgs/msg/Wide\.text'):
         GenericAdapter('custom_pkgs/msg/Wide', store)
 
 
 def test_sdk_resolves_our_generic_tag(typestore: Any) -> None:
     mosaicolabs = pytest.importorskip('mosaicolabs', reason='the peer SDK is not installed')
-    from mosaicolabs.models.core.helpers import resolve_ontology_class  # noqa: PLC0415
+    from mosaicolabs.models.core.helpers import resolve_ontology_class
 
     adapter = GenericAdapter(SAMPLE, typestore)
     cls = resolve_ontology_class(ontology_tag=adapter.tag, schema=adapter.struct_type)
@@ -197,7 +197,7 @@ def test_sdk_resolves_our_generic_tag(typestore: Any) -> None:
 
 def test_sdk_reads_a_generic_topic_from_the_server(server: Any, typestore: Any) -> None:
     mosaicolabs = pytest.importorskip('mosaicolabs', reason='the peer SDK is not installed')
-    from mosaico_ros.client import MosaicoClient  # noqa: PLC0415
+    from mosaico_ros.client import MosaicoClient
 
     logging.getLogger('mosaicolabs').setLevel(logging.CRITICAL)
     adapter = default_registry.resolve(SAMPLE, typestore)
@@ -208,12 +208,12 @@ def test_sdk_reads_a_generic_topic_from_the_server(server: Any, typestore: Any) 
                         *adapter.struct_type])
     batch = pa.RecordBatch.from_arrays([times, *data.flatten()], schema=schema)
     metadata = {'_ros_': adapter.topic_metadata(SAMPLE, typestore)}
-    with MosaicoClient.connect('127.0.0.1', server.port) as client:
-        with client.sequence_create('generic_seq', {}) as writer:
-            topic = writer.topic_create('custom/sample', metadata, schema=schema,
-                                        ontology_tag=adapter.tag)
-            assert topic is not None
-            topic.push_batch(batch)
+    with (MosaicoClient.connect('127.0.0.1', server.port) as client,
+          client.sequence_create('generic_seq', {}) as writer):
+        topic = writer.topic_create('custom/sample', metadata, schema=schema,
+                                    ontology_tag=adapter.tag)
+        assert topic is not None
+        topic.push_batch(batch)
     with mosaicolabs.MosaicoClient.connect('127.0.0.1', server.port) as peer:
         handler = peer.topic_handler('generic_seq', 'custom/sample')
         assert handler is not None

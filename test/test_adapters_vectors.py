@@ -54,7 +54,7 @@ def bag_messages(ros_dir: Any, typestore: Any) -> dict[str, list[tuple[int, Any]
 
 
 def vector_entries() -> list[dict[str, Any]]:
-    from conftest import SHARED  # noqa: PLC0415
+    from conftest import SHARED
 
     index = SHARED / 'spec' / 'ontology' / 'vectors' / 'ros' / 'index.json'
     if not index.exists():

@@ -99,21 +99,27 @@ def child_type(stype: pa.DataType, *path: str) -> pa.DataType:
     return dtype
 
 
-def empty_header_mask(headers: Sequence[Any]) -> NDArray[np.bool_]:
-    """Rows whose ROS header carries nothing: stamp 0 and empty frame.
+def stack_rows(rows: Sequence[Any], dtype: Any = np.float64) -> NDArray[Any]:
+    """Stack equal-length per-row arrays into a 2-D array with one concatenation.
 
     Args:
-        headers: ROS ``std_msgs/msg/Header`` objects.
+        rows: One 1-D array per row, all the same length.
+        dtype: Result dtype.
 
     Returns:
-        True where the header is empty.
+        Array of shape (len(rows), row length).
+
+    Raises:
+        ValueError: The rows differ in length.
 
     """
-    count = len(headers)
-    sec = np.fromiter(map(attrgetter('stamp.sec'), headers), np.int64, count)
-    nsec = np.fromiter(map(attrgetter('stamp.nanosec'), headers), np.int64, count)
-    no_frame = np.fromiter(map(not_, map(attrgetter('frame_id'), headers)), np.bool_, count)
-    return (sec == 0) & (nsec == 0) & no_frame
+    count = len(rows)
+    if not count:
+        return np.empty((0, 0), dtype)
+    flat = np.concatenate(rows).astype(dtype, copy=False)
+    if len(flat) % count or len(flat) // count != len(rows[0]):
+        raise ValueError(f'rows differ in length (first has {len(rows[0])})')
+    return flat.reshape(count, -1)
 
 
 def header_array(
@@ -137,33 +143,31 @@ def header_array(
 
     """
     count = len(headers)
+    stamps = pluck(headers, 'stamp')
+    sec = pa.array(pluck(stamps, 'sec'), pa.int64())
+    nsec = pa.array(pluck(stamps, 'nanosec'), pa.int64())
+    frames = pluck(headers, 'frame_id')
     time_type = stype.field('timestamp').type
-    timestamp = struct_array(
-        time_type,
-        count,
-        {
-            'seconds': pluck(headers, 'stamp.sec'),
-            'nanoseconds': pluck(headers, 'stamp.nanosec'),
-        },
-    )
-    children: dict[str, ArrayLike | None] = {
-        'timestamp': timestamp,
-        'frame_id': pluck(headers, 'frame_id'),
-    }
+    timestamp = struct_array(time_type, count, {'seconds': sec, 'nanoseconds': nsec})
+    children: dict[str, ArrayLike | None] = {'timestamp': timestamp, 'frame_id': frames}
     if count and hasattr(headers[0], 'seq'):
         children['sample_counter'] = pluck(headers, 'seq')
-    valid = None if keep_empty or not count else ~empty_header_mask(headers)
+    valid = None
+    if not keep_empty and count:
+        no_frame = np.fromiter(map(not_, frames), np.bool_, count)
+        valid = ~((sec.to_numpy() == 0) & (nsec.to_numpy() == 0) & no_frame)
     return struct_array(stype, count, children, valid)
 
 
 def covariance_array(
-    matrices: Sequence[NDArray[np.float64]],
+    matrices: Sequence[Any] | NDArray[np.float64],
     list_type: pa.ListType,
 ) -> pa.ListArray:
     """Flattened covariance lists, null where no element is > 0.
 
     Args:
-        matrices: One ROS covariance array per row (all the same length).
+        matrices: One ROS covariance array per row (all the same length), or
+            those rows already stacked into a 2-D array.
         list_type: Target ``list<double>`` type.
 
     Returns:
@@ -173,7 +177,7 @@ def covariance_array(
     count = len(matrices)
     if not count:
         return pa.array([], type=list_type)
-    stacked = np.stack(matrices).astype(np.float64, copy=False).reshape(count, -1)
+    stacked = matrices if isinstance(matrices, np.ndarray) else stack_rows(matrices)
     valid = (stacked > 0).any(axis=1)
     offsets = np.zeros(count + 1, np.int32)
     np.cumsum(valid * stacked.shape[1], out=offsets[1:])

@@ -52,7 +52,7 @@ def vector_array(
     stype: pa.StructType,
     keys: Sequence[str] = XYZ,
     *,
-    covariances: Sequence[Any] | None = None,
+    covariances: Sequence[Any] | NDArray[np.float64] | None = None,
     covariance_types: Sequence[int] | None = None,
     valid: NDArray[np.bool_] | None = None,
 ) -> pa.StructArray:

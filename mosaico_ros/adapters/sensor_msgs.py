@@ -127,9 +127,8 @@ class IMUAdapter(_HeaderedAdapter):
     def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
         """Convert IMU messages; covariances on their own vectors."""
         stype = self.struct_type
-        orientation_cov = columns.pluck(msgs, 'orientation_covariance')
-        has_orientation = np.fromiter((cov[0] != -1 for cov in orientation_cov), np.bool_,
-                                      len(msgs))
+        orientation_cov = columns.stack_rows(columns.pluck(msgs, 'orientation_covariance'))
+        has_orientation = orientation_cov[:, 0] != -1 if len(msgs) else None
         return self.build(msgs, {
             'acceleration': vector_array(
                 columns.pluck(msgs, 'linear_acceleration'),
