@@ -116,7 +116,7 @@ class BagReader(ABC):
             BagCorruptError: In strict mode, for damage (not for mismatches).
 
         """
-        if self.strict and problem.kind not in ('mismatch',):
+        if self.strict and problem.kind not in ('mismatch', 'unordered'):
             raise BagCorruptError(
                 f'{problem.kind}: {problem.reason}',
                 file=problem.file,
