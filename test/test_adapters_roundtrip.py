@@ -11,7 +11,7 @@ import pytest
 from rosbags.interfaces import Nodetype
 from rosbags.typesys import Stores, get_typestore
 
-from mosaico_ros.adapters import SENTENCE_MSGDEF, default_registry, register_msgdef
+from mosaico_ros.adapters import SENTENCE_MSGDEF, AdapterError, default_registry, register_msgdef
 from mosaico_ros.adapters.rows import NUMPY_PRIMITIVES
 from mosaico_ros.ontology import Message
 
@@ -272,3 +272,18 @@ def test_ros1_header_seq_and_uppercase_camera_matrices() -> None:
     assert back.P.tolist() == camera.P.tolist()
     camera.header.seq = 0
     assert plain(back) == plain(camera)
+
+
+def test_image_edge_cases(typestore: Any) -> None:
+    factory = MessageFactory(typestore)
+    adapter = default_registry.for_msgtype('sensor_msgs/msg/Image')
+    assert adapter is not None
+    empty = factory.make('sensor_msgs/msg/Image', height=0, width=0, step=0,
+                         data=np.zeros(0, np.uint8), is_bigendian=0)
+    built = adapter.to_arrow([empty], empty.__msgtype__)
+    assert built[0].as_py()['format'] == 'raw'
+    assert plain(adapter.from_arrow(built, empty.__msgtype__, typestore)) == plain([empty])
+    short = _fix_image(factory.make('sensor_msgs/msg/Image'), factory)
+    short.data = short.data[:5]
+    with pytest.raises(AdapterError, match='data has 5 bytes, height\\*step is 18'):
+        adapter.to_arrow([short], short.__msgtype__)

@@ -10,9 +10,9 @@ must read like one the SDK writes from the same bag):
   and its type are kept only when an element is > 0; ``status`` only when
   ``status.status >= -1``; ``velocity`` is never set. A missing status goes back
   as ``status=-1, service=0``.
-- ``Image``: ``data`` is PNG-packed: the raw buffer reshaped to (height, step) and
-  written as an 8-bit grayscale PNG with zlib level 1, not a viewable picture. An
-  empty image is stored ``raw`` (PNG cannot hold zero rows).
+- ``Image``: ``data`` is PNG-packed (`mosaico_ros.ontology.image_packing`): the raw
+  buffer reshaped to (height, step) as an 8-bit grayscale PNG at zlib level 1, not a
+  viewable picture. An empty image is stored ``raw`` (PNG cannot hold zero rows).
 - ``CompressedImage``: the format string is reduced to its codec; the pixel
   encoding is dropped and comes back as the bare codec (``'jpeg'``).
 - ``Temperature``: stored in Kelvin (+273.15), so a round trip rounds in float64.
@@ -33,7 +33,6 @@ order, native endianness, ``height=1``; unlike the SDK they also restore the hea
 
 from __future__ import annotations
 
-import io
 import math
 import sys
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -74,6 +73,8 @@ from mosaico_ros.ontology import (
     Temperature,
     ToFCamera,
 )
+from mosaico_ros.ontology.errors import ConversionError
+from mosaico_ros.ontology.image_packing import pack_png, unpack_png
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -218,24 +219,6 @@ class GPSAdapter(_HeaderedAdapter):
         })
 
 
-def png_pack(raw: NDArray[np.uint8], height: int, step: int) -> bytes:
-    """PNG-pack a raw buffer as the SDK does: (height, step) grayscale, zlib level 1."""
-    from PIL import Image as PilImage
-
-    out = io.BytesIO()
-    PilImage.frombytes('L', (step, height), raw.tobytes()).save(out, format='PNG',
-                                                                 compress_level=1)
-    return out.getvalue()
-
-
-def png_unpack(data: bytes) -> NDArray[np.uint8]:
-    """Raw buffer of a PNG-packed image."""
-    from PIL import Image as PilImage
-
-    with PilImage.open(io.BytesIO(data)) as image:
-        return np.frombuffer(image.tobytes(), np.uint8)
-
-
 @register_adapter
 class ImageAdapter(_HeaderedAdapter):
     """``sensor_msgs/msg/Image`` <-> ``Image`` (PNG-packed, lossless)."""
@@ -259,7 +242,7 @@ class ImageAdapter(_HeaderedAdapter):
                 payloads.append(raw.tobytes())
                 formats.append('raw')
                 continue
-            payloads.append(png_pack(raw, height, step))
+            payloads.append(pack_png(raw.tobytes(), step, height))
             formats.append('png')
         return self.build(msgs, {
             'data': columns.binary_array(payloads),
@@ -275,19 +258,25 @@ class ImageAdapter(_HeaderedAdapter):
         """Un-pack PNG or raw buffers back to the exact ROS bytes."""
         arr = rows.as_struct(data)
         formats = rows.strings(arr.field('format'))
+        heights = rows.numbers(arr.field('height'))
+        strides = rows.numbers(arr.field('stride'))
         buffers = []
         for index, (fmt, payload) in enumerate(zip(formats, rows.binaries(arr.field('data')),
                                                    strict=True)):
             if fmt == 'png':
-                buffers.append(png_unpack(payload.tobytes()))
+                try:
+                    raw = unpack_png(payload.tobytes(), strides[index], heights[index])
+                except ConversionError as err:
+                    raise AdapterError(f'Image row {index}: {err}') from err
+                buffers.append(np.frombuffer(raw, np.uint8))
             elif fmt == 'raw':
                 buffers.append(payload)
             else:
                 raise AdapterError(f'Image row {index}: format {fmt!r} cannot become a ROS Image')
         return self.assemble(arr, msgtype, typestore, {
-            'height': rows.numbers(arr.field('height')),
+            'height': heights,
             'width': rows.numbers(arr.field('width')),
-            'step': rows.numbers(arr.field('stride')),
+            'step': strides,
             'encoding': rows.strings(arr.field('encoding')),
             'is_bigendian': [int(v) for v in rows.numbers(arr.field('is_bigendian'), False)],
             'data': buffers,
