@@ -50,8 +50,11 @@ def typestore() -> Any:
 
 def plain(obj: Any) -> Any:
     if hasattr(obj, '__dataclass_fields__'):
-        return {name: plain(getattr(obj, name)) for name in obj.__dataclass_fields__
-                if name != '__msgtype__' and not name.isupper()}
+        return {
+            name: plain(getattr(obj, name))
+            for name in obj.__dataclass_fields__
+            if name != '__msgtype__' and not name.isupper()
+        }
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     if isinstance(obj, list):
@@ -66,42 +69,57 @@ def make_samples(store: Any, count: int) -> list[Any]:
     item = types['custom_pkgs/msg/Item']
     out = []
     for i in range(count):
-        out.append(types[SAMPLE](
-            header=header(stamp=stamp(sec=100 + i, nanosec=i), frame_id=f'f{i}'),
-            blob=np.arange(i % 4, dtype=np.uint8),
-            magic=np.array([1, 2, 3, i % 250], np.uint8),
-            labels=[f'l{j}' for j in range(i % 3)],
-            short=f's{i}',
-            vec=np.array([i, 0.5, -1.25]),
-            items=[item(name=f'n{j}', values=np.arange(j, dtype=np.int32), weight=0.5 * j)
-                   for j in range(i % 3)],
-            pair=[item(name='a', values=np.array([i], np.int32), weight=1.5),
-                  item(name='b', values=np.zeros(0, np.int32), weight=2.0)],
-            span=types['builtin_interfaces/msg/Duration'](sec=i, nanosec=7),
-            flag=bool(i % 2),
-            flags=np.array([True, False][: i % 3], np.bool_),
-        ))
+        out.append(
+            types[SAMPLE](
+                header=header(stamp=stamp(sec=100 + i, nanosec=i), frame_id=f'f{i}'),
+                blob=np.arange(i % 4, dtype=np.uint8),
+                magic=np.array([1, 2, 3, i % 250], np.uint8),
+                labels=[f'l{j}' for j in range(i % 3)],
+                short=f's{i}',
+                vec=np.array([i, 0.5, -1.25]),
+                items=[
+                    item(name=f'n{j}', values=np.arange(j, dtype=np.int32), weight=0.5 * j)
+                    for j in range(i % 3)
+                ],
+                pair=[
+                    item(name='a', values=np.array([i], np.int32), weight=1.5),
+                    item(name='b', values=np.zeros(0, np.int32), weight=2.0),
+                ],
+                span=types['builtin_interfaces/msg/Duration'](sec=i, nanosec=7),
+                flag=bool(i % 2),
+                flags=np.array([True, False][: i % 3], np.bool_),
+            )
+        )
     return out
 
 
 def test_custom_definition_schema(typestore: Any) -> None:
-    item = pa.struct([('name', pa.string()), ('values', pa.list_(pa.int32())),
-                      ('weight', pa.float32())])
-    expected = pa.struct([
-        ('header', pa.struct([
-            ('stamp', pa.struct([('sec', pa.int32()), ('nanosec', pa.uint32())])),
-            ('frame_id', pa.string())])),
-        ('blob', pa.list_(pa.uint8())),
-        ('magic', pa.list_(pa.uint8(), 4)),
-        ('labels', pa.list_(pa.string())),
-        ('short', pa.string()),
-        ('vec', pa.list_(pa.float64(), 3)),
-        ('items', pa.list_(pa.field('items', item))),
-        ('pair', pa.list_(pa.field('pair', item), 2)),
-        ('span', pa.struct([('sec', pa.int32()), ('nanosec', pa.uint32())])),
-        ('flag', pa.bool_()),
-        ('flags', pa.list_(pa.bool_())),
-    ])
+    item = pa.struct(
+        [('name', pa.string()), ('values', pa.list_(pa.int32())), ('weight', pa.float32())]
+    )
+    expected = pa.struct(
+        [
+            (
+                'header',
+                pa.struct(
+                    [
+                        ('stamp', pa.struct([('sec', pa.int32()), ('nanosec', pa.uint32())])),
+                        ('frame_id', pa.string()),
+                    ]
+                ),
+            ),
+            ('blob', pa.list_(pa.uint8())),
+            ('magic', pa.list_(pa.uint8(), 4)),
+            ('labels', pa.list_(pa.string())),
+            ('short', pa.string()),
+            ('vec', pa.list_(pa.float64(), 3)),
+            ('items', pa.list_(pa.field('items', item))),
+            ('pair', pa.list_(pa.field('pair', item), 2)),
+            ('span', pa.struct([('sec', pa.int32()), ('nanosec', pa.uint32())])),
+            ('flag', pa.bool_()),
+            ('flags', pa.list_(pa.bool_())),
+        ]
+    )
     assert arrow_struct(SAMPLE, typestore) == expected
     assert all(field.nullable for field in expected)
 
@@ -116,8 +134,10 @@ def test_custom_definition_round_trip(typestore: Any) -> None:
     rows = built.to_pylist()
     assert rows[3]['blob'] == [0, 1, 2]
     assert rows[3]['magic'] == [1, 2, 3, 3]
-    assert rows[2]['items'] == [{'name': 'n0', 'values': [], 'weight': 0.0},
-                                {'name': 'n1', 'values': [0], 'weight': 0.5}]
+    assert rows[2]['items'] == [
+        {'name': 'n0', 'values': [], 'weight': 0.0},
+        {'name': 'n1', 'values': [0], 'weight': 0.5},
+    ]
     assert rows[5]['span'] == {'sec': 5, 'nanosec': 7}
     back = adapter.from_arrow(built, SAMPLE, typestore)
     assert plain(back) == plain(msgs)
@@ -142,8 +162,10 @@ def test_nulls_read_back_as_ros_defaults(typestore: Any) -> None:
     assert typestore.serialize_cdr(back[1], SAMPLE)
 
 
-@pytest.mark.parametrize('msgtype', ['diagnostic_msgs/msg/DiagnosticArray',
-                                     'sensor_msgs/msg/Range', 'sensor_msgs/msg/PointField'])
+@pytest.mark.parametrize(
+    'msgtype',
+    ['diagnostic_msgs/msg/DiagnosticArray', 'sensor_msgs/msg/Range', 'sensor_msgs/msg/PointField'],
+)
 def test_stock_types(msgtype: str) -> None:
     store = get_typestore(Stores.ROS2_HUMBLE)
     adapter = default_registry.resolve(msgtype, store)
@@ -153,23 +175,48 @@ def test_stock_types(msgtype: str) -> None:
     assert get_model(adapter.tag) is None
     types = store.types
     if msgtype == 'sensor_msgs/msg/Range':
-        msgs = [types[msgtype](
-            header=types['std_msgs/msg/Header'](
-                stamp=types['builtin_interfaces/msg/Time'](sec=5, nanosec=6), frame_id='sonar'),
-            radiation_type=1, field_of_view=0.5, min_range=0.25, max_range=4.0, range=1.5)]
-        assert adapter.struct_type.names == ['header', 'radiation_type', 'field_of_view',
-                                             'min_range', 'max_range', 'range']
+        msgs = [
+            types[msgtype](
+                header=types['std_msgs/msg/Header'](
+                    stamp=types['builtin_interfaces/msg/Time'](sec=5, nanosec=6), frame_id='sonar'
+                ),
+                radiation_type=1,
+                field_of_view=0.5,
+                min_range=0.25,
+                max_range=4.0,
+                range=1.5,
+            )
+        ]
+        assert adapter.struct_type.names == [
+            'header',
+            'radiation_type',
+            'field_of_view',
+            'min_range',
+            'max_range',
+            'range',
+        ]
     elif msgtype == 'sensor_msgs/msg/PointField':
         msgs = [types[msgtype](name='x', offset=4, datatype=7, count=1)]
     else:
         status = types['diagnostic_msgs/msg/DiagnosticStatus']
         value = types['diagnostic_msgs/msg/KeyValue']
-        msgs = [types[msgtype](
-            header=types['std_msgs/msg/Header'](
-                stamp=types['builtin_interfaces/msg/Time'](sec=1, nanosec=2), frame_id=''),
-            status=[status(level=2, name='m', message='hot', hardware_id='h',
-                           values=[value(key='t', value='90')]),
-                    status(level=0, name='n', message='', hardware_id='', values=[])])]
+        msgs = [
+            types[msgtype](
+                header=types['std_msgs/msg/Header'](
+                    stamp=types['builtin_interfaces/msg/Time'](sec=1, nanosec=2), frame_id=''
+                ),
+                status=[
+                    status(
+                        level=2,
+                        name='m',
+                        message='hot',
+                        hardware_id='h',
+                        values=[value(key='t', value='90')],
+                    ),
+                    status(level=0, name='n', message='', hardware_id='', values=[]),
+                ],
+            )
+        ]
         assert str(adapter.struct_type.field('status').type).startswith('list<status: struct<')
     built = adapter.to_arrow(msgs, msgtype)
     assert plain(adapter.from_arrow(built, msgtype, store)) == plain(msgs)
@@ -204,14 +251,18 @@ def test_sdk_reads_a_generic_topic_from_the_server(server: Any, typestore: Any) 
     msgs = make_samples(typestore, 5)
     data = adapter.to_arrow(msgs, SAMPLE)
     times = pa.array([1_700_000_000_000_000_000 + i for i in range(5)], pa.int64())
-    schema = pa.schema([pa.field(TIMESTAMP_COLUMN, pa.int64(), nullable=False),
-                        *adapter.struct_type])
+    schema = pa.schema(
+        [pa.field(TIMESTAMP_COLUMN, pa.int64(), nullable=False), *adapter.struct_type]
+    )
     batch = pa.RecordBatch.from_arrays([times, *data.flatten()], schema=schema)
     metadata = {'_ros_': adapter.topic_metadata(SAMPLE, typestore)}
-    with (MosaicoClient.connect('127.0.0.1', server.port) as client,
-          client.sequence_create('generic_seq', {}) as writer):
-        topic = writer.topic_create('custom/sample', metadata, schema=schema,
-                                    ontology_tag=adapter.tag)
+    with (
+        MosaicoClient.connect('127.0.0.1', server.port) as client,
+        client.sequence_create('generic_seq', {}) as writer,
+    ):
+        topic = writer.topic_create(
+            'custom/sample', metadata, schema=schema, ontology_tag=adapter.tag
+        )
         assert topic is not None
         topic.push_batch(batch)
     with mosaicolabs.MosaicoClient.connect('127.0.0.1', server.port) as peer:

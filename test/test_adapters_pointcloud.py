@@ -19,12 +19,29 @@ def typestore() -> Any:
     return get_typestore(Stores.ROS2_HUMBLE)
 
 
-def make_cloud(store: Any, columns: dict[str, np.ndarray], *, height: int = 1,
-               big_endian: bool = False, row_pad: int = 0, frame: str = 'lidar') -> Any:
+def make_cloud(
+    store: Any,
+    columns: dict[str, np.ndarray],
+    *,
+    height: int = 1,
+    big_endian: bool = False,
+    row_pad: int = 0,
+    frame: str = 'lidar',
+) -> Any:
     """A cloud packed field after field, with 3 bytes of padding after each point."""
-    codes = {np.dtype(t): c for c, t in {1: np.int8, 2: np.uint8, 3: np.int16, 4: np.uint16,
-                                         5: np.int32, 6: np.uint32, 7: np.float32,
-                                         8: np.float64}.items()}
+    codes = {
+        np.dtype(t): c
+        for c, t in {
+            1: np.int8,
+            2: np.uint8,
+            3: np.int16,
+            4: np.uint16,
+            5: np.int32,
+            6: np.uint32,
+            7: np.float32,
+            8: np.float64,
+        }.items()
+    }
     types = store.types
     order = '>' if big_endian else '<'
     names, formats, offsets, fields = [], [], [], []
@@ -33,23 +50,36 @@ def make_cloud(store: Any, columns: dict[str, np.ndarray], *, height: int = 1,
         names.append(name)
         formats.append(values.dtype.newbyteorder(order))
         offsets.append(offset)
-        fields.append(types['sensor_msgs/msg/PointField'](
-            name=name, offset=offset, datatype=codes[values.dtype], count=1))
+        fields.append(
+            types['sensor_msgs/msg/PointField'](
+                name=name, offset=offset, datatype=codes[values.dtype], count=1
+            )
+        )
         offset += values.dtype.itemsize
     step = offset + 3
     points = len(next(iter(columns.values())))
     width = points // height
-    packed = np.zeros(points, np.dtype({'names': names, 'formats': formats,
-                                        'offsets': offsets, 'itemsize': step}))
+    packed = np.zeros(
+        points, np.dtype({'names': names, 'formats': formats, 'offsets': offsets, 'itemsize': step})
+    )
     for name, values in columns.items():
         packed[name] = values
     rows = packed.view(np.uint8).reshape(height, width * step)
     rows = np.hstack([rows, np.full((height, row_pad), 0xEE, np.uint8)])
     header = types['std_msgs/msg/Header'](
-        stamp=types['builtin_interfaces/msg/Time'](sec=10, nanosec=20), frame_id=frame)
-    return types[CLOUD](header=header, height=height, width=width, fields=fields,
-                        is_bigendian=big_endian, point_step=step, row_step=width * step + row_pad,
-                        data=rows.reshape(-1).copy(), is_dense=True)
+        stamp=types['builtin_interfaces/msg/Time'](sec=10, nanosec=20), frame_id=frame
+    )
+    return types[CLOUD](
+        header=header,
+        height=height,
+        width=width,
+        fields=fields,
+        is_bigendian=big_endian,
+        point_step=step,
+        row_step=width * step + row_pad,
+        data=rows.reshape(-1).copy(),
+        is_dense=True,
+    )
 
 
 def lidar_columns(points: int, seed: int) -> dict[str, np.ndarray]:
@@ -66,11 +96,14 @@ def lidar_columns(points: int, seed: int) -> dict[str, np.ndarray]:
 
 
 @pytest.mark.parametrize(('big_endian', 'height', 'row_pad'), [(False, 1, 0), (True, 4, 5)])
-def test_lidar_decodes_named_fields(typestore: Any, big_endian: bool, height: int,
-                                    row_pad: int) -> None:
+def test_lidar_decodes_named_fields(
+    typestore: Any, big_endian: bool, height: int, row_pad: int
+) -> None:
     clouds = [lidar_columns(64, seed) for seed in range(3)]
-    msgs = [make_cloud(typestore, cols, height=height, big_endian=big_endian, row_pad=row_pad)
-            for cols in clouds]
+    msgs = [
+        make_cloud(typestore, cols, height=height, big_endian=big_endian, row_pad=row_pad)
+        for cols in clouds
+    ]
     adapter = default_registry.by_name('Lidar')
     built = adapter.to_arrow(msgs, CLOUD)
     assert built.type == adapter.model.arrow_struct()
@@ -89,8 +122,14 @@ def test_lidar_decodes_named_fields(typestore: Any, big_endian: bool, height: in
     for msg, cols in zip(back, clouds, strict=True):
         assert (msg.height, msg.width) == (1, 64)
         assert msg.header.frame_id == 'lidar'
-        assert [f.name for f in msg.fields] == ['x', 'y', 'z', 'intensity', 'reflectivity',
-                                                'point_timestamp']
+        assert [f.name for f in msg.fields] == [
+            'x',
+            'y',
+            'z',
+            'intensity',
+            'reflectivity',
+            'point_timestamp',
+        ]
         decoded = decode_cloud(msg, 'round trip')
         assert decoded['z'].tolist() == cols['z'].tolist()
         assert decoded['reflectivity'].tolist() == cols['reflectivity'].tolist()
@@ -108,7 +147,8 @@ def test_other_opt_in_models(typestore: Any) -> None:
     assert rgbd['rgb'] == cols['rgb'].tolist()
     for name in ('ToFCamera', 'StereoCamera'):
         assert default_registry.by_name(name).to_arrow([msg], CLOUD)[0].as_py()['y'] == (
-            cols['y'].tolist())
+            cols['y'].tolist()
+        )
 
 
 def test_bad_clouds_name_the_message(typestore: Any) -> None:

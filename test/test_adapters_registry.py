@@ -83,8 +83,9 @@ def test_resolve_override_and_fallback(registry: AdapterRegistry, typestore: Any
     assert registry.resolve(cloud, typestore, topic='/other').tag == 'PointCloud2'
     assert registry.resolve(cloud, typestore, topic='/x', overrides={'/x': 'Radar'}).tag == 'Radar'
     with pytest.raises(AdapterNotFoundError, match='/imu'):
-        registry.resolve('sensor_msgs/msg/Imu', typestore, topic='/imu',
-                         overrides={'/imu': 'Lidar'})
+        registry.resolve(
+            'sensor_msgs/msg/Imu', typestore, topic='/imu', overrides={'/imu': 'Lidar'}
+        )
     with pytest.raises(ValueError, match='TOPIC=ADAPTER'):
         registry.parse_overrides(['Lidar'])
 
@@ -104,9 +105,14 @@ def test_decorator_overrides_builtin(registry: AdapterRegistry, typestore: Any) 
         def to_arrow(self, msgs: Any, msgtype: str) -> pa.StructArray:
             values = pa.array([m.data + 273.15 for m in msgs], pa.float64())
             return pa.StructArray.from_arrays(
-                [pa.nulls(len(msgs), pa.float64()), pa.nulls(len(msgs), pa.int16()),
-                 pa.nulls(len(msgs), self.struct_type.field('header').type), values],
-                fields=list(self.struct_type))
+                [
+                    pa.nulls(len(msgs), pa.float64()),
+                    pa.nulls(len(msgs), pa.int16()),
+                    pa.nulls(len(msgs), self.struct_type.field('header').type),
+                    values,
+                ],
+                fields=list(self.struct_type),
+            )
 
     adapter = registry.resolve('std_msgs/msg/Float64', typestore)
     assert isinstance(adapter, KelvinFloat)
@@ -118,8 +124,11 @@ def test_decorator_overrides_builtin(registry: AdapterRegistry, typestore: Any) 
     with pytest.raises(AdapterRegistrationError, match='ros_types'):
         registry.register(type('NoTypes', (RosAdapter,), {'model': Floating64}))
     with pytest.raises(AdapterRegistrationError, match='pkg/msg/Name'):
-        registry.register(type('Ros1Name', (RosAdapter,), {
-            'model': Floating64, 'ros_types': ('std_msgs/Float64',)}))
+        registry.register(
+            type(
+                'Ros1Name', (RosAdapter,), {'model': Floating64, 'ros_types': ('std_msgs/Float64',)}
+            )
+        )
 
 
 def test_register_adapter_uses_the_default_registry() -> None:
@@ -127,8 +136,9 @@ def test_register_adapter_uses_the_default_registry() -> None:
     assert default_registry.by_name('Floating64StdAdapter').tag == 'Floating64'
 
 
-def test_load_module(registry: AdapterRegistry, tmp_path: Path,
-                     monkeypatch: pytest.MonkeyPatch, typestore: Any) -> None:
+def test_load_module(
+    registry: AdapterRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, typestore: Any
+) -> None:
     (tmp_path / 'my_adapters.py').write_text(USER_MODULE.format(name='MyFloatAdapter'))
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, 'my_adapters', raising=False)
@@ -141,19 +151,23 @@ def test_load_module(registry: AdapterRegistry, tmp_path: Path,
         registry.load_module('no_such_module')
 
 
-def test_entry_points(registry: AdapterRegistry, tmp_path: Path,
-                      monkeypatch: pytest.MonkeyPatch, typestore: Any) -> None:
+def test_entry_points(
+    registry: AdapterRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, typestore: Any
+) -> None:
     (tmp_path / 'ep_adapters.py').write_text(
-        USER_MODULE.format(name='EntryFloatAdapter') + textwrap.dedent("""
+        USER_MODULE.format(name='EntryFloatAdapter')
+        + textwrap.dedent("""
             def install(registry):
                 registry.overrides['/from_callable'] = 'Lidar'
-        """))
+        """)
+    )
     dist = tmp_path / 'ep_adapters-1.0.dist-info'
     dist.mkdir()
     (dist / 'METADATA').write_text('Metadata-Version: 2.1\nName: ep-adapters\nVersion: 1.0\n')
     (dist / 'entry_points.txt').write_text(
         '[mosaico_ros.adapters]\nfloats = ep_adapters:EntryFloatAdapter\n'
-        'module = ep_adapters\nhook = ep_adapters:install\n')
+        'module = ep_adapters\nhook = ep_adapters:install\n'
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, 'ep_adapters', raising=False)
     assert sorted(registry.load_entry_points()) == ['floats', 'hook', 'module']
@@ -163,13 +177,15 @@ def test_entry_points(registry: AdapterRegistry, tmp_path: Path,
 
 def test_resolve_reverse(registry: AdapterRegistry, typestore: Any) -> None:
     adapter, msgtype = registry.resolve_reverse(
-        'Pose', {'_ros_': {'msgtype': 'geometry_msgs/msg/PoseWithCovarianceStamped'}}, typestore)
+        'Pose', {'_ros_': {'msgtype': 'geometry_msgs/msg/PoseWithCovarianceStamped'}}, typestore
+    )
     assert (adapter.tag, msgtype) == ('Pose', 'geometry_msgs/msg/PoseWithCovarianceStamped')
     adapter, msgtype = registry.resolve_reverse('Velocity', {}, typestore)
     assert msgtype == 'geometry_msgs/msg/Twist'
     store = get_typestore(Stores.ROS2_HUMBLE)
-    meta = {'_ros_': {'msgtype': 'custom_pkgs/msg/Blob',
-                      'msgdef': 'string name\nuint8[] payload\n'}}
+    meta = {
+        '_ros_': {'msgtype': 'custom_pkgs/msg/Blob', 'msgdef': 'string name\nuint8[] payload\n'}
+    }
     adapter, msgtype = registry.resolve_reverse('ros:custom_pkgs/msg/Blob', meta, store)
     assert isinstance(adapter, GenericAdapter)
     assert msgtype == 'custom_pkgs/msg/Blob'

@@ -16,9 +16,16 @@ from mosaico_ros.adapters.rows import NUMPY_PRIMITIVES
 from mosaico_ros.ontology import Message
 
 INT_RANGES = {
-    'int8': (-100, 100), 'uint8': (0, 200), 'byte': (0, 200), 'char': (0, 120),
-    'int16': (-3000, 3000), 'uint16': (0, 6000), 'int32': (-100000, 100000),
-    'uint32': (0, 200000), 'int64': (-10**12, 10**12), 'uint64': (0, 10**12),
+    'int8': (-100, 100),
+    'uint8': (0, 200),
+    'byte': (0, 200),
+    'char': (0, 120),
+    'int16': (-3000, 3000),
+    'uint16': (0, 6000),
+    'int32': (-100000, 100000),
+    'uint32': (0, 200000),
+    'int64': (-(10**12), 10**12),
+    'uint64': (0, 10**12),
 }
 
 
@@ -46,8 +53,9 @@ class MessageFactory:
 
     def array(self, sub: Any, size: int, name: str) -> Any:
         if sub[0] == Nodetype.BASE and sub[1][0] != 'string':
-            return np.array([self.scalar(sub[1][0], name) for _ in range(size)],
-                            NUMPY_PRIMITIVES[sub[1][0]])
+            return np.array(
+                [self.scalar(sub[1][0], name) for _ in range(size)], NUMPY_PRIMITIVES[sub[1][0]]
+            )
         return [self.value(sub, name) for _ in range(size)]
 
     def value(self, node: Any, name: str) -> Any:
@@ -61,8 +69,10 @@ class MessageFactory:
 
     def make(self, msgtype: str, **overrides: Any) -> Any:
         fields = self.typestore.fielddefs[msgtype][1]
-        values = {name: overrides[name] if name in overrides else self.value(node, name)
-                  for name, node in fields}
+        values = {
+            name: overrides[name] if name in overrides else self.value(node, name)
+            for name, node in fields
+        }
         return self.typestore.types[msgtype](**values)
 
 
@@ -115,8 +125,11 @@ APPROX = {'sensor_msgs/msg/Temperature'}
 
 def plain(obj: Any) -> Any:
     if hasattr(obj, '__dataclass_fields__'):
-        return {name: plain(getattr(obj, name)) for name in obj.__dataclass_fields__
-                if name != '__msgtype__' and not name.isupper()}
+        return {
+            name: plain(getattr(obj, name))
+            for name in obj.__dataclass_fields__
+            if name != '__msgtype__' and not name.isupper()
+        }
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     if isinstance(obj, list):
@@ -199,13 +212,15 @@ def test_conventions_on_empty_and_unknown_values(typestore: Any) -> None:
     assert row['orientation'] is None
     assert row['angular_velocity']['covariance'] is None
     assert row['acceleration']['covariance'] == imu.linear_acceleration_covariance.tolist()
-    back = adapter.from_arrow(adapter.to_arrow([imu], 'sensor_msgs/msg/Imu'),
-                              'sensor_msgs/msg/Imu', typestore)[0]
+    back = adapter.from_arrow(
+        adapter.to_arrow([imu], 'sensor_msgs/msg/Imu'), 'sensor_msgs/msg/Imu', typestore
+    )[0]
     assert back.orientation_covariance.tolist() == [-1.0] * 9
     assert (back.orientation.x, back.orientation.w) == (0.0, 0.0)
 
-    battery = factory.make('sensor_msgs/msg/BatteryState', temperature=math.nan,
-                           cell_voltage=np.zeros(0, np.float32))
+    battery = factory.make(
+        'sensor_msgs/msg/BatteryState', temperature=math.nan, cell_voltage=np.zeros(0, np.float32)
+    )
     adapter = default_registry.for_msgtype('sensor_msgs/msg/BatteryState')
     assert adapter is not None
     row = adapter.to_arrow([battery], battery.__msgtype__).to_pylist()[0]
@@ -228,8 +243,9 @@ def test_conventions_on_empty_and_unknown_values(typestore: Any) -> None:
     assert row['status'] is None
     assert row['position']['covariance'] is None
     assert row['position']['covariance_type'] is None
-    back = adapter.from_arrow(adapter.to_arrow([fix], fix.__msgtype__), fix.__msgtype__,
-                              typestore)[0]
+    back = adapter.from_arrow(adapter.to_arrow([fix], fix.__msgtype__), fix.__msgtype__, typestore)[
+        0
+    ]
     assert (back.status.status, back.status.service) == (-1, 0)
 
     camera = factory.make('sensor_msgs/msg/CameraInfo', binning_x=1, binning_y=3)
@@ -242,10 +258,17 @@ def test_conventions_on_empty_and_unknown_values(typestore: Any) -> None:
     assert row['roi'] is None
 
 
-@pytest.mark.parametrize(('fmt', 'codec'), [
-    ('', 'png'), ('jpeg', 'jpeg'), ('rgb8; jpeg compressed bgr8', 'jpeg'),
-    ('16UC1; compressedDepth png', 'png'), ('webp', 'raw'), ('bgr8; png compressed ', 'png'),
-])
+@pytest.mark.parametrize(
+    ('fmt', 'codec'),
+    [
+        ('', 'png'),
+        ('jpeg', 'jpeg'),
+        ('rgb8; jpeg compressed bgr8', 'jpeg'),
+        ('16UC1; compressedDepth png', 'png'),
+        ('webp', 'raw'),
+        ('bgr8; png compressed ', 'png'),
+    ],
+)
 def test_compressed_image_format_strings(fmt: str, codec: str, typestore: Any) -> None:
     factory = MessageFactory(typestore)
     msg = factory.make('sensor_msgs/msg/CompressedImage', format=fmt)
@@ -278,8 +301,14 @@ def test_image_edge_cases(typestore: Any) -> None:
     factory = MessageFactory(typestore)
     adapter = default_registry.for_msgtype('sensor_msgs/msg/Image')
     assert adapter is not None
-    empty = factory.make('sensor_msgs/msg/Image', height=0, width=0, step=0,
-                         data=np.zeros(0, np.uint8), is_bigendian=0)
+    empty = factory.make(
+        'sensor_msgs/msg/Image',
+        height=0,
+        width=0,
+        step=0,
+        data=np.zeros(0, np.uint8),
+        is_bigendian=0,
+    )
     built = adapter.to_arrow([empty], empty.__msgtype__)
     assert built[0].as_py()['format'] == 'raw'
     assert plain(adapter.from_arrow(built, empty.__msgtype__, typestore)) == plain([empty])

@@ -63,8 +63,12 @@ def vector_entries() -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize('entry', vector_entries(), ids=lambda entry: entry['topic'])
-def test_vector(entry: dict[str, Any], ros_dir: Any, typestore: Any,
-                bag_messages: dict[str, list[tuple[int, Any]]]) -> None:
+def test_vector(
+    entry: dict[str, Any],
+    ros_dir: Any,
+    typestore: Any,
+    bag_messages: dict[str, list[tuple[int, Any]]],
+) -> None:
     vector = json.loads((ros_dir / entry['arrow_file'].replace('.arrows', '.json')).read_text())
     with (ros_dir / entry['arrow_file']).open('rb') as stream:
         expected = ipc.open_stream(stream).read_all()

@@ -20,10 +20,14 @@ if TYPE_CHECKING:
 
 class _StampAdapter(RosAdapter):
     def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
-        return columns.struct_array(self.struct_type, len(msgs), {
-            'seconds': columns.pluck(msgs, 'sec'),
-            'nanoseconds': columns.pluck(msgs, 'nanosec'),
-        })
+        return columns.struct_array(
+            self.struct_type,
+            len(msgs),
+            {
+                'seconds': columns.pluck(msgs, 'sec'),
+                'nanoseconds': columns.pluck(msgs, 'nanosec'),
+            },
+        )
 
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
         arr = rows.as_struct(data)

@@ -75,7 +75,8 @@ def struct_array(
     for field in stype:
         value = children.get(field.name)
         arrays.append(
-            pa.nulls(length, field.type) if value is None else as_array(value, field.type))
+            pa.nulls(length, field.type) if value is None else as_array(value, field.type)
+        )
     mask = None if valid is None or bool(valid.all()) else pa.array(~valid)
     if not arrays:
         return pa.array([{}] * length, type=stype)
@@ -263,8 +264,9 @@ def binary_array(rows: Sequence[Any], dtype: pa.DataType | None = None) -> pa.Ar
     """
     dtype = dtype or pa.binary()
     count = len(rows)
-    chunks = [np.frombuffer(row, np.uint8) if isinstance(row, bytes | bytearray) else row
-              for row in rows]
+    chunks = [
+        np.frombuffer(row, np.uint8) if isinstance(row, bytes | bytearray) else row for row in rows
+    ]
     lengths = np.fromiter(map(len, chunks), np.int64, count)
     offsets = np.zeros(count + 1, np.int64)
     np.cumsum(lengths, out=offsets[1:])

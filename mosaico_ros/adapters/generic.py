@@ -86,7 +86,8 @@ def register_msgdef(typestore: Typestore, msgtype: str, msgdef: str) -> None:
         typestore.register(get_types_from_msg(msgdef, msgtype))
     except Exception as err:
         raise UnsupportedDefinitionError(
-            f'cannot parse the definition of {msgtype}: {err}') from err
+            f'cannot parse the definition of {msgtype}: {err}'
+        ) from err
 
 
 def arrow_struct(msgtype: str, typestore: Typestore) -> pa.StructType:
@@ -102,10 +103,12 @@ def arrow_struct(msgtype: str, typestore: Typestore) -> pa.StructType:
 def _message_type(msgtype: str, typestore: Typestore, where: str) -> pa.StructType:
     if msgtype not in typestore.fielddefs:
         raise UnsupportedDefinitionError(f'{where}: no definition of {msgtype} in the typestore')
-    return pa.struct([
-        pa.field(name, _node_type(node, name, typestore, f'{where}.{name}'))
-        for name, node in typestore.fielddefs[msgtype][1]
-    ])
+    return pa.struct(
+        [
+            pa.field(name, _node_type(node, name, typestore, f'{where}.{name}'))
+            for name, node in typestore.fielddefs[msgtype][1]
+        ]
+    )
 
 
 def _node_type(node: Node, name: str, typestore: Typestore, where: str) -> pa.DataType:
@@ -190,7 +193,8 @@ class GenericAdapter(RosAdapter):
         sub = details[0]
         if sub[0] == Nodetype.NAME:
             built = columns.nested_list_array(
-                values, pa.list_(dtype.value_field),
+                values,
+                pa.list_(dtype.value_field),
                 lambda elems, stype: self._build_message(elems, sub[1], stype),
             )
             if kind == Nodetype.ARRAY:
@@ -266,6 +270,5 @@ class GenericAdapter(RosAdapter):
         flat_ok = np.repeat(ok, np.diff(offsets))
         elements = self._unbuild(flat, sub, factory, flat_ok)
         return [
-            elements[offsets[i]:offsets[i + 1]] if ok[i] or fixed else []
-            for i in range(count)
+            elements[offsets[i] : offsets[i + 1]] if ok[i] or fixed else [] for i in range(count)
         ]

@@ -77,8 +77,7 @@ def vector_array(
         if covariance_types is not None:
             kept = rows.valid(cov)
             children['covariance_type'] = [
-                value if keep else None
-                for value, keep in zip(covariance_types, kept, strict=True)
+                value if keep else None for value, keep in zip(covariance_types, kept, strict=True)
             ]
     return columns.struct_array(stype, len(objs), children, valid)
 
@@ -91,14 +90,17 @@ def pose_array(
 ) -> pa.StructArray:
     """Pose structs from ROS ``Pose`` objects."""
     children: dict[str, Any] = {
-        'position': vector_array(columns.pluck(poses, 'position'),
-                                 columns.child_type(stype, 'position')),
-        'orientation': vector_array(columns.pluck(poses, 'orientation'),
-                                    columns.child_type(stype, 'orientation'), XYZW),
+        'position': vector_array(
+            columns.pluck(poses, 'position'), columns.child_type(stype, 'position')
+        ),
+        'orientation': vector_array(
+            columns.pluck(poses, 'orientation'), columns.child_type(stype, 'orientation'), XYZW
+        ),
     }
     if covariances is not None:
         children['covariance'] = columns.covariance_array(
-            covariances, columns.child_type(stype, 'covariance'))
+            covariances, columns.child_type(stype, 'covariance')
+        )
     if headers is not None:
         children['header'] = columns.header_array(headers, columns.child_type(stype, 'header'))
     return columns.struct_array(stype, len(poses), children)
@@ -111,14 +113,17 @@ def twist_array(
 ) -> pa.StructArray:
     """Velocity/Acceleration structs from ROS ``Twist``/``Accel`` objects."""
     children: dict[str, Any] = {
-        'linear': vector_array(columns.pluck(twists, 'linear'),
-                               columns.child_type(stype, 'linear')),
-        'angular': vector_array(columns.pluck(twists, 'angular'),
-                                columns.child_type(stype, 'angular')),
+        'linear': vector_array(
+            columns.pluck(twists, 'linear'), columns.child_type(stype, 'linear')
+        ),
+        'angular': vector_array(
+            columns.pluck(twists, 'angular'), columns.child_type(stype, 'angular')
+        ),
     }
     if covariances is not None:
         children['covariance'] = columns.covariance_array(
-            covariances, columns.child_type(stype, 'covariance'))
+            covariances, columns.child_type(stype, 'covariance')
+        )
     return columns.struct_array(stype, len(twists), children)
 
 
@@ -130,10 +135,12 @@ def transform_array(
 ) -> pa.StructArray:
     """Transform structs from ROS ``Transform`` objects (+ Stamped header/child frame)."""
     children: dict[str, Any] = {
-        'translation': vector_array(columns.pluck(transforms, 'translation'),
-                                    columns.child_type(stype, 'translation')),
-        'rotation': vector_array(columns.pluck(transforms, 'rotation'),
-                                 columns.child_type(stype, 'rotation'), XYZW),
+        'translation': vector_array(
+            columns.pluck(transforms, 'translation'), columns.child_type(stype, 'translation')
+        ),
+        'rotation': vector_array(
+            columns.pluck(transforms, 'rotation'), columns.child_type(stype, 'rotation'), XYZW
+        ),
     }
     if headers is not None:
         children['header'] = columns.header_array(headers, columns.child_type(stype, 'header'))
@@ -167,8 +174,11 @@ def covariance_values(
     return rows.arrays(arr, np.float64, size, fill, mask)
 
 
-def pose_values(arr: pa.Array, prefix: str, mask: NDArray[np.bool_] | None = None,
-                ) -> dict[str, list[Any]]:
+def pose_values(
+    arr: pa.Array,
+    prefix: str,
+    mask: NDArray[np.bool_] | None = None,
+) -> dict[str, list[Any]]:
     """Leaf values of a Pose struct column, as a ROS ``Pose`` at `prefix`."""
     ok = rows.valid(arr) if mask is None else rows.valid(arr) & mask
     return {
@@ -177,8 +187,11 @@ def pose_values(arr: pa.Array, prefix: str, mask: NDArray[np.bool_] | None = Non
     }
 
 
-def twist_values(arr: pa.Array, prefix: str, mask: NDArray[np.bool_] | None = None,
-                 ) -> dict[str, list[Any]]:
+def twist_values(
+    arr: pa.Array,
+    prefix: str,
+    mask: NDArray[np.bool_] | None = None,
+) -> dict[str, list[Any]]:
     """Leaf values of a Velocity/Acceleration struct column, as a ROS Twist/Accel."""
     ok = rows.valid(arr) if mask is None else rows.valid(arr) & mask
     return {
@@ -187,8 +200,11 @@ def twist_values(arr: pa.Array, prefix: str, mask: NDArray[np.bool_] | None = No
     }
 
 
-def transform_values(arr: pa.Array, prefix: str, mask: NDArray[np.bool_] | None = None,
-                     ) -> dict[str, list[Any]]:
+def transform_values(
+    arr: pa.Array,
+    prefix: str,
+    mask: NDArray[np.bool_] | None = None,
+) -> dict[str, list[Any]]:
     """Leaf values of a Transform struct column, as a ROS ``Transform`` at `prefix`."""
     ok = rows.valid(arr) if mask is None else rows.valid(arr) & mask
     return {
@@ -251,10 +267,12 @@ class FlavouredAdapter(RosAdapter):
         children = self.body_columns(bodies)
         if flavour.header:
             children['header'] = columns.header_array(
-                columns.pluck(msgs, flavour.header), columns.child_type(stype, 'header'))
+                columns.pluck(msgs, flavour.header), columns.child_type(stype, 'header')
+            )
         if flavour.covariance:
             children['covariance'] = columns.covariance_array(
-                columns.pluck(msgs, flavour.covariance), columns.child_type(stype, 'covariance'))
+                columns.pluck(msgs, flavour.covariance), columns.child_type(stype, 'covariance')
+            )
         return columns.struct_array(stype, len(msgs), children)
 
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
@@ -267,21 +285,24 @@ class FlavouredAdapter(RosAdapter):
         if flavour.header:
             values[flavour.header] = factory.headers(arr.field('header'), len(arr))
         if flavour.covariance:
-            values[flavour.covariance] = covariance_values(arr.field('covariance'),
-                                                           self.covariance_size)
+            values[flavour.covariance] = covariance_values(
+                arr.field('covariance'), self.covariance_size
+            )
         return factory.assemble(target, values, len(arr))
 
 
-def _flavours(pkg_name: str, body: str, *, stamped: bool = True,
-              covariance: bool = False) -> dict[str, Flavour]:
+def _flavours(
+    pkg_name: str, body: str, *, stamped: bool = True, covariance: bool = False
+) -> dict[str, Flavour]:
     base = f'geometry_msgs/msg/{pkg_name}'
     out = {base: Flavour(None, '')}
     if stamped:
         out[f'{base}Stamped'] = Flavour('header', body)
     if covariance:
         out[f'{base}WithCovariance'] = Flavour(None, body, 'covariance')
-        out[f'{base}WithCovarianceStamped'] = Flavour('header', f'{body}.{body}',
-                                                     f'{body}.covariance')
+        out[f'{base}WithCovarianceStamped'] = Flavour(
+            'header', f'{body}.{body}', f'{body}.covariance'
+        )
     return out
 
 
@@ -372,8 +393,9 @@ class WrenchAdapter(FlavouredAdapter):
     def body_columns(self, bodies: Sequence[Any]) -> dict[str, Any]:
         """Force and torque vectors."""
         return {
-            name: vector_array(columns.pluck(bodies, name),
-                               columns.child_type(self.struct_type, name))
+            name: vector_array(
+                columns.pluck(bodies, name), columns.child_type(self.struct_type, name)
+            )
             for name in ('force', 'torque')
         }
 
@@ -397,16 +419,21 @@ class InertiaAdapter(FlavouredAdapter):
 
     def body_columns(self, bodies: Sequence[Any]) -> dict[str, Any]:
         """Mass, centre of mass and ``[ixx, ixy, ixz, iyy, iyz, izz]``."""
-        tensor = np.column_stack([
-            np.asarray(columns.pluck(bodies, key), np.float64) for key in INERTIA_KEYS
-        ]) if bodies else np.empty((0, 6))
+        tensor = (
+            np.column_stack(
+                [np.asarray(columns.pluck(bodies, key), np.float64) for key in INERTIA_KEYS]
+            )
+            if bodies
+            else np.empty((0, 6))
+        )
         return {
             'mass': columns.pluck(bodies, 'm'),
-            'center_of_mass': vector_array(columns.pluck(bodies, 'com'),
-                                           columns.child_type(self.struct_type,
-                                                              'center_of_mass')),
-            'inertia': columns.fixed_list_array(list(tensor),
-                                                columns.child_type(self.struct_type, 'inertia')),
+            'center_of_mass': vector_array(
+                columns.pluck(bodies, 'com'), columns.child_type(self.struct_type, 'center_of_mass')
+            ),
+            'inertia': columns.fixed_list_array(
+                list(tensor), columns.child_type(self.struct_type, 'inertia')
+            ),
         }
 
     def body_values(self, arr: pa.StructArray, prefix: str) -> dict[str, list[Any]]:
@@ -428,11 +455,13 @@ class PolygonAdapter(FlavouredAdapter):
 
     def body_columns(self, bodies: Sequence[Any]) -> dict[str, Any]:
         """Build the point list."""
-        return {'points': columns.nested_list_array(
-            columns.pluck(bodies, 'points'),
-            columns.child_type(self.struct_type, 'points'),
-            vector_array,
-        )}
+        return {
+            'points': columns.nested_list_array(
+                columns.pluck(bodies, 'points'),
+                columns.child_type(self.struct_type, 'points'),
+                vector_array,
+            )
+        }
 
     def body_values(self, arr: pa.StructArray, prefix: str) -> dict[str, list[Any]]:
         """ROS ``Polygon.points`` as Point32 objects."""
@@ -455,7 +484,7 @@ def point_lists(arr: pa.Array, factory: rows.RosFactory, msgtype: str) -> list[l
     """Per-row lists of ROS points from a ``list<Point3d>`` column."""
     flat, offsets, ok = list_parts(arr)
     points = factory.assemble(msgtype, vector_values(flat, ''), len(flat))
-    return [points[offsets[i]:offsets[i + 1]] if ok[i] else [] for i in range(len(arr))]
+    return [points[offsets[i] : offsets[i + 1]] if ok[i] else [] for i in range(len(arr))]
 
 
 def list_parts(arr: pa.Array) -> tuple[pa.Array, NDArray[np.int64], NDArray[np.bool_]]:
@@ -487,8 +516,9 @@ class TransformAdapter(FlavouredAdapter):
         if not self.flavour(msgtype).header:
             return built
         children = {name: built.field(name) for name in self.struct_type.names}
-        children['target_frame_id'] = [frame or None
-                                       for frame in columns.pluck(msgs, 'child_frame_id')]
+        children['target_frame_id'] = [
+            frame or None for frame in columns.pluck(msgs, 'child_frame_id')
+        ]
         return columns.struct_array(self.struct_type, len(msgs), children)
 
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:

@@ -44,28 +44,40 @@ class OdometryAdapter(_HeaderedAdapter):
     def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
         """Pose and twist with their covariances on the inner objects."""
         stype = self.struct_type
-        return self.build(msgs, {
-            'pose': pose_array(columns.pluck(msgs, 'pose.pose'),
-                               columns.child_type(stype, 'pose'),
-                               covariances=columns.pluck(msgs, 'pose.covariance')),
-            'velocity': twist_array(columns.pluck(msgs, 'twist.twist'),
-                                    columns.child_type(stype, 'velocity'),
-                                    covariances=columns.pluck(msgs, 'twist.covariance')),
-            'target_frame_id': columns.pluck(msgs, 'child_frame_id'),
-        })
+        return self.build(
+            msgs,
+            {
+                'pose': pose_array(
+                    columns.pluck(msgs, 'pose.pose'),
+                    columns.child_type(stype, 'pose'),
+                    covariances=columns.pluck(msgs, 'pose.covariance'),
+                ),
+                'velocity': twist_array(
+                    columns.pluck(msgs, 'twist.twist'),
+                    columns.child_type(stype, 'velocity'),
+                    covariances=columns.pluck(msgs, 'twist.covariance'),
+                ),
+                'target_frame_id': columns.pluck(msgs, 'child_frame_id'),
+            },
+        )
 
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
         """Rebuild odometry; dropped covariances are zeros."""
         arr = rows.as_struct(data)
         pose = arr.field('pose')
         velocity = arr.field('velocity')
-        return self.assemble(arr, msgtype, typestore, {
-            'child_frame_id': rows.strings(arr.field('target_frame_id')),
-            **pose_values(pose, 'pose.pose.'),
-            'pose.covariance': covariance_values(pose.field('covariance'), 36),
-            **twist_values(velocity, 'twist.twist.'),
-            'twist.covariance': covariance_values(velocity.field('covariance'), 36),
-        })
+        return self.assemble(
+            arr,
+            msgtype,
+            typestore,
+            {
+                'child_frame_id': rows.strings(arr.field('target_frame_id')),
+                **pose_values(pose, 'pose.pose.'),
+                'pose.covariance': covariance_values(pose.field('covariance'), 36),
+                **twist_values(velocity, 'twist.twist.'),
+                'twist.covariance': covariance_values(velocity.field('covariance'), 36),
+            },
+        )
 
 
 @register_adapter
@@ -77,41 +89,69 @@ class RobotPathAdapter(_HeaderedAdapter):
 
     def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
         """Flatten every PoseStamped once, then split by path."""
-        return self.build(msgs, {'poses': columns.nested_list_array(
-            columns.pluck(msgs, 'poses'),
-            columns.child_type(self.struct_type, 'poses'),
-            lambda stamped, stype: pose_array(columns.pluck(stamped, 'pose'), stype,
-                                              headers=columns.pluck(stamped, 'header')),
-        )})
+        return self.build(
+            msgs,
+            {
+                'poses': columns.nested_list_array(
+                    columns.pluck(msgs, 'poses'),
+                    columns.child_type(self.struct_type, 'poses'),
+                    lambda stamped, stype: pose_array(
+                        columns.pluck(stamped, 'pose'),
+                        stype,
+                        headers=columns.pluck(stamped, 'header'),
+                    ),
+                )
+            },
+        )
 
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
         """Rebuild paths of PoseStamped."""
         arr = rows.as_struct(data)
         factory = rows.RosFactory(typestore)
         flat, offsets, ok = list_parts(arr.field('poses'))
-        stamped = factory.assemble('geometry_msgs/msg/PoseStamped', {
-            'header': factory.headers(flat.field('header'), len(flat)),
-            **pose_values(flat, 'pose.'),
-        }, len(flat))
-        return self.assemble(arr, msgtype, typestore, {
-            'poses': [stamped[offsets[i]:offsets[i + 1]] if ok[i] else []
-                      for i in range(len(arr))],
-        })
+        stamped = factory.assemble(
+            'geometry_msgs/msg/PoseStamped',
+            {
+                'header': factory.headers(flat.field('header'), len(flat)),
+                **pose_values(flat, 'pose.'),
+            },
+            len(flat),
+        )
+        return self.assemble(
+            arr,
+            msgtype,
+            typestore,
+            {
+                'poses': [
+                    stamped[offsets[i] : offsets[i + 1]] if ok[i] else [] for i in range(len(arr))
+                ],
+            },
+        )
 
 
 def map_metadata_array(infos: Sequence[Any], stype: pa.StructType) -> pa.StructArray:
     """MapMetadata structs from ROS ``MapMetaData`` objects."""
     time_type = columns.child_type(stype, 'map_load_time')
-    return columns.struct_array(stype, len(infos), {
-        'map_load_time': columns.struct_array(time_type, len(infos), {
-            'seconds': columns.pluck(infos, 'map_load_time.sec'),
-            'nanoseconds': columns.pluck(infos, 'map_load_time.nanosec'),
-        }),
-        'resolution': columns.pluck(infos, 'resolution'),
-        'width': columns.pluck(infos, 'width'),
-        'height': columns.pluck(infos, 'height'),
-        'origin': pose_array(columns.pluck(infos, 'origin'), columns.child_type(stype, 'origin')),
-    })
+    return columns.struct_array(
+        stype,
+        len(infos),
+        {
+            'map_load_time': columns.struct_array(
+                time_type,
+                len(infos),
+                {
+                    'seconds': columns.pluck(infos, 'map_load_time.sec'),
+                    'nanoseconds': columns.pluck(infos, 'map_load_time.nanosec'),
+                },
+            ),
+            'resolution': columns.pluck(infos, 'resolution'),
+            'width': columns.pluck(infos, 'width'),
+            'height': columns.pluck(infos, 'height'),
+            'origin': pose_array(
+                columns.pluck(infos, 'origin'), columns.child_type(stype, 'origin')
+            ),
+        },
+    )
 
 
 def map_metadata_values(arr: pa.Array, prefix: str) -> dict[str, list[Any]]:
@@ -141,8 +181,9 @@ class MapMetadataAdapter(RosAdapter):
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
         """Rebuild map metadata."""
         arr = rows.as_struct(data)
-        return rows.RosFactory(typestore).assemble(self.target_msgtype(msgtype),
-                                                   map_metadata_values(arr, ''), len(arr))
+        return rows.RosFactory(typestore).assemble(
+            self.target_msgtype(msgtype), map_metadata_values(arr, ''), len(arr)
+        )
 
 
 @register_adapter
@@ -155,20 +196,30 @@ class OccupancyGridAdapter(_HeaderedAdapter):
     def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
         """Metadata plus the cells concatenated once."""
         stype = self.struct_type
-        return self.build(msgs, {
-            'info': map_metadata_array(columns.pluck(msgs, 'info'),
-                                       columns.child_type(stype, 'info')),
-            'data': columns.list_array(columns.pluck(msgs, 'data'),
-                                       columns.child_type(stype, 'data')),
-        })
+        return self.build(
+            msgs,
+            {
+                'info': map_metadata_array(
+                    columns.pluck(msgs, 'info'), columns.child_type(stype, 'info')
+                ),
+                'data': columns.list_array(
+                    columns.pluck(msgs, 'data'), columns.child_type(stype, 'data')
+                ),
+            },
+        )
 
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
         """Rebuild grids."""
         arr = rows.as_struct(data)
-        return self.assemble(arr, msgtype, typestore, {
-            **map_metadata_values(arr.field('info'), 'info.'),
-            'data': rows.arrays(arr.field('data'), np.int8),
-        })
+        return self.assemble(
+            arr,
+            msgtype,
+            typestore,
+            {
+                **map_metadata_values(arr.field('info'), 'info.'),
+                'data': rows.arrays(arr.field('data'), np.int8),
+            },
+        )
 
 
 @register_adapter
@@ -180,20 +231,30 @@ class GridCellsAdapter(_HeaderedAdapter):
 
     def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
         """Cell size and the cell centres as Point3d."""
-        return self.build(msgs, {
-            'cell_width': columns.pluck(msgs, 'cell_width'),
-            'cell_height': columns.pluck(msgs, 'cell_height'),
-            'cells': columns.nested_list_array(
-                columns.pluck(msgs, 'cells'),
-                columns.child_type(self.struct_type, 'cells'), vector_array),
-        })
+        return self.build(
+            msgs,
+            {
+                'cell_width': columns.pluck(msgs, 'cell_width'),
+                'cell_height': columns.pluck(msgs, 'cell_height'),
+                'cells': columns.nested_list_array(
+                    columns.pluck(msgs, 'cells'),
+                    columns.child_type(self.struct_type, 'cells'),
+                    vector_array,
+                ),
+            },
+        )
 
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
         """Rebuild grid cells."""
         arr = rows.as_struct(data)
         factory = rows.RosFactory(typestore)
-        return self.assemble(arr, msgtype, typestore, {
-            'cell_width': rows.numbers(arr.field('cell_width')),
-            'cell_height': rows.numbers(arr.field('cell_height')),
-            'cells': point_lists(arr.field('cells'), factory, 'geometry_msgs/msg/Point'),
-        })
+        return self.assemble(
+            arr,
+            msgtype,
+            typestore,
+            {
+                'cell_width': rows.numbers(arr.field('cell_width')),
+                'cell_height': rows.numbers(arr.field('cell_height')),
+                'cells': point_lists(arr.field('cells'), factory, 'geometry_msgs/msg/Point'),
+            },
+        )

@@ -38,5 +38,6 @@ class NMEASentenceAdapter(_HeaderedAdapter):
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
         """Rebuild sentences."""
         arr = rows.as_struct(data)
-        return self.assemble(arr, msgtype, typestore,
-                             {'sentence': rows.strings(arr.field('sentence'))})
+        return self.assemble(
+            arr, msgtype, typestore, {'sentence': rows.strings(arr.field('sentence'))}
+        )

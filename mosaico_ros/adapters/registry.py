@@ -275,14 +275,16 @@ class AdapterRegistry:
         """
         adapter_cls = self._by_name.get(name_or_tag) or self._by_tag.get(name_or_tag)
         if adapter_cls is None:
-            matches = [cls for cls in self._by_name.values()
-                       if self._instance(cls).tag == name_or_tag]
+            matches = [
+                cls for cls in self._by_name.values() if self._instance(cls).tag == name_or_tag
+            ]
             if matches:
                 adapter_cls = matches[-1]
         if adapter_cls is None:
             known = ', '.join(sorted(self._by_name))
             raise AdapterNotFoundError(
-                f'no adapter named or tagged {name_or_tag!r}; known: {known}')
+                f'no adapter named or tagged {name_or_tag!r}; known: {known}'
+            )
         return self._instance(adapter_cls)
 
     def set_override(self, topic: str, name_or_tag: str) -> None:
@@ -405,15 +407,20 @@ class AdapterRegistry:
             module = importlib.import_module(dotted)
         except ImportError as err:
             raise AdapterRegistrationError(
-                f'cannot import adapter module {dotted!r}: {err}') from err
+                f'cannot import adapter module {dotted!r}: {err}'
+            ) from err
         self._register_module(module)
         return module
 
     def _register_module(self, module: ModuleType) -> None:
         for _, obj in inspect.getmembers(module, inspect.isclass):
-            if (issubclass(obj, RosAdapter) and obj.__module__ == module.__name__
-                    and obj.ros_types and hasattr(obj, 'model')
-                    and self._by_name.get(obj.__name__) is not obj):
+            if (
+                issubclass(obj, RosAdapter)
+                and obj.__module__ == module.__name__
+                and obj.ros_types
+                and hasattr(obj, 'model')
+                and self._by_name.get(obj.__name__) is not obj
+            ):
                 self.register(obj)
 
     def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> list[str]:

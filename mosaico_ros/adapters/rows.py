@@ -119,8 +119,11 @@ def numbers(
         One Python value per row.
 
     """
-    values = arr.fill_null(fill).to_numpy(zero_copy_only=False) if arr.null_count else (
-        arr.to_numpy(zero_copy_only=False))
+    values = (
+        arr.fill_null(fill).to_numpy(zero_copy_only=False)
+        if arr.null_count
+        else (arr.to_numpy(zero_copy_only=False))
+    )
     if mask is not None and not mask.all():
         values = np.where(mask, values, fill)
     return values.tolist()  # type: ignore[no-any-return, unused-ignore]
@@ -172,7 +175,7 @@ def arrays(
     values = np.asarray(flat.to_numpy(zero_copy_only=False), dtype=dtype)
     filler = np.full(fill_size, fill, dtype=dtype)
     return [
-        values[offsets[i]:offsets[i + 1]].copy() if row_valid[i] else filler.copy()
+        values[offsets[i] : offsets[i + 1]].copy() if row_valid[i] else filler.copy()
         for i in range(count)
     ]
 
@@ -194,11 +197,12 @@ def binaries(arr: pa.Array, mask: NDArray[np.bool_] | None = None) -> list[NDArr
         row_valid &= mask
     offset_dtype = np.int64 if pa.types.is_large_binary(arr.type) else np.int32
     buffers = arr.buffers()
-    offsets = np.frombuffer(buffers[1], offset_dtype, count + 1,
-                            arr.offset * np.dtype(offset_dtype).itemsize)
+    offsets = np.frombuffer(
+        buffers[1], offset_dtype, count + 1, arr.offset * np.dtype(offset_dtype).itemsize
+    )
     data = np.frombuffer(buffers[2], np.uint8) if buffers[2] is not None else np.empty(0, np.uint8)
     return [
-        data[offsets[i]:offsets[i + 1]].copy() if row_valid[i] else np.empty(0, np.uint8)
+        data[offsets[i] : offsets[i + 1]].copy() if row_valid[i] else np.empty(0, np.uint8)
         for i in range(count)
     ]
 
@@ -265,8 +269,9 @@ class RosFactory:
             frames = strings(arr.field('frame_id'), ok)
         stamps = self.times(sec, nsec, 'builtin_interfaces/msg/Time')
         if self.header_has_seq:
-            return [header_cls(seq=0, stamp=s, frame_id=f)
-                    for s, f in zip(stamps, frames, strict=True)]
+            return [
+                header_cls(seq=0, stamp=s, frame_id=f) for s, f in zip(stamps, frames, strict=True)
+            ]
         return [header_cls(stamp=s, frame_id=f) for s, f in zip(stamps, frames, strict=True)]
 
     def build(self, msgtype: str, columns: dict[str, list[Any]], count: int) -> list[Any]:
@@ -326,8 +331,11 @@ class RosFactory:
             AdapterError: A path names no field of `msgtype`.
 
         """
-        fields = dict(self.typestore.fielddefs[msgtype][1]) if (
-            msgtype in self.typestore.fielddefs) else None
+        fields = (
+            dict(self.typestore.fielddefs[msgtype][1])
+            if (msgtype in self.typestore.fielddefs)
+            else None
+        )
         if fields is None:
             raise AdapterError(f'typestore has no definition for {msgtype!r}')
         nested: dict[str, dict[str, list[Any]]] = {}

@@ -90,16 +90,18 @@ class _HeaderedAdapter(RosAdapter):
 
     def header(self, msgs: Sequence[Any]) -> pa.StructArray:
         """Ontology header column of `msgs` (empty headers -> null)."""
-        return columns.header_array(columns.pluck(msgs, 'header'),
-                                    columns.child_type(self.struct_type, 'header'))
+        return columns.header_array(
+            columns.pluck(msgs, 'header'), columns.child_type(self.struct_type, 'header')
+        )
 
     def build(self, msgs: Sequence[Any], children: dict[str, Any]) -> pa.StructArray:
         """Struct array of the model with the header added."""
         children['header'] = self.header(msgs)
         return columns.struct_array(self.struct_type, len(msgs), children)
 
-    def assemble(self, arr: pa.StructArray, msgtype: str, typestore: Typestore,
-                 values: dict[str, list[Any]]) -> list[Any]:
+    def assemble(
+        self, arr: pa.StructArray, msgtype: str, typestore: Typestore, values: dict[str, list[Any]]
+    ) -> list[Any]:
         """ROS messages of `msgtype` from leaf values plus the header column."""
         factory = rows.RosFactory(typestore)
         values['header'] = factory.headers(arr.field('header'), len(arr))
@@ -130,20 +132,28 @@ class IMUAdapter(_HeaderedAdapter):
         stype = self.struct_type
         orientation_cov = columns.stack_rows(columns.pluck(msgs, 'orientation_covariance'))
         has_orientation = orientation_cov[:, 0] != -1 if len(msgs) else None
-        return self.build(msgs, {
-            'acceleration': vector_array(
-                columns.pluck(msgs, 'linear_acceleration'),
-                columns.child_type(stype, 'acceleration'),
-                covariances=columns.pluck(msgs, 'linear_acceleration_covariance')),
-            'angular_velocity': vector_array(
-                columns.pluck(msgs, 'angular_velocity'),
-                columns.child_type(stype, 'angular_velocity'),
-                covariances=columns.pluck(msgs, 'angular_velocity_covariance')),
-            'orientation': vector_array(
-                columns.pluck(msgs, 'orientation'),
-                columns.child_type(stype, 'orientation'), XYZW,
-                covariances=orientation_cov, valid=has_orientation),
-        })
+        return self.build(
+            msgs,
+            {
+                'acceleration': vector_array(
+                    columns.pluck(msgs, 'linear_acceleration'),
+                    columns.child_type(stype, 'acceleration'),
+                    covariances=columns.pluck(msgs, 'linear_acceleration_covariance'),
+                ),
+                'angular_velocity': vector_array(
+                    columns.pluck(msgs, 'angular_velocity'),
+                    columns.child_type(stype, 'angular_velocity'),
+                    covariances=columns.pluck(msgs, 'angular_velocity_covariance'),
+                ),
+                'orientation': vector_array(
+                    columns.pluck(msgs, 'orientation'),
+                    columns.child_type(stype, 'orientation'),
+                    XYZW,
+                    covariances=orientation_cov,
+                    valid=has_orientation,
+                ),
+            },
+        )
 
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
         """Rebuild IMU messages; no orientation => 0,0,0,0 with covariance all -1."""
@@ -155,14 +165,19 @@ class IMUAdapter(_HeaderedAdapter):
         orientation_cov = covariance_values(orientation.field('covariance'), 9)
         for i in np.flatnonzero(~has_orientation):
             orientation_cov[i] = np.full(9, -1.0)
-        return self.assemble(arr, msgtype, typestore, {
-            **vector_values(accel, 'linear_acceleration.'),
-            'linear_acceleration_covariance': covariance_values(accel.field('covariance'), 9),
-            **vector_values(gyro, 'angular_velocity.'),
-            'angular_velocity_covariance': covariance_values(gyro.field('covariance'), 9),
-            **vector_values(orientation, 'orientation.', XYZW),
-            'orientation_covariance': orientation_cov,
-        })
+        return self.assemble(
+            arr,
+            msgtype,
+            typestore,
+            {
+                **vector_values(accel, 'linear_acceleration.'),
+                'linear_acceleration_covariance': covariance_values(accel.field('covariance'), 9),
+                **vector_values(gyro, 'angular_velocity.'),
+                'angular_velocity_covariance': covariance_values(gyro.field('covariance'), 9),
+                **vector_values(orientation, 'orientation.', XYZW),
+                'orientation_covariance': orientation_cov,
+            },
+        )
 
 
 @register_adapter
@@ -176,24 +191,39 @@ class GPSAdapter(_HeaderedAdapter):
         """Convert fixes; latitude/longitude/altitude become position x/y/z."""
         stype = self.struct_type
         count = len(msgs)
-        position = columns.struct_array(columns.child_type(stype, 'position'), count, {
-            'x': columns.pluck(msgs, 'latitude'),
-            'y': columns.pluck(msgs, 'longitude'),
-            'z': columns.pluck(msgs, 'altitude'),
-        })
-        cov = columns.covariance_array(columns.pluck(msgs, 'position_covariance'),
-                                       columns.child_type(stype, 'position', 'covariance'))
+        position = columns.struct_array(
+            columns.child_type(stype, 'position'),
+            count,
+            {
+                'x': columns.pluck(msgs, 'latitude'),
+                'y': columns.pluck(msgs, 'longitude'),
+                'z': columns.pluck(msgs, 'altitude'),
+            },
+        )
+        cov = columns.covariance_array(
+            columns.pluck(msgs, 'position_covariance'),
+            columns.child_type(stype, 'position', 'covariance'),
+        )
         kept = rows.valid(cov)
-        cov_type = [value if keep else None for value, keep in
-                    zip(columns.pluck(msgs, 'position_covariance_type'), kept, strict=True)]
-        position = columns.struct_array(position.type, count, {
-            **{name: position.field(name) for name in ('x', 'y', 'z')},
-            'covariance': cov,
-            'covariance_type': cov_type,
-        })
+        cov_type = [
+            value if keep else None
+            for value, keep in zip(
+                columns.pluck(msgs, 'position_covariance_type'), kept, strict=True
+            )
+        ]
+        position = columns.struct_array(
+            position.type,
+            count,
+            {
+                **{name: position.field(name) for name in ('x', 'y', 'z')},
+                'covariance': cov,
+                'covariance_type': cov_type,
+            },
+        )
         status_values = columns.pluck(msgs, 'status.status')
         status = columns.struct_array(
-            columns.child_type(stype, 'status'), count,
+            columns.child_type(stype, 'status'),
+            count,
             {'status': status_values, 'service': columns.pluck(msgs, 'status.service')},
             np.asarray(status_values, np.int64) >= -1 if count else None,
         )
@@ -207,16 +237,22 @@ class GPSAdapter(_HeaderedAdapter):
         has_status = rows.valid(status)
         has_cov = rows.valid(position.field('covariance'))
         xyz = vector_values(position, '')
-        return self.assemble(arr, msgtype, typestore, {
-            'latitude': xyz['x'],
-            'longitude': xyz['y'],
-            'altitude': xyz['z'],
-            'position_covariance': covariance_values(position.field('covariance'), 9),
-            'position_covariance_type': rows.numbers(position.field('covariance_type'), 0,
-                                                     has_cov),
-            'status.status': rows.numbers(status.field('status'), -1, has_status),
-            'status.service': rows.numbers(status.field('service'), 0, has_status),
-        })
+        return self.assemble(
+            arr,
+            msgtype,
+            typestore,
+            {
+                'latitude': xyz['x'],
+                'longitude': xyz['y'],
+                'altitude': xyz['z'],
+                'position_covariance': covariance_values(position.field('covariance'), 9),
+                'position_covariance_type': rows.numbers(
+                    position.field('covariance_type'), 0, has_cov
+                ),
+                'status.status': rows.numbers(status.field('status'), -1, has_status),
+                'status.service': rows.numbers(status.field('service'), 0, has_status),
+            },
+        )
 
 
 @register_adapter
@@ -238,21 +274,25 @@ class ImageAdapter(_HeaderedAdapter):
                 if len(raw) != height * step:
                     raise AdapterError(
                         f'sensor_msgs/msg/Image: data has {len(raw)} bytes, '
-                        f'height*step is {height * step}')
+                        f'height*step is {height * step}'
+                    )
                 payloads.append(raw.tobytes())
                 formats.append('raw')
                 continue
             payloads.append(pack_png(raw.tobytes(), step, height))
             formats.append('png')
-        return self.build(msgs, {
-            'data': columns.binary_array(payloads),
-            'format': formats,
-            'width': columns.pluck(msgs, 'width'),
-            'height': heights,
-            'stride': steps,
-            'encoding': columns.pluck(msgs, 'encoding'),
-            'is_bigendian': [bool(value) for value in columns.pluck(msgs, 'is_bigendian')],
-        })
+        return self.build(
+            msgs,
+            {
+                'data': columns.binary_array(payloads),
+                'format': formats,
+                'width': columns.pluck(msgs, 'width'),
+                'height': heights,
+                'stride': steps,
+                'encoding': columns.pluck(msgs, 'encoding'),
+                'is_bigendian': [bool(value) for value in columns.pluck(msgs, 'is_bigendian')],
+            },
+        )
 
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
         """Un-pack PNG or raw buffers back to the exact ROS bytes."""
@@ -261,8 +301,9 @@ class ImageAdapter(_HeaderedAdapter):
         heights = rows.numbers(arr.field('height'))
         strides = rows.numbers(arr.field('stride'))
         buffers = []
-        for index, (fmt, payload) in enumerate(zip(formats, rows.binaries(arr.field('data')),
-                                                   strict=True)):
+        for index, (fmt, payload) in enumerate(
+            zip(formats, rows.binaries(arr.field('data')), strict=True)
+        ):
             if fmt == 'png':
                 try:
                     raw = unpack_png(payload.tobytes(), strides[index], heights[index])
@@ -273,14 +314,19 @@ class ImageAdapter(_HeaderedAdapter):
                 buffers.append(payload)
             else:
                 raise AdapterError(f'Image row {index}: format {fmt!r} cannot become a ROS Image')
-        return self.assemble(arr, msgtype, typestore, {
-            'height': heights,
-            'width': rows.numbers(arr.field('width')),
-            'step': strides,
-            'encoding': rows.strings(arr.field('encoding')),
-            'is_bigendian': [int(v) for v in rows.numbers(arr.field('is_bigendian'), False)],
-            'data': buffers,
-        })
+        return self.assemble(
+            arr,
+            msgtype,
+            typestore,
+            {
+                'height': heights,
+                'width': rows.numbers(arr.field('width')),
+                'step': strides,
+                'encoding': rows.strings(arr.field('encoding')),
+                'is_bigendian': [int(v) for v in rows.numbers(arr.field('is_bigendian'), False)],
+                'data': buffers,
+            },
+        )
 
 
 IMAGE_CODECS = ('raw', 'png', 'jpeg', 'jpg', 'tiff', 'h264', 'hevc')
@@ -328,18 +374,26 @@ class CompressedImageAdapter(_HeaderedAdapter):
             if fmt not in cache:
                 cache[fmt] = parse_compressed_format(fmt)
             formats.append(cache[fmt])
-        return self.build(msgs, {
-            'data': columns.binary_array(columns.pluck(msgs, 'data')),
-            'format': formats,
-        })
+        return self.build(
+            msgs,
+            {
+                'data': columns.binary_array(columns.pluck(msgs, 'data')),
+                'format': formats,
+            },
+        )
 
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
         """Rebuild with the bare codec as format."""
         arr = rows.as_struct(data)
-        return self.assemble(arr, msgtype, typestore, {
-            'format': rows.strings(arr.field('format')),
-            'data': rows.binaries(arr.field('data')),
-        })
+        return self.assemble(
+            arr,
+            msgtype,
+            typestore,
+            {
+                'format': rows.strings(arr.field('format')),
+                'data': rows.binaries(arr.field('data')),
+            },
+        )
 
 
 class _ListsAdapter(_HeaderedAdapter):
@@ -349,19 +403,25 @@ class _ListsAdapter(_HeaderedAdapter):
     """Model column -> (ROS field, numpy dtype or None for strings)."""
 
     def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
-        return self.build(msgs, {
-            column: columns.list_array(columns.pluck(msgs, field),
-                                       columns.child_type(self.struct_type, column))
-            for column, (field, _) in self.lists.items()
-        })
+        return self.build(
+            msgs,
+            {
+                column: columns.list_array(
+                    columns.pluck(msgs, field), columns.child_type(self.struct_type, column)
+                )
+                for column, (field, _) in self.lists.items()
+            },
+        )
 
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
         arr = rows.as_struct(data)
         values: dict[str, list[Any]] = {}
         for column, (field, dtype) in self.lists.items():
             if dtype is None:
-                values[field] = [[item or '' for item in row] if row else []
-                                 for row in arr.field(column).to_pylist()]
+                values[field] = [
+                    [item or '' for item in row] if row else []
+                    for row in arr.field(column).to_pylist()
+                ]
             else:
                 values[field] = rows.arrays(arr.field(column), dtype)
         return self.assemble(arr, msgtype, typestore, values)
@@ -390,8 +450,15 @@ class JoyAdapter(_ListsAdapter):
     lists = {'axes': ('axes', np.float32), 'buttons': ('buttons', np.int32)}
 
 
-LASER_SCALARS = ('angle_min', 'angle_max', 'angle_increment', 'time_increment', 'scan_time',
-                 'range_min', 'range_max')
+LASER_SCALARS = (
+    'angle_min',
+    'angle_max',
+    'angle_increment',
+    'time_increment',
+    'scan_time',
+    'range_min',
+    'range_max',
+)
 
 
 def _nonempty(rows_: Sequence[Any]) -> NDArray[np.bool_]:
@@ -409,23 +476,32 @@ class LaserScanAdapter(_HeaderedAdapter):
         """Convert scans; ranges and intensities concatenated once."""
         stype = self.struct_type
         intensities = columns.pluck(msgs, 'intensities')
-        return self.build(msgs, {
-            **{name: columns.pluck(msgs, name) for name in LASER_SCALARS},
-            'ranges': columns.list_array(columns.pluck(msgs, 'ranges'),
-                                         columns.child_type(stype, 'ranges')),
-            'intensities': columns.list_array(intensities,
-                                              columns.child_type(stype, 'intensities'),
-                                              _nonempty(intensities)),
-        })
+        return self.build(
+            msgs,
+            {
+                **{name: columns.pluck(msgs, name) for name in LASER_SCALARS},
+                'ranges': columns.list_array(
+                    columns.pluck(msgs, 'ranges'), columns.child_type(stype, 'ranges')
+                ),
+                'intensities': columns.list_array(
+                    intensities, columns.child_type(stype, 'intensities'), _nonempty(intensities)
+                ),
+            },
+        )
 
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
         """Rebuild scans; null intensities => empty array."""
         arr = rows.as_struct(data)
-        return self.assemble(arr, msgtype, typestore, {
-            **{name: rows.numbers(arr.field(name)) for name in LASER_SCALARS},
-            'ranges': rows.arrays(arr.field('ranges'), np.float32),
-            'intensities': rows.arrays(arr.field('intensities'), np.float32),
-        })
+        return self.assemble(
+            arr,
+            msgtype,
+            typestore,
+            {
+                **{name: rows.numbers(arr.field(name)) for name in LASER_SCALARS},
+                'ranges': rows.arrays(arr.field('ranges'), np.float32),
+                'intensities': rows.arrays(arr.field('intensities'), np.float32),
+            },
+        )
 
 
 @register_adapter
@@ -435,8 +511,9 @@ class MultiEchoLaserScanAdapter(_HeaderedAdapter):
     ros_types = ('sensor_msgs/msg/MultiEchoLaserScan',)
     model = MultiEchoLaserScan
 
-    def _echoes(self, rows_: list[Any], list_type: pa.ListType,
-                valid: NDArray[np.bool_] | None = None) -> pa.ListArray:
+    def _echoes(
+        self, rows_: list[Any], list_type: pa.ListType, valid: NDArray[np.bool_] | None = None
+    ) -> pa.ListArray:
         inner = list_type.value_type
         flat_echoes = [echo.echoes for row in rows_ for echo in row]
         inner_array = columns.list_array(flat_echoes, inner)
@@ -449,26 +526,34 @@ class MultiEchoLaserScanAdapter(_HeaderedAdapter):
         """Convert scans; each ``LaserEcho`` becomes an inner list."""
         stype = self.struct_type
         intensities = columns.pluck(msgs, 'intensities')
-        return self.build(msgs, {
-            **{name: columns.pluck(msgs, name) for name in LASER_SCALARS},
-            'ranges': self._echoes(columns.pluck(msgs, 'ranges'),
-                                   columns.child_type(stype, 'ranges')),
-            'intensities': self._echoes(intensities, columns.child_type(stype, 'intensities'),
-                                        _nonempty(intensities)),
-        })
+        return self.build(
+            msgs,
+            {
+                **{name: columns.pluck(msgs, name) for name in LASER_SCALARS},
+                'ranges': self._echoes(
+                    columns.pluck(msgs, 'ranges'), columns.child_type(stype, 'ranges')
+                ),
+                'intensities': self._echoes(
+                    intensities, columns.child_type(stype, 'intensities'), _nonempty(intensities)
+                ),
+            },
+        )
 
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
         """Rebuild scans with ``LaserEcho`` lists."""
         arr = rows.as_struct(data)
         factory = rows.RosFactory(typestore)
         values: dict[str, list[Any]] = {
-            name: rows.numbers(arr.field(name)) for name in LASER_SCALARS}
+            name: rows.numbers(arr.field(name)) for name in LASER_SCALARS
+        }
         for name in ('ranges', 'intensities'):
             flat, offsets, ok = list_parts(arr.field(name))
-            echoes = factory.assemble('sensor_msgs/msg/LaserEcho',
-                                      {'echoes': rows.arrays(flat, np.float32)}, len(flat))
-            values[name] = [echoes[offsets[i]:offsets[i + 1]] if ok[i] else []
-                            for i in range(len(arr))]
+            echoes = factory.assemble(
+                'sensor_msgs/msg/LaserEcho', {'echoes': rows.arrays(flat, np.float32)}, len(flat)
+            )
+            values[name] = [
+                echoes[offsets[i] : offsets[i + 1]] if ok[i] else [] for i in range(len(arr))
+            ]
         values['header'] = factory.headers(arr.field('header'), len(arr))
         return factory.assemble(self.target_msgtype(msgtype), values, len(arr))
 
@@ -482,19 +567,30 @@ class MagneticFieldAdapter(_HeaderedAdapter):
 
     def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
         """Field vector with its covariance."""
-        return self.build(msgs, {'magnetic_field': vector_array(
-            columns.pluck(msgs, 'magnetic_field'),
-            columns.child_type(self.struct_type, 'magnetic_field'),
-            covariances=columns.pluck(msgs, 'magnetic_field_covariance'))})
+        return self.build(
+            msgs,
+            {
+                'magnetic_field': vector_array(
+                    columns.pluck(msgs, 'magnetic_field'),
+                    columns.child_type(self.struct_type, 'magnetic_field'),
+                    covariances=columns.pluck(msgs, 'magnetic_field_covariance'),
+                )
+            },
+        )
 
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
         """Rebuild; a dropped covariance is zeros."""
         arr = rows.as_struct(data)
         field = arr.field('magnetic_field')
-        return self.assemble(arr, msgtype, typestore, {
-            **vector_values(field, 'magnetic_field.'),
-            'magnetic_field_covariance': covariance_values(field.field('covariance'), 9),
-        })
+        return self.assemble(
+            arr,
+            msgtype,
+            typestore,
+            {
+                **vector_values(field, 'magnetic_field.'),
+                'magnetic_field_covariance': covariance_values(field.field('covariance'), 9),
+            },
+        )
 
 
 class _ScalarSensorAdapter(_HeaderedAdapter):
@@ -503,18 +599,26 @@ class _ScalarSensorAdapter(_HeaderedAdapter):
 
     def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
         values = np.asarray(columns.pluck(msgs, self.value_field), np.float64) + self.value_offset
-        return self.build(msgs, {
-            'value': values,
-            'variance': _positive_or_null(columns.pluck(msgs, 'variance')),
-        })
+        return self.build(
+            msgs,
+            {
+                'value': values,
+                'variance': _positive_or_null(columns.pluck(msgs, 'variance')),
+            },
+        )
 
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
         arr = rows.as_struct(data)
         values = np.asarray(rows.numbers(arr.field('value')), np.float64) - self.value_offset
-        return self.assemble(arr, msgtype, typestore, {
-            self.value_field: values.tolist(),
-            'variance': rows.numbers(arr.field('variance')),
-        })
+        return self.assemble(
+            arr,
+            msgtype,
+            typestore,
+            {
+                self.value_field: values.tolist(),
+                'variance': rows.numbers(arr.field('variance')),
+            },
+        )
 
 
 @register_adapter
@@ -537,8 +641,16 @@ class TemperatureAdapter(_ScalarSensorAdapter):
 
 
 BATTERY_NULLABLE = ('temperature', 'current', 'charge', 'capacity', 'design_capacity')
-BATTERY_PLAIN = ('voltage', 'percentage', 'power_supply_status', 'power_supply_health',
-                 'power_supply_technology', 'present', 'location', 'serial_number')
+BATTERY_PLAIN = (
+    'voltage',
+    'percentage',
+    'power_supply_status',
+    'power_supply_health',
+    'power_supply_technology',
+    'present',
+    'location',
+    'serial_number',
+)
 
 
 @register_adapter
@@ -553,12 +665,12 @@ class BatteryStateAdapter(_HeaderedAdapter):
         stype = self.struct_type
         children: dict[str, Any] = {name: columns.pluck(msgs, name) for name in BATTERY_PLAIN}
         for name in BATTERY_NULLABLE:
-            children[name] = _finite_or_null(
-                [getattr(msg, name, math.nan) for msg in msgs])
+            children[name] = _finite_or_null([getattr(msg, name, math.nan) for msg in msgs])
         for name in ('cell_voltage', 'cell_temperature'):
             cells = [getattr(msg, name, ()) for msg in msgs]
-            children[name] = columns.list_array(cells, columns.child_type(stype, name),
-                                                _nonempty(cells))
+            children[name] = columns.list_array(
+                cells, columns.child_type(stype, name), _nonempty(cells)
+            )
         return self.build(msgs, children)
 
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
@@ -570,8 +682,9 @@ class BatteryStateAdapter(_HeaderedAdapter):
         values: dict[str, list[Any]] = {}
         for name in BATTERY_PLAIN:
             column = arr.field(name)
-            values[name] = rows.strings(column) if pa.types.is_string(column.type) else (
-                rows.numbers(column))
+            values[name] = (
+                rows.strings(column) if pa.types.is_string(column.type) else (rows.numbers(column))
+            )
         for name in BATTERY_NULLABLE:
             if name in fields:
                 values[name] = _nan_filled(arr.field(name))
@@ -595,12 +708,25 @@ def roi_array(rois: Sequence[Any], stype: pa.StructType, *, drop_empty: bool) ->
     rectify = [bool(value) for value in columns.pluck(rois, 'do_rectify')]
     valid = None
     if drop_empty and count:
-        valid = ~((np.asarray(x) == 0) & (np.asarray(y) == 0) & (np.asarray(height) == 0)
-                  & (np.asarray(width) == 0) & ~np.asarray(rectify, np.bool_))
+        valid = ~(
+            (np.asarray(x) == 0)
+            & (np.asarray(y) == 0)
+            & (np.asarray(height) == 0)
+            & (np.asarray(width) == 0)
+            & ~np.asarray(rectify, np.bool_)
+        )
     offset = columns.struct_array(columns.child_type(stype, 'offset'), count, {'x': x, 'y': y})
-    return columns.struct_array(stype, count, {
-        'offset': offset, 'height': height, 'width': width, 'do_rectify': rectify,
-    }, valid)
+    return columns.struct_array(
+        stype,
+        count,
+        {
+            'offset': offset,
+            'height': height,
+            'width': width,
+            'do_rectify': rectify,
+        },
+        valid,
+    )
 
 
 def roi_values(arr: pa.Array, prefix: str) -> dict[str, list[Any]]:
@@ -631,8 +757,9 @@ class ROIAdapter(RosAdapter):
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
         """Rebuild regions of interest."""
         arr = rows.as_struct(data)
-        return rows.RosFactory(typestore).assemble(self.target_msgtype(msgtype),
-                                                   roi_values(arr, ''), len(arr))
+        return rows.RosFactory(typestore).assemble(
+            self.target_msgtype(msgtype), roi_values(arr, ''), len(arr)
+        )
 
 
 @register_adapter
@@ -641,8 +768,12 @@ class CameraInfoAdapter(_HeaderedAdapter):
 
     ros_types = ('sensor_msgs/msg/CameraInfo',)
     model = CameraInfo
-    matrices = (('d', 'distortion_parameters'), ('k', 'intrinsic_parameters'),
-                ('r', 'rectification_parameters'), ('p', 'projection_parameters'))
+    matrices = (
+        ('d', 'distortion_parameters'),
+        ('k', 'intrinsic_parameters'),
+        ('r', 'rectification_parameters'),
+        ('p', 'projection_parameters'),
+    )
 
     @staticmethod
     def _name(fields: Sequence[str], name: str) -> str:
@@ -659,15 +790,20 @@ class CameraInfoAdapter(_HeaderedAdapter):
         for ros_name, column in self.matrices:
             values = columns.pluck(msgs, self._name(fields, ros_name))
             dtype = columns.child_type(stype, column)
-            children[column] = (columns.list_array(values, dtype) if ros_name == 'd'
-                                else columns.fixed_list_array(values, dtype))
+            children[column] = (
+                columns.list_array(values, dtype)
+                if ros_name == 'd'
+                else columns.fixed_list_array(values, dtype)
+            )
         bin_x = columns.pluck(msgs, 'binning_x')
         bin_y = columns.pluck(msgs, 'binning_y')
         binned = (np.asarray(bin_x) > 1) & (np.asarray(bin_y) > 1) if count else None
         children['binning'] = columns.struct_array(
-            columns.child_type(stype, 'binning'), count, {'x': bin_x, 'y': bin_y}, binned)
-        children['roi'] = roi_array(columns.pluck(msgs, 'roi'),
-                                    columns.child_type(stype, 'roi'), drop_empty=True)
+            columns.child_type(stype, 'binning'), count, {'x': bin_x, 'y': bin_y}, binned
+        )
+        children['roi'] = roi_array(
+            columns.pluck(msgs, 'roi'), columns.child_type(stype, 'roi'), drop_empty=True
+        )
         return self.build(msgs, children)
 
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
@@ -683,8 +819,9 @@ class CameraInfoAdapter(_HeaderedAdapter):
         }
         sizes = {'d': 0, 'k': 9, 'r': 9, 'p': 12}
         for ros_name, column in self.matrices:
-            values[self._name(fields, ros_name)] = rows.arrays(arr.field(column), np.float64,
-                                                               sizes[ros_name])
+            values[self._name(fields, ros_name)] = rows.arrays(
+                arr.field(column), np.float64, sizes[ros_name]
+            )
         binning = arr.field('binning')
         binned = rows.valid(binning)
         values['binning_x'] = [int(v) for v in rows.numbers(binning.field('x'), 0, binned)]
@@ -709,37 +846,56 @@ class PointCloudAdapter(_HeaderedAdapter):
         """Copy the cloud; the point fields become a list of structs."""
         stype = self.struct_type
         fields_type = columns.child_type(stype, 'fields')
-        return self.build(msgs, {
-            **{name: columns.pluck(msgs, name) for name in self.scalars},
-            'fields': columns.nested_list_array(
-                columns.pluck(msgs, 'fields'), fields_type,
-                lambda elems, etype: columns.struct_array(
-                    etype, len(elems),
-                    {key: columns.pluck(elems, key) for key in POINT_FIELD_KEYS})),
-            'data': columns.binary_array(columns.pluck(msgs, 'data')),
-        })
+        return self.build(
+            msgs,
+            {
+                **{name: columns.pluck(msgs, name) for name in self.scalars},
+                'fields': columns.nested_list_array(
+                    columns.pluck(msgs, 'fields'),
+                    fields_type,
+                    lambda elems, etype: columns.struct_array(
+                        etype,
+                        len(elems),
+                        {key: columns.pluck(elems, key) for key in POINT_FIELD_KEYS},
+                    ),
+                ),
+                'data': columns.binary_array(columns.pluck(msgs, 'data')),
+            },
+        )
 
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
         """Rebuild clouds with their point fields."""
         arr = rows.as_struct(data)
         factory = rows.RosFactory(typestore)
         flat, offsets, ok = list_parts(arr.field('fields'))
-        point_fields = factory.assemble('sensor_msgs/msg/PointField', {
-            'name': rows.strings(flat.field('name')),
-            **{key: rows.numbers(flat.field(key)) for key in ('offset', 'datatype', 'count')},
-        }, len(flat))
+        point_fields = factory.assemble(
+            'sensor_msgs/msg/PointField',
+            {
+                'name': rows.strings(flat.field('name')),
+                **{key: rows.numbers(flat.field(key)) for key in ('offset', 'datatype', 'count')},
+            },
+            len(flat),
+        )
         values: dict[str, list[Any]] = {
-            name: rows.numbers(arr.field(name)) for name in self.scalars}
-        values['fields'] = [point_fields[offsets[i]:offsets[i + 1]] if ok[i] else []
-                            for i in range(len(arr))]
+            name: rows.numbers(arr.field(name)) for name in self.scalars
+        }
+        values['fields'] = [
+            point_fields[offsets[i] : offsets[i + 1]] if ok[i] else [] for i in range(len(arr))
+        ]
         values['data'] = rows.binaries(arr.field('data'))
         values['header'] = factory.headers(arr.field('header'), len(arr))
         return factory.assemble(self.target_msgtype(msgtype), values, len(arr))
 
 
 POINT_DATATYPES: dict[int, Any] = {
-    1: np.int8, 2: np.uint8, 3: np.int16, 4: np.uint16,
-    5: np.int32, 6: np.uint32, 7: np.float32, 8: np.float64,
+    1: np.int8,
+    2: np.uint8,
+    3: np.int16,
+    4: np.uint16,
+    5: np.int32,
+    6: np.uint32,
+    7: np.float32,
+    8: np.float64,
 }
 """``sensor_msgs/PointField`` datatype codes -> numpy dtypes."""
 
@@ -758,27 +914,33 @@ def decode_cloud(msg: Any, where: str) -> dict[str, NDArray[Any]]:
     names, formats, offsets = [], [], []
     for field in msg.fields:
         if field.datatype not in POINT_DATATYPES:
-            raise AdapterError(f'{where}: point field {field.name!r} has datatype '
-                               f'{field.datatype}, not one of {sorted(POINT_DATATYPES)}')
+            raise AdapterError(
+                f'{where}: point field {field.name!r} has datatype '
+                f'{field.datatype}, not one of {sorted(POINT_DATATYPES)}'
+            )
         if field.count != 1:
-            raise AdapterError(f'{where}: point field {field.name!r} has count {field.count}; '
-                               'only count 1 maps to a column')
+            raise AdapterError(
+                f'{where}: point field {field.name!r} has count {field.count}; '
+                'only count 1 maps to a column'
+            )
         names.append(field.name)
         formats.append(np.dtype(POINT_DATATYPES[field.datatype]).newbyteorder(order))
         offsets.append(field.offset)
     if not points:
         return {name: np.empty(0, fmt) for name, fmt in zip(names, formats, strict=True)}
-    dtype = np.dtype({'names': names, 'formats': formats, 'offsets': offsets,
-                      'itemsize': msg.point_step})
+    dtype = np.dtype(
+        {'names': names, 'formats': formats, 'offsets': offsets, 'itemsize': msg.point_step}
+    )
     raw = np.asarray(msg.data, np.uint8)
     if len(raw) < msg.row_step * msg.height or msg.row_step < msg.point_step * msg.width:
-        raise AdapterError(f'{where}: data has {len(raw)} bytes, expected height*row_step = '
-                           f'{msg.height}*{msg.row_step} with row_step >= width*point_step')
-    grid = raw[:msg.row_step * msg.height].reshape(msg.height, msg.row_step)
-    packed = np.ascontiguousarray(grid[:, :msg.point_step * msg.width]).reshape(-1)
+        raise AdapterError(
+            f'{where}: data has {len(raw)} bytes, expected height*row_step = '
+            f'{msg.height}*{msg.row_step} with row_step >= width*point_step'
+        )
+    grid = raw[: msg.row_step * msg.height].reshape(msg.height, msg.row_step)
+    packed = np.ascontiguousarray(grid[:, : msg.point_step * msg.width]).reshape(-1)
     cloud = packed.view(dtype)
-    return {name: cloud[name].astype(cloud[name].dtype.newbyteorder('='))
-            for name in names}
+    return {name: cloud[name].astype(cloud[name].dtype.newbyteorder('=')) for name in names}
 
 
 class PointCloudColumnsAdapter(_HeaderedAdapter):
@@ -799,8 +961,10 @@ class PointCloudColumnsAdapter(_HeaderedAdapter):
         for i, cloud in enumerate(decoded):
             missing = [name for name in self.required if name not in cloud]
             if missing:
-                raise AdapterError(f'{msgtype} message {i}: {type(self).__name__} needs point '
-                                   f'fields {missing}; the cloud has {sorted(cloud)}')
+                raise AdapterError(
+                    f'{msgtype} message {i}: {type(self).__name__} needs point '
+                    f'fields {missing}; the cloud has {sorted(cloud)}'
+                )
         children: dict[str, Any] = {}
         for name in self.point_columns:
             dtype = columns.child_type(self.struct_type, name)
@@ -810,7 +974,9 @@ class PointCloudColumnsAdapter(_HeaderedAdapter):
             empty = np.empty(0, dtype.value_type.to_pandas_dtype())
             children[name] = columns.list_array(
                 [cloud.get(name, empty).astype(empty.dtype, copy=False) for cloud in decoded],
-                dtype, present)
+                dtype,
+                present,
+            )
         return self.build(msgs, children)
 
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
@@ -823,9 +989,19 @@ class PointCloudColumnsAdapter(_HeaderedAdapter):
             column = arr.field(name)
             dtype = column.type.value_type.to_pandas_dtype()
             per_column[name] = (rows.valid(column), rows.arrays(column, dtype))
-        clouds: dict[str, list[Any]] = {key: [] for key in (
-            'height', 'width', 'fields', 'is_bigendian', 'point_step', 'row_step', 'data',
-            'is_dense')}
+        clouds: dict[str, list[Any]] = {
+            key: []
+            for key in (
+                'height',
+                'width',
+                'fields',
+                'is_bigendian',
+                'point_step',
+                'row_step',
+                'data',
+                'is_dense',
+            )
+        }
         for i in range(count):
             present = [(name, values[i]) for name, (ok, values) in per_column.items() if ok[i]]
             width = len(present[0][1]) if present else 0
@@ -833,17 +1009,32 @@ class PointCloudColumnsAdapter(_HeaderedAdapter):
             names, formats, offsets, fields = [], [], [], []
             for name, values in present:
                 if len(values) != width:
-                    raise AdapterError(f'row {i}: column {name!r} has {len(values)} points, '
-                                       f'{present[0][0]!r} has {width}')
+                    raise AdapterError(
+                        f'row {i}: column {name!r} has {len(values)} points, '
+                        f'{present[0][0]!r} has {width}'
+                    )
                 names.append(name)
                 formats.append(values.dtype)
                 offsets.append(offset)
-                fields.append(factory.assemble('sensor_msgs/msg/PointField', {
-                    'name': [name], 'offset': [offset],
-                    'datatype': [NUMPY_TO_POINT_DATATYPE[values.dtype]], 'count': [1]}, 1)[0])
+                fields.append(
+                    factory.assemble(
+                        'sensor_msgs/msg/PointField',
+                        {
+                            'name': [name],
+                            'offset': [offset],
+                            'datatype': [NUMPY_TO_POINT_DATATYPE[values.dtype]],
+                            'count': [1],
+                        },
+                        1,
+                    )[0]
+                )
                 offset += values.dtype.itemsize
-            packed = np.zeros(width, np.dtype({'names': names, 'formats': formats,
-                                               'offsets': offsets, 'itemsize': offset}))
+            packed = np.zeros(
+                width,
+                np.dtype(
+                    {'names': names, 'formats': formats, 'offsets': offsets, 'itemsize': offset}
+                ),
+            )
             for name, values in present:
                 packed[name] = values
             clouds['height'].append(1)

@@ -44,9 +44,11 @@ class HeaderAdapter(RosAdapter):
     def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
         """Convert headers, empty ones included."""
         header = columns.header_array(msgs, self.struct_type, keep_empty=True)
-        return columns.struct_array(self.struct_type, len(msgs), {
-            name: header.field(name) for name in self.struct_type.names
-        })
+        return columns.struct_array(
+            self.struct_type,
+            len(msgs),
+            {name: header.field(name) for name in self.struct_type.names},
+        )
 
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
         """Rebuild headers; ``seq`` is 0 on ROS 1."""
@@ -56,26 +58,38 @@ class HeaderAdapter(RosAdapter):
 
 class _DataAdapter(RosAdapter):
     def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
-        return columns.struct_array(self.struct_type, len(msgs), {
-            'data': columns.pluck(msgs, 'data'),
-        })
+        return columns.struct_array(
+            self.struct_type,
+            len(msgs),
+            {
+                'data': columns.pluck(msgs, 'data'),
+            },
+        )
 
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
         arr = rows.as_struct(data)
         column = arr.field('data')
-        values = rows.strings(column) if self.model is String else rows.numbers(
-            column, False if self.model is Boolean else 0)
-        return rows.RosFactory(typestore).build(self.target_msgtype(msgtype), {'data': values},
-                                                len(arr))
+        values = (
+            rows.strings(column)
+            if self.model is String
+            else rows.numbers(column, False if self.model is Boolean else 0)
+        )
+        return rows.RosFactory(typestore).build(
+            self.target_msgtype(msgtype), {'data': values}, len(arr)
+        )
 
 
 def _data_adapter(name: str, msgtype: str, model: Any) -> type[RosAdapter]:
-    cls = type(name, (_DataAdapter,), {
-        '__doc__': f'``{msgtype}`` <-> ``{model.__name__}`` (``data`` only).',
-        '__module__': __name__,
-        'ros_types': (msgtype,),
-        'model': model,
-    })
+    cls = type(
+        name,
+        (_DataAdapter,),
+        {
+            '__doc__': f'``{msgtype}`` <-> ``{model.__name__}`` (``data`` only).',
+            '__module__': __name__,
+            'ros_types': (msgtype,),
+            'model': model,
+        },
+    )
     return register_adapter(cls)
 
 

@@ -30,28 +30,43 @@ class FrameTransformAdapter(RosAdapter):
 
     def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
         """Flatten all transforms of the batch once, then split per message."""
-        return columns.struct_array(self.struct_type, len(msgs), {
-            'transforms': columns.nested_list_array(
-                columns.pluck(msgs, 'transforms'),
-                columns.child_type(self.struct_type, 'transforms'),
-                lambda stamped, stype: transform_array(
-                    columns.pluck(stamped, 'transform'), stype,
-                    headers=columns.pluck(stamped, 'header'),
-                    child_frames=columns.pluck(stamped, 'child_frame_id')),
-            ),
-        })
+        return columns.struct_array(
+            self.struct_type,
+            len(msgs),
+            {
+                'transforms': columns.nested_list_array(
+                    columns.pluck(msgs, 'transforms'),
+                    columns.child_type(self.struct_type, 'transforms'),
+                    lambda stamped, stype: transform_array(
+                        columns.pluck(stamped, 'transform'),
+                        stype,
+                        headers=columns.pluck(stamped, 'header'),
+                        child_frames=columns.pluck(stamped, 'child_frame_id'),
+                    ),
+                ),
+            },
+        )
 
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
         """Rebuild TF messages."""
         arr = rows.as_struct(data)
         factory = rows.RosFactory(typestore)
         flat, offsets, ok = list_parts(arr.field('transforms'))
-        stamped = factory.assemble('geometry_msgs/msg/TransformStamped', {
-            'header': factory.headers(flat.field('header'), len(flat)),
-            'child_frame_id': rows.strings(flat.field('target_frame_id')),
-            **transform_values(flat, 'transform.'),
-        }, len(flat))
-        return factory.assemble(self.target_msgtype(msgtype), {
-            'transforms': [stamped[offsets[i]:offsets[i + 1]] if ok[i] else []
-                           for i in range(len(arr))],
-        }, len(arr))
+        stamped = factory.assemble(
+            'geometry_msgs/msg/TransformStamped',
+            {
+                'header': factory.headers(flat.field('header'), len(flat)),
+                'child_frame_id': rows.strings(flat.field('target_frame_id')),
+                **transform_values(flat, 'transform.'),
+            },
+            len(flat),
+        )
+        return factory.assemble(
+            self.target_msgtype(msgtype),
+            {
+                'transforms': [
+                    stamped[offsets[i] : offsets[i + 1]] if ok[i] else [] for i in range(len(arr))
+                ],
+            },
+            len(arr),
+        )
