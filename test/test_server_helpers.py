@@ -142,7 +142,10 @@ SERVER_SCRIPT = """
 import sys
 from pathlib import Path
 from mosaico_ros.server import EmbeddedServer
-server = EmbeddedServer(Path(sys.argv[1]), '127.0.0.1', int(sys.argv[2]))
+server = EmbeddedServer(
+    Path(sys.argv[1]), '127.0.0.1', int(sys.argv[2]),
+    max_message_size=64 * 1024, chunk_max_bytes=16 * 1024,
+)
 server.serve_forever()
 """
 
