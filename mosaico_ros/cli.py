@@ -288,6 +288,8 @@ def _print_reports(reports: list[Any], dry_run: bool) -> None:
             console.print(f'[red]failed[/]: {report.error}')
             continue
         console.print(plan_table(report) if dry_run else summary_table(report))
+        for note in report.notes[:10]:
+            console.print(f'  [dim]note: {note}[/]', highlight=False)
         problems = report.problems()
         for line in problems[:20]:
             console.print(f'  [yellow]![/] {line}', highlight=False)

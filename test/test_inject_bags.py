@@ -46,10 +46,28 @@ KNOWN_LOSSES: dict[str, dict[str, str]] = {
     },
     'odd/tiryoh_test_sample_no_rosout.mcap': {'/sensor/lidar/points': 'PointCloud2'},
     'odd/plotjuggler_test_bad_schema.mcap': {'/bad/data': 'Garbage'},
+    # The fixture's Image claims 640x480 rgb8 but carries 30 bytes of data.
+    'ros2_db3/rosbags_rs_test_bag_sqlite3': {'/test/sensor_msgs/image': 'height*step'},
+    'ros2_mcap/rosbags_rs_test_bag_mcap': {'/test/sensor_msgs/image': 'height*step'},
+}
+
+# Losses that are defects of a component, not of the data: the report must still name them.
+# Each entry says whose; remove it when fixed (the test then demands every message).
+KNOWN_DEFECTS: dict[str, dict[str, str]] = {
+    # GenericAdapter maps test_msgs char[] to int8 and rejects -1 (adapters).
+    'ros2_db3/rosbag2_cdr_test': {'/array_topic': 'GenericAdapter rejected'},
+    'ros2_mcap/rosbag2_cdr_test': {'/array_topic': 'GenericAdapter rejected'},
+    # The schema defines its own std_msgs/Header; the typestore keeps the stock one (bags.typesys).
+    'odd/plotjuggler_test_embedded_timestamp.mcap': {'/stamped/value': 'cannot decode'},
 }
 
 # Entries whose container is damaged: the report must say so (and the exit status is 1).
-DAMAGED = {'odd/tiryoh_test_truncated.bag', 'odd/tiryoh_test_sample_truncated.mcap'}
+DAMAGED = {
+    'odd/tiryoh_test_truncated.bag',
+    'odd/tiryoh_test_sample_truncated.mcap',
+    # metadata.yaml lists 13 storage files, 12 are absent: the sequence is incomplete.
+    'odd/amber_soccer_goal_partial',
+}
 
 
 @pytest.fixture(scope='module')
@@ -69,6 +87,12 @@ def _rows(client: Any, sequence: str, topic: str) -> pa.Table:
     handler = client.topic_handler(sequence, topic)
     assert handler is not None, f'topic {topic!r} of {sequence} is not readable'
     return pa.Table.from_batches(list(handler.iter_batches()), schema=handler.schema)
+
+
+def _names_reason(topic: Any, text: str) -> bool:
+    """Whether a skip reason (or the first failure's detail) mentions `text`."""
+    details = [f.reason for f in topic.first_skip.values()]
+    return any(text in reason for reason in [*topic.skipped, *details])
 
 
 def _canonical(value: Any) -> Any:
@@ -125,6 +149,7 @@ def test_inventory_entry(entry: dict[str, Any] | None, bags_dir: Path, client: A
     sequence = re.sub(r'[^A-Za-z0-9_-]', '_', entry['path'])
     report = Injector(client, InjectOptions(sequence=sequence)).inject(path)
     losses = KNOWN_LOSSES.get(entry['path'], {})
+    defects = KNOWN_DEFECTS.get(entry['path'], {})
     problems = '\n'.join(report.problems())
 
     assert report.status is not BagStatus.DELETED
@@ -136,7 +161,10 @@ def test_inventory_entry(entry: dict[str, Any] | None, bags_dir: Path, client: A
         assert got.stored + got.skipped_total == count, f'{name}: messages unaccounted for'
         if name in losses:
             assert got.stored == 0
-            assert any(losses[name] in reason for reason in got.skipped), dict(got.skipped)
+            assert _names_reason(got, losses[name]), (dict(got.skipped), got.first_skip)
+            continue
+        if name in defects and got.skipped:
+            assert _names_reason(got, defects[name]), (dict(got.skipped), got.first_skip)
             continue
         assert got.stored == count, f'{name}: stored {got.stored} of {count}\n{problems}'
         if count:
@@ -152,7 +180,7 @@ def test_inventory_entry(entry: dict[str, Any] | None, bags_dir: Path, client: A
             if topic_report.stored:
                 handler = client.topic_handler(sequence, name)
                 stamps += [handler.timestamp_ns_min, handler.timestamp_ns_max]
-        if not losses:
+        if not losses and not defects:
             assert min(stamps) == entry['start_ns']
             assert max(stamps) == entry['end_ns']
 
@@ -160,7 +188,7 @@ def test_inventory_entry(entry: dict[str, Any] | None, bags_dir: Path, client: A
         assert report.failures, 'damage must be reported'
         assert str(path.name) in problems
         assert exit_code([report]) == 1
-    elif losses:
+    elif losses or (defects and report.skipped):
         assert exit_code([report]) == 1
     else:
         assert report.clean, problems

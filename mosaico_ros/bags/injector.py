@@ -384,6 +384,9 @@ class _TopicStream:
     files: list[Path] = field(default_factory=list)
     buffered: int = 0
     unstorable: str | None = None
+    stock_retry: Callable[[], bool] | None = None
+    stock: bool = False
+    stock_typestore: Any = None
 
     def clear(self) -> None:
         self.datas, self.times, self.offsets, self.files = [], [], [], []
@@ -522,6 +525,37 @@ class Injector:
         ros1 = encoding == 'ros1'
         deserialize = typestore.deserialize_ros1 if ros1 else typestore.deserialize_cdr
         stream.decode = lambda data: deserialize(data, msgtype)
+        stream.stock_retry = lambda: self._use_stock_definition(stream, ros1)
+
+    def _use_stock_definition(self, stream: _TopicStream, ros1: bool) -> bool:
+        """Switch a topic to the stock definition of its type, when it has one.
+
+        Some bags embed definitions that do not match their payloads (the
+        rosbag2 talker fixture stores one-line stubs); when not a single
+        message of a first batch decodes with the bag's definition, the stock
+        typestore's definition of the same name is tried instead.
+        """
+        from rosbags.typesys import Stores, get_typestore
+
+        store = get_typestore(Stores.ROS1_NOETIC if ros1 else Stores.ROS2_HUMBLE)
+        msgtype = stream.msgtype
+        if msgtype not in store.fielddefs:
+            return False
+        deserialize = store.deserialize_ros1 if ros1 else store.deserialize_cdr
+        try:
+            adapter = self.registry.resolve(
+                msgtype,
+                store,
+                topic=stream.report.topic,
+                overrides=dict(self.options.adapter_overrides),
+            )
+        except Exception:
+            return False
+        stream.decode = lambda data: deserialize(data, msgtype)
+        stream.adapter = adapter
+        stream.stock = True
+        stream.stock_typestore = store
+        return True
 
     def plan(self, path: Path, sequence: str | None = None) -> BagReport:
         """Report what `inject` would do with a bag, writing nothing.
@@ -555,7 +589,7 @@ class Injector:
                         counts[raw.connection.topic] += 1
                     for topic, count in counts.items():
                         by_topic[topic].report.expected = count
-                report.failures.extend(_failure(p) for p in reader.problems)
+                _add_problems(report, reader.problems)
                 del by_connection
         except Exception as err:
             report.status, report.error = BagStatus.FAILED, f'{path}: {err}'
@@ -714,7 +748,7 @@ class Injector:
             report.status = BagStatus.PARTIAL if report.stored else BagStatus.FAILED
 
     def _check_completeness(self, reader: BagReader, report: BagReport) -> None:
-        report.failures.extend(_failure(p) for p in reader.problems)
+        _add_problems(report, reader.problems)
         windowed = self.options.start_ns is not None or self.options.end_ns is not None
         declared = reader.message_count
         if not windowed and declared and report.read == 0:
@@ -749,6 +783,13 @@ class Injector:
             msgs = [decode(data) for data in datas]
             kept = times
         except Exception:
+            retry, stream.stock_retry = stream.stock_retry, None
+            if stream.writer is None and retry is not None and _all_fail(decode, datas) and retry():
+                stream.datas, stream.times = datas, times
+                stream.offsets, stream.files = offsets, files
+                stream.report.note = 'decoded with the stock definition'
+                self._flush(stream, session, path, typestore)
+                return
             msgs, kept = [], []
             for index, data in enumerate(datas):
                 try:
@@ -833,6 +874,8 @@ class Injector:
         conn = stream.connection
         if isinstance(adapter, JsonChannelAdapter):
             ros_meta = adapter.topic_metadata(conn)
+        elif stream.stock:
+            ros_meta = adapter.topic_metadata(stream.msgtype, stream.stock_typestore, None)
         else:
             ros_meta = adapter.topic_metadata(stream.msgtype, typestore, conn.msgdef or None)
         ros_meta['source_file'] = path.name
@@ -922,6 +965,26 @@ def _has_hidden_nulls(array: pa.Array) -> bool:
         if (not spec.nullable and child.null_count) or _has_hidden_nulls(child):
             return True
     return False
+
+
+def _all_fail(decode: Callable[[bytes | memoryview], Any], datas: Sequence[Any]) -> bool:
+    """Whether not a single payload decodes."""
+    for data in datas:
+        try:
+            decode(data)
+        except Exception:
+            continue
+        return False
+    return True
+
+
+def _add_problems(report: BagReport, problems: Iterable[Any]) -> None:
+    """File reader problems: losses as failures, harmless disagreements as notes."""
+    for problem in problems:
+        if problem.kind == 'mismatch' and not problem.lost:
+            report.notes.append(str(problem))
+        else:
+            report.failures.append(_failure(problem))
 
 
 def _failure(problem: Any) -> Failure:

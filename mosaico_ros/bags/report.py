@@ -122,6 +122,7 @@ class BagReport:
         topics: Per-topic results, in bag order.
         failures: Damage and errors not tied to single messages (truncated
             files, bad chunks, failed uploads).
+        notes: Disagreements that lost nothing (metadata.yaml vs storage file).
         status: How it ended.
         error: The error that stopped the bag, if any.
         elapsed_s: Wall time.
@@ -134,6 +135,7 @@ class BagReport:
     renamed_from: str | None = None
     topics: dict[str, TopicReport] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     status: BagStatus = BagStatus.STORED
     error: str | None = None
     elapsed_s: float = 0.0
