@@ -43,6 +43,8 @@ setup(
         'zstandard',
         'lz4',
         'numpy>=1.24',
+        'pillow>=9',
+        'ruamel.yaml>=0.17',
     ],
     extras_require={
         'ros': ROS_WHEELS,
