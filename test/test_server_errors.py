@@ -188,8 +188,8 @@ def test_pending_sequence_is_invisible(raw: flight.FlightClient) -> None:
         raw.get_flight_info(
             flight.FlightDescriptor.for_command(b'{"resource_locator": "pending/x"}')
         )
+    ticket = json.dumps({'locator': 'pending/x', 'start_ns': None, 'end_ns': None}).encode()
     with pytest.raises(flight.FlightServerError, match='not found'):
-        ticket = json.dumps({'locator': 'pending/x', 'start_ns': None, 'end_ns': None}).encode()
         raw.do_get(flight.Ticket(ticket)).read_all()
     assert call(raw, 'query', {})['items'] == []
     call(raw, 'session_finalize', {'session_uuid': session})

@@ -42,8 +42,7 @@ def test_read_key_cannot_write(keyed: EmbeddedServer) -> None:
     mc = sdk()
     reader = connect(keyed.port, api_key=READ)
     with pytest.raises(flight.FlightUnauthorizedError, match='needs write permission'):
-        with reader.sequence_create('forbidden', {}) as writer:
-            writer.topic_create('imu', {}, mc.IMU).push(imu_message(0))
+        reader.sequence_create('forbidden', {}).__enter__()
     reader.close()
     deleter = connect(keyed.port, api_key=DELETE)
     assert deleter.list_sequences() == []

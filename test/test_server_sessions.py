@@ -15,6 +15,15 @@ class Boom(RuntimeError):
     pass
 
 
+def fail_upload(session: Any, topic: str, rows: int, message: str) -> None:
+    """Push IMU rows into a new topic of `session`, then fail inside its `with` block."""
+    with session as writer:
+        imu = writer.topic_create(topic, {}, sdk().IMU)
+        for index in range(rows):
+            imu.push(imu_message(index))
+        raise Boom(message)
+
+
 @pytest.fixture
 def server(store_dir: Path) -> Any:
     """A server advertising 64 KiB messages, so the SDK flushes small batches as it goes."""
@@ -55,16 +64,11 @@ def test_update_adds_a_session(client: Any) -> None:
 
 def test_delete_policy_leaves_nothing(client: Any) -> None:
     mc = sdk()
-    with (
-        pytest.raises(Boom),
-        client.sequence_create(
-            'fail_delete', {'p': 1}, on_error=mc.SessionLevelErrorPolicy.Delete
-        ) as writer,
-    ):
-        imu = writer.topic_create('sensors/imu', {}, mc.IMU)
-        for index in range(200):
-            imu.push(imu_message(index))
-        raise Boom('simulated ingestion failure')
+    session = client.sequence_create(
+        'fail_delete', {'p': 1}, on_error=mc.SessionLevelErrorPolicy.Delete
+    )
+    with pytest.raises(Boom):
+        fail_upload(session, 'sensors/imu', 200, 'simulated ingestion failure')
     assert client.list_sequences() == []
     assert client.sequence_handler('fail_delete') is None
     assert not client.sequence_exists('fail_delete')
@@ -76,14 +80,9 @@ def test_delete_policy_leaves_nothing(client: Any) -> None:
 def test_update_with_delete_policy_keeps_older_sessions(client: Any) -> None:
     mc = sdk()
     write_drive(client, 'drive', imu=100, gps=30, images=1)
-    with (
-        pytest.raises(Boom),
-        client.sequence_update('drive', on_error=mc.SessionLevelErrorPolicy.Delete) as updater,
-    ):
-        doomed = updater.topic_create('sensors/doomed', {}, mc.IMU)
-        for index in range(40):
-            doomed.push(imu_message(index))
-        raise Boom('update failed')
+    session = client.sequence_update('drive', on_error=mc.SessionLevelErrorPolicy.Delete)
+    with pytest.raises(Boom):
+        fail_upload(session, 'sensors/doomed', 40, 'update failed')
     handler = client.sequence_handler('drive')
     assert len(handler.sessions) == 1
     assert '/sensors/doomed' not in handler.topics
@@ -91,12 +90,13 @@ def test_update_with_delete_policy_keeps_older_sessions(client: Any) -> None:
 
 
 def test_report_policy_keeps_partial_data_and_notifies(server: EmbeddedServer, client: Any) -> None:
-    mc = sdk()
-    with pytest.raises(Boom), client.sequence_create('fail_report', {}) as writer:
-        imu = writer.topic_create('sensors/imu', {}, mc.IMU)
-        for index in range(300):
-            imu.push(imu_message(index))
-        raise Boom('simulated ingestion failure')
+    with pytest.raises(Boom):
+        fail_upload(
+            client.sequence_create('fail_report', {}),
+            'sensors/imu',
+            300,
+            'simulated ingestion failure',
+        )
     assert client.list_sequences() == ['fail_report']
     topic = client.topic_handler('fail_report', 'sensors/imu')
     assert topic.locked is False
