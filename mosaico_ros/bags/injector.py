@@ -501,14 +501,14 @@ class Injector:
             )
             report.ingest, report.note = False, stream.unstorable
             return
-        if conn.msgtype not in typestore.fielddefs:
-            stream.unstorable = (
+        if unknown is not None or conn.msgtype not in typestore.fielddefs:
+            stream.unstorable = unknown or (
                 f'no definition of {conn.msgtype} in the bag, --msg-path or typestore'
             )
             report.ingest, report.note = False, stream.unstorable
             return
         try:
-            adapter = self.registry.resolve(
+            ros_adapter = self.registry.resolve(
                 conn.msgtype,
                 typestore,
                 topic=conn.topic,
@@ -518,9 +518,9 @@ class Injector:
             stream.unstorable = f'no adapter: {err}'
             report.ingest, report.note = False, stream.unstorable
             return
-        stream.adapter = adapter
-        report.adapter = type(adapter).__name__
-        report.ontology_tag = adapter.tag
+        stream.adapter = ros_adapter
+        report.adapter = type(ros_adapter).__name__
+        report.ontology_tag = ros_adapter.tag
         msgtype = conn.msgtype
         ros1 = encoding == 'ros1'
         deserialize = typestore.deserialize_ros1 if ros1 else typestore.deserialize_cdr
