@@ -59,8 +59,12 @@ def _element_annotation(annotation: Any) -> Any:
 def _has_struct(arrow_type: pa.DataType) -> bool:
     if pat.is_struct(arrow_type):
         return True
-    if pat.is_list(arrow_type) or pat.is_large_list(arrow_type) or pat.is_fixed_size_list(
-        arrow_type,
+    if (
+        pat.is_list(arrow_type)
+        or pat.is_large_list(arrow_type)
+        or pat.is_fixed_size_list(
+            arrow_type,
+        )
     ):
         return _has_struct(arrow_type.value_type)
     return False
@@ -74,12 +78,20 @@ def _empty_scalar(arrow_type: pa.DataType) -> Any:
         return 0.0
     if pat.is_boolean(arrow_type):
         return False
-    if pat.is_string(arrow_type) or pat.is_large_string(arrow_type) or pat.is_string_view(
-        arrow_type,
+    if (
+        pat.is_string(arrow_type)
+        or pat.is_large_string(arrow_type)
+        or pat.is_string_view(
+            arrow_type,
+        )
     ):
         return ''
-    if pat.is_binary(arrow_type) or pat.is_large_binary(arrow_type) or pat.is_binary_view(
-        arrow_type,
+    if (
+        pat.is_binary(arrow_type)
+        or pat.is_large_binary(arrow_type)
+        or pat.is_binary_view(
+            arrow_type,
+        )
     ):
         return b''
     if pat.is_fixed_size_list(arrow_type):
@@ -294,9 +306,7 @@ class _StructCodec(_Codec):
             columns = self._columns(rows)
         except (AttributeError, KeyError) as err:
             raise ConversionError(f'{self.path}: a value lacks a field: {err}') from err
-        return [
-            child.encode(column) for child, column in zip(self.children, columns, strict=True)
-        ]
+        return [child.encode(column) for child, column in zip(self.children, columns, strict=True)]
 
     def _columns(self, rows: list[Any]) -> list[Any]:
         if self.model is None:
@@ -345,9 +355,7 @@ class _StructCodec(_Codec):
         return [next(filled) if ok else None for ok in valid]
 
     def decode(self, array: pa.Array) -> list[Any]:
-        columns = [
-            child.decode(array.field(index)) for index, child in enumerate(self.children)
-        ]
+        columns = [child.decode(array.field(index)) for index, child in enumerate(self.children)]
         valid = array.is_valid().to_pylist() if array.null_count else None
         return self.decode_columns(columns, len(array), valid)
 
@@ -408,8 +416,7 @@ class ModelCodec:
                 f'{[TIMESTAMP_COLUMN, *self.root.names]}',
             )
         columns = [
-            child.decode(batch.column(index + 1))
-            for index, child in enumerate(self.root.children)
+            child.decode(batch.column(index + 1)) for index, child in enumerate(self.root.children)
         ]
         if self.unmodeled:
             records = self.root.decode_columns(columns, batch.num_rows, None)

@@ -147,8 +147,7 @@ class LaserScan(Serializable, HeaderMixin):
     range_max: MosaicoType.float32 = MosaicoField(description='maximum range value in meters.')
     ranges: Annotated[list[float], pa.list_(pa.float32())] = MosaicoField(
         description=(
-            'range data in meters. Ranges need to be between range min and max otherwise '
-            'discarded.'
+            'range data in meters. Ranges need to be between range min and max otherwise discarded.'
         ),
     )
     intensities: Annotated[list[float], pa.list_(pa.float32())] | None = MosaicoField(
@@ -173,15 +172,14 @@ class MultiEchoLaserScan(Serializable, HeaderMixin):
     range_max: MosaicoType.float32 = MosaicoField(description='maximum range value in meters.')
     ranges: Annotated[list[list[float]], pa.list_(pa.list_(pa.float32()))] = MosaicoField(
         description=(
-            'range data in meters. Ranges need to be between range min and max otherwise '
-            'discarded.'
+            'range data in meters. Ranges need to be between range min and max otherwise discarded.'
         ),
     )
-    intensities: (
-        Annotated[list[list[float]], pa.list_(pa.list_(pa.float32()))] | None
-    ) = MosaicoField(
-        None,
-        description='intensity data.',
+    intensities: Annotated[list[list[float]], pa.list_(pa.list_(pa.float32()))] | None = (
+        MosaicoField(
+            None,
+            description='intensity data.',
+        )
     )
 
 

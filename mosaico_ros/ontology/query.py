@@ -258,8 +258,12 @@ def leaf_class(arrow_type: pa.DataType) -> type[_Leaf]:
         return BoolField
     if pat.is_integer(arrow_type) or pat.is_floating(arrow_type) or pat.is_decimal(arrow_type):
         return NumericField
-    if pat.is_string(arrow_type) or pat.is_large_string(arrow_type) or pat.is_string_view(
-        arrow_type,
+    if (
+        pat.is_string(arrow_type)
+        or pat.is_large_string(arrow_type)
+        or pat.is_string_view(
+            arrow_type,
+        )
     ):
         return StringField
     if pat.is_temporal(arrow_type):
@@ -269,6 +273,7 @@ def leaf_class(arrow_type: pa.DataType) -> type[_Leaf]:
 
 def _is_list(arrow_type: pa.DataType) -> bool:
     return bool(
-        pat.is_list(arrow_type) or pat.is_large_list(arrow_type)
+        pat.is_list(arrow_type)
+        or pat.is_large_list(arrow_type)
         or pat.is_fixed_size_list(arrow_type),
     )

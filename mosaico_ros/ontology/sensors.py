@@ -14,6 +14,10 @@ from .geometry import ROI, Point3d, Quaternion, Vector2d, Vector3d
 from .mixins import HeaderMixin, VarianceMixin
 from .serializable import Serializable
 
+# Row-major flattened calibration matrices, stored as fixed-size lists.
+Matrix3x3 = Annotated[list[float], pa.list_(pa.float64(), 9), Len(9, 9)]
+Matrix3x4 = Annotated[list[float], pa.list_(pa.float64(), 12), Len(12, 12)]
+
 
 class CameraInfo(Serializable, HeaderMixin):
     """Calibration of a camera: intrinsics, distortion, rectification, projection."""
@@ -32,25 +36,19 @@ class CameraInfo(Serializable, HeaderMixin):
             'The distortion coefficients (k1, k2, t1, t2, k3...). Size depends on the model.'
         ),
     )
-    intrinsic_parameters: (
-        Annotated[list[float], pa.list_(pa.float64(), 9), Len(9, 9)]
-    ) = MosaicoField(
+    intrinsic_parameters: Matrix3x3 = MosaicoField(
         description=(
             'The 3x3 Intrinsic Matrix (K) flattened row-major. Projects 3D points in the camera '
             'coordinate frame to 2D pixel coordinates.'
         ),
     )
-    rectification_parameters: (
-        Annotated[list[float], pa.list_(pa.float64(), 9), Len(9, 9)]
-    ) = MosaicoField(
+    rectification_parameters: Matrix3x3 = MosaicoField(
         description=(
             'The 3x3 Rectification Matrix (R) flattened row-major. Used for stereo cameras to '
             'align the two image planes.'
         ),
     )
-    projection_parameters: (
-        Annotated[list[float], pa.list_(pa.float64(), 12), Len(12, 12)]
-    ) = MosaicoField(
+    projection_parameters: Matrix3x4 = MosaicoField(
         description=(
             'The 3x4 Projection Matrix (P) flattened row-major. Projects 3D world points directly '
             'into the rectified image pixel coordinates.'

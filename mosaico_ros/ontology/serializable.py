@@ -107,4 +107,3 @@ class Serializable(BaseModel):
 
         """
         return cls.model_validate(values)
-
