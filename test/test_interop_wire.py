@@ -174,6 +174,9 @@ def scenario(library: Any, client: Any) -> None:
         end_timestamp_ns=T0 + 1_500 * MS,
     )
     assert sum(1 for _ in streamer) == 50 + 16
+    assert sum(1 for _ in handler.get_data_streamer(topics=['/sensors/extra'])) == 5
+    whole = client.topic_handler('drive_2024_01', 'sensors/gps').get_data_streamer()
+    assert sum(1 for _ in whole) == 100
     topic_handler = client.topic_handler('drive_2024_01', 'sensors/imu')
     assert topic_handler.ontology_tag == 'IMU'
     assert client.sequence_exists('drive_2024_01')

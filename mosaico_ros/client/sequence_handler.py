@@ -160,10 +160,7 @@ class SequenceHandler:
         if missing:
             raise ValueError(f'sequence {self.name!r} has no topics {missing}')
         self._close_streamer()
-        if start_timestamp_ns is None and end_timestamp_ns is None:
-            endpoints = self._endpoints
-        else:
-            endpoints = self._load(start_timestamp_ns, end_timestamp_ns)[1]
+        endpoints = self._load(start_timestamp_ns, end_timestamp_ns)[1]
         by_name = {endpoint.name: endpoint for endpoint in endpoints}
         streamers: dict[str, TopicDataStreamer] = {}
         try:

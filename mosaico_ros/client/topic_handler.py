@@ -163,8 +163,7 @@ class TopicHandler:
         return self._model
 
     def _ticket_endpoint(self, start_ns: int | None, end_ns: int | None) -> TopicEndpoint:
-        if start_ns is None and end_ns is None:
-            return self._endpoint
+        # A fresh FlightInfo per stream, as the SDK does: the ticket carries the window.
         return find_endpoint(self._connection, self.locator, self.name, start_ns, end_ns)
 
     def get_data_streamer(
