@@ -2,57 +2,23 @@
 
 from __future__ import annotations
 
-import functools
-import importlib
-import os
-from pathlib import Path
-from typing import Any
-
 import pyarrow as pa
 
+from mosaico_ros.ontology import Message, get_model
 from mosaico_ros.protocol import TIMESTAMP_COLUMN
 from mosaico_ros.server.errors import BadRequestError
 
 _CUSTOM_TAGS = frozenset({'Unmodeled'})
 
 
-def _from_ontology_package(tag: str) -> pa.Schema | None:
-    # Looked up by name so this module type-checks before and after
-    # mosaico_ros.ontology grows these names.
-    ontology = importlib.import_module('mosaico_ros.ontology')
-    get_model: Any = getattr(ontology, 'get_model', None)
-    message: Any = getattr(ontology, 'Message', None)
-    if get_model is None or message is None:
-        return None
-    try:
-        model = get_model(tag)
-    except (KeyError, LookupError, ValueError):
-        return None
-    if model is None:
-        return None
-    schema: pa.Schema = message.arrow_schema(model)
-    return schema
-
-
-def _from_shared_vectors(tag: str) -> pa.Schema | None:
-    # Stand-in while mosaico_ros.ontology is being written: the recorded SDK schemas.
-    shared = Path(os.environ.get('MOSAICO_SHARED', Path(__file__).resolve().parents[3] / 'shared'))
-    path = shared / 'spec' / 'ontology' / 'vectors' / f'{tag}.arrows'
-    if not path.is_file():
-        return None
-    with pa.OSFile(str(path)) as source:
-        return pa.ipc.open_stream(source).schema
-
-
-@functools.lru_cache(maxsize=256)
 def builtin_schema(tag: str) -> pa.Schema | None:
     """Return the message schema of a built-in ontology tag, or None for a custom tag."""
     if tag in _CUSTOM_TAGS:
         return None
-    schema = _from_ontology_package(tag)
-    if schema is None:
-        schema = _from_shared_vectors(tag)
-    return schema
+    model = get_model(tag)
+    if model is None:
+        return None
+    return Message.arrow_schema(model)
 
 
 def check_topic_schema(schema: pa.Schema, tag: str, locator: str) -> None:
