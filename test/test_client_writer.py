@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from mosaico_ros.client import (
     MosaicoClient,
     PermissionDeniedError,
     ServerError,
+    SessionError,
     SessionLevelErrorPolicy,
     SessionStatus,
     TopicLevelErrorPolicy,
@@ -338,3 +340,61 @@ def test_api_key_permissions(store_dir: Path) -> None:
             assert handler.user_metadata == {'k': 1}
             with pytest.raises(PermissionDeniedError), reader_client.sequence_create('nope', {}):
                 pass
+
+
+def test_stream_rejected_by_server_fails_the_session_with_its_message(
+    client: MosaicoClient,
+) -> None:
+    messages = imu_messages(20)
+    writer = client.sequence_create('srv_err', {})
+    holder: list[Any] = []
+
+    def write_with_a_bad_stream() -> None:
+        with writer:
+            good = writer.topic_create('good', {}, ontology.IMU)
+            bad = writer.topic_create('bad', {}, schema=CUSTOM_SCHEMA, ontology_tag='IMU')
+            assert good is not None
+            assert bad is not None
+            holder.append(good)
+            for message in messages:
+                good.push(message)
+            bad.push_batch(custom_batch(0, 5))
+
+    with pytest.raises(SessionError) as caught:
+        write_with_a_bad_stream()
+    text = str(caught.value)
+    assert text.startswith(
+        f'Errors occurred closing topics for session {writer.session_locator}, '
+        "sequence 'srv_err': 1 topic(s) failed to finalize.\n"
+        "Inner err: Error finalizing TopicWriter 'bad'.\nInner err: ",
+    )
+    assert "schema does not match ontology model 'IMU'" in text
+    assert writer.status is SessionStatus.Error
+    [note] = client.list_sequence_notifications('srv_err')
+    assert note.message == (
+        f'Exception caught in _BaseSessionWriter block for session {writer.session_locator}, '
+        f"sequence  'srv_err'.\nInner err: '{text}'"
+    )
+    assert client.list_topic_notifications('srv_err', 'good') == []
+    assert read_records(client, 'srv_err', 'good') == [message_record(m) for m in messages]
+
+
+def test_upload_queue_is_bounded() -> None:
+    from mosaico_ros.client.upload_worker import UploadWorker
+
+    worker = UploadWorker(depth=1, name='bounded')
+    release = threading.Event()
+    done: list[int] = []
+    worker.submit(release.wait)
+    worker.submit(lambda: done.append(1))
+    third = threading.Thread(target=worker.submit, args=(lambda: done.append(2),))
+    third.start()
+    third.join(timeout=0.2)
+    # The queue holds one job while the first runs: the third producer must wait.
+    assert third.is_alive()
+    release.set()
+    third.join(timeout=5)
+    assert not third.is_alive()
+    assert worker.call(lambda: 3).result(timeout=5) == 3
+    worker.stop()
+    assert done == [1, 2]
