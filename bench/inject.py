@@ -104,9 +104,11 @@ def run(script: str, *args: str) -> dict[str, float]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def wait_for_port(port: int, timeout: float = 20.0) -> None:
+def wait_for_port(server: subprocess.Popen[bytes], port: int, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f'mosaico-ros serve exited with status {server.returncode}')
         with socket.socket() as sock:
             if sock.connect_ex(('127.0.0.1', port)) == 0:
                 return
@@ -128,7 +130,9 @@ def main() -> None:
         recording = write_recording(
             root / 'bench_drive', 'mcap', RecordingSpec.for_messages(args.messages)
         )
-        size = sum(f.stat().st_size for f in recording.path.iterdir())
+        # The SDK's injector takes a storage file, not a rosbag2 directory: all use the .mcap.
+        bag = next(recording.path.glob('*.mcap'))
+        size = bag.stat().st_size
         print(
             f'generated {recording.message_count} messages, {size / 1e6:.1f} MB, '
             f'{len(recording.counts)} topics in {time.perf_counter() - started:.1f} s'
@@ -150,18 +154,16 @@ def main() -> None:
             stderr=subprocess.DEVNULL,
         )
         try:
-            wait_for_port(port)
+            wait_for_port(server, port)
             results = {
-                'rosbags read+deserialize': run(PLAIN_READ, str(recording.path)),
-                'ours -> serve': run(OURS_SERVER, str(recording.path), str(port), 'ours'),
+                'rosbags read+deserialize': run(PLAIN_READ, str(bag)),
+                'ours -> serve': run(OURS_SERVER, str(bag), str(port), 'ours'),
                 'ours --store (in-process)': run(
-                    OURS_STORE, str(recording.path), str(root / 'own_store'), 'ours'
+                    OURS_STORE, str(bag), str(root / 'own_store'), 'ours'
                 ),
             }
             if not args.skip_sdk:
-                results['SDK RosbagInjector -> serve'] = run(
-                    SDK_SERVER, str(recording.path), str(port), 'sdk'
-                )
+                results['SDK RosbagInjector -> serve'] = run(SDK_SERVER, str(bag), str(port), 'sdk')
         finally:
             server.terminate()
             server.wait(timeout=30)
