@@ -8,7 +8,6 @@ for bag injection, recording and replay.
 from mosaico_ros.client.client import MosaicoClient
 from mosaico_ros.client.config import WriterConfig
 from mosaico_ros.client.enums import (
-    SerializationFormat,
     SessionLevelErrorPolicy,
     SessionStatus,
     TopicLevelErrorPolicy,
@@ -45,7 +44,6 @@ __all__ = [
     'SequenceHandler',
     'SequenceUpdater',
     'SequenceWriter',
-    'SerializationFormat',
     'ServerError',
     'ServerInfo',
     'Session',

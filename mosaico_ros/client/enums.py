@@ -47,11 +47,3 @@ class SessionStatus(str, Enum):
     Pending = 'pending'
     Finalized = 'finalized'
     Error = 'error'
-
-
-class SerializationFormat(str, Enum):
-    """Storage hint sent with `topic_create`."""
-
-    Default = 'default'
-    Ragged = 'ragged'
-    Image = 'image'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import pyarrow as pa
@@ -15,7 +16,16 @@ if TYPE_CHECKING:
 
     from .query import QueryProxy
 
-SerializationFormat = Literal['default', 'ragged', 'image']
+SerializationFormatName = Literal['default', 'ragged', 'image']
+"""The `serialization_format` strings the protocol allows."""
+
+
+class SerializationFormat(str, Enum):
+    """Storage hint a topic declares at creation; members compare equal to their strings."""
+
+    Default = 'default'
+    Ragged = 'ragged'
+    Image = 'image'
 
 
 class Serializable(BaseModel):
@@ -30,7 +40,7 @@ class Serializable(BaseModel):
     """
 
     __ontology_tag__: ClassVar[str | None] = None
-    __serialization_format__: ClassVar[SerializationFormat] = 'default'
+    __serialization_format__: ClassVar[SerializationFormatName] = 'default'
     __registry_key__: ClassVar[str]
     __schema_fingerprint__: ClassVar[str]
     __arrow_struct__: ClassVar[pa.StructType]

@@ -13,7 +13,7 @@ from pydantic import model_validator
 
 from .arrow_schema import data_struct, fingerprint
 from .registry import get_model
-from .serializable import Serializable, SerializationFormat
+from .serializable import Serializable, SerializationFormatName
 
 
 class Unmodeled(Serializable, register=False):
@@ -59,7 +59,7 @@ _DYNAMIC: dict[tuple[str, str], type[Unmodeled]] = {}
 def make_unmodeled_class(
     tag: str,
     struct: pa.StructType,
-    serialization_format: SerializationFormat = 'default',
+    serialization_format: SerializationFormatName = 'default',
 ) -> type[Unmodeled]:
     """Create an unregistered `Unmodeled` class reporting `tag` with `struct` as schema.
 
