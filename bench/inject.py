@@ -142,8 +142,8 @@ def main() -> None:
         server = subprocess.Popen(
             [
                 sys.executable,
-                '-m',
-                'mosaico_ros.cli',
+                '-c',
+                'from mosaico_ros.cli import main; main()',
                 'serve',
                 '--store',
                 str(store),
