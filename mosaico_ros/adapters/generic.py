@@ -219,9 +219,7 @@ class GenericAdapter(RosAdapter):
         factory: rows.RosFactory,
         mask: NDArray[np.bool_] | None,
     ) -> list[Any]:
-        ok = rows.valid(arr)
-        if mask is not None:
-            ok &= mask
+        ok = rows.valid(arr, mask)
         names = arr.type.names if isinstance(arr.type, pa.StructType) else []
         cols = {}
         for name, node in factory.typestore.fielddefs[msgtype][1]:
@@ -252,23 +250,14 @@ class GenericAdapter(RosAdapter):
                 arr = pa.nulls(len(arr), _message_type(details, factory.typestore, details))
             return self._unbuild_message(arr, details, factory, mask)
         sub, size = details
-        count = len(arr)
         if pa.types.is_null(arr.type):
-            arr = pa.nulls(count, _node_type(node, 'item', factory.typestore, 'null'))
-        ok = rows.valid(arr) & mask
+            arr = pa.nulls(len(arr), _node_type(node, 'item', factory.typestore, 'null'))
         if sub[0] == Nodetype.BASE and sub[1][0] != 'string':
             dtype = rows.NUMPY_PRIMITIVES[sub[1][0]]
-            return rows.arrays(arr, dtype, size if kind == Nodetype.ARRAY else 0, 0, ok)
-        fixed = kind == Nodetype.ARRAY
-        if fixed:
-            offsets = np.arange(count + 1, dtype=np.int64) * size
-            flat = arr.values.slice(arr.offset * size, count * size)
-        else:
-            offsets = arr.offsets.to_numpy().astype(np.int64)
-            flat = arr.values.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
-            offsets -= offsets[0]
-        flat_ok = np.repeat(ok, np.diff(offsets))
-        elements = self._unbuild(flat, sub, factory, flat_ok)
-        return [
-            elements[offsets[i] : offsets[i + 1]] if ok[i] or fixed else [] for i in range(count)
-        ]
+            return rows.arrays(arr, dtype, size if kind == Nodetype.ARRAY else 0, 0, mask)
+        parts = rows.list_parts(arr, mask)
+        elements = self._unbuild(
+            parts.values, sub, factory, np.repeat(parts.valid, np.diff(parts.offsets))
+        )
+        # a fixed-size array always has its N elements, defaults where the row is null
+        return parts.split(elements, keep_null=kind == Nodetype.ARRAY)

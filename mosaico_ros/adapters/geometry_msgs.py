@@ -482,16 +482,9 @@ class PolygonAdapter(FlavouredAdapter):
 
 def point_lists(arr: pa.Array, factory: rows.RosFactory, msgtype: str) -> list[list[Any]]:
     """Per-row lists of ROS points from a ``list<Point3d>`` column."""
-    flat, offsets, ok = list_parts(arr)
-    points = factory.assemble(msgtype, vector_values(flat, ''), len(flat))
-    return [points[offsets[i] : offsets[i + 1]] if ok[i] else [] for i in range(len(arr))]
-
-
-def list_parts(arr: pa.Array) -> tuple[pa.Array, NDArray[np.int64], NDArray[np.bool_]]:
-    """Flat child values, rebased offsets and row validity of a list column."""
-    offsets = arr.offsets.to_numpy().astype(np.int64)
-    flat = arr.values.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
-    return flat, offsets - offsets[0], rows.valid(arr)
+    parts = rows.list_parts(arr)
+    flat = parts.values
+    return parts.split(factory.assemble(msgtype, vector_values(flat, ''), len(flat)))
 
 
 @register_adapter

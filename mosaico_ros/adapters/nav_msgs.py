@@ -15,7 +15,6 @@ import numpy as np
 from mosaico_ros.adapters import columns, rows
 from mosaico_ros.adapters.geometry_msgs import (
     covariance_values,
-    list_parts,
     point_lists,
     pose_array,
     pose_values,
@@ -108,7 +107,8 @@ class RobotPathAdapter(_HeaderedAdapter):
         """Rebuild paths of PoseStamped."""
         arr = rows.as_struct(data)
         factory = rows.RosFactory(typestore)
-        flat, offsets, ok = list_parts(arr.field('poses'))
+        parts = rows.list_parts(arr.field('poses'))
+        flat = parts.values
         stamped = factory.assemble(
             'geometry_msgs/msg/PoseStamped',
             {
@@ -121,11 +121,7 @@ class RobotPathAdapter(_HeaderedAdapter):
             arr,
             msgtype,
             typestore,
-            {
-                'poses': [
-                    stamped[offsets[i] : offsets[i + 1]] if ok[i] else [] for i in range(len(arr))
-                ],
-            },
+            {'poses': parts.split(stamped)},
         )
 
 

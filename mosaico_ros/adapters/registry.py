@@ -22,6 +22,7 @@ from mosaico_ros.adapters.errors import (
     AdapterNotFoundError,
     AdapterRegistrationError,
 )
+from mosaico_ros.adapters.rows import is_ros1_store
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -173,7 +174,7 @@ class RosAdapter:
         if fielddef is not None:
             meta['enums'] = {name: value for name, _, value in fielddef[0]}
             if msgdef is None:
-                ros_version = 1 if _is_ros1_store(typestore) else 2
+                ros_version = 1 if is_ros1_store(typestore) else 2
                 msgdef = typestore.generate_msgdef(msgtype, ros_version=ros_version)[0]
         if msgdef is not None:
             meta['msgdef'] = msgdef
@@ -181,11 +182,6 @@ class RosAdapter:
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}({", ".join(self.ros_types)} -> {self.tag})'
-
-
-def _is_ros1_store(typestore: Typestore) -> bool:
-    header = typestore.fielddefs.get('std_msgs/msg/Header')
-    return header is not None and any(name == 'seq' for name, _ in header[1])
 
 
 class AdapterRegistry:

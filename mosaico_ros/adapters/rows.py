@@ -7,7 +7,7 @@ message objects. Nulls become the ROS defaults (0, ``''``, empty arrays).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -15,7 +15,7 @@ import pyarrow as pa
 from mosaico_ros.adapters.errors import AdapterError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from numpy.typing import DTypeLike, NDArray
     from rosbags.typesys.store import Typestore
@@ -96,11 +96,66 @@ def has_field(arr: pa.StructArray, name: str) -> bool:
     return arr.type.get_field_index(name) >= 0
 
 
-def valid(arr: pa.Array) -> NDArray[np.bool_]:
-    """Row validity of an array as numpy booleans."""
+def valid(arr: pa.Array, mask: NDArray[np.bool_] | None = None) -> NDArray[np.bool_]:
+    """Row validity of an array as numpy booleans.
+
+    Args:
+        arr: Any Arrow array.
+        mask: Extra validity to combine with, e.g. the parent struct's.
+
+    Returns:
+        A fresh boolean array, one entry per row.
+
+    """
     if arr.null_count == 0:
-        return np.ones(len(arr), np.bool_)
-    return np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), np.bool_)
+        ok = np.ones(len(arr), np.bool_)
+    else:
+        ok = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), np.bool_)
+    return ok if mask is None else ok & mask
+
+
+class ListParts(NamedTuple):
+    """A list column taken apart, so its elements can be converted all at once."""
+
+    values: pa.Array
+    """The elements of all rows, flat."""
+
+    offsets: NDArray[np.int64]
+    """Row boundaries into `values`, starting at 0."""
+
+    valid: NDArray[np.bool_]
+    """Row validity."""
+
+    def split(self, elements: Sequence[Any], keep_null: bool = False) -> list[Any]:
+        """Slice per-element results back into rows; null rows get ``[]`` unless `keep_null`."""
+        offsets, ok = self.offsets, self.valid
+        return [
+            elements[offsets[i] : offsets[i + 1]] if keep_null or ok[i] else []
+            for i in range(len(ok))
+        ]
+
+
+def list_parts(arr: pa.Array, mask: NDArray[np.bool_] | None = None) -> ListParts:
+    """Flat elements, rebased offsets and row validity of a list or fixed-size list column.
+
+    Args:
+        arr: ``list`` or ``fixed_size_list`` array (possibly a slice).
+        mask: Extra row validity.
+
+    Returns:
+        The parts.
+
+    """
+    count = len(arr)
+    if isinstance(arr, pa.FixedSizeListArray):
+        size = arr.type.list_size
+        offsets = np.arange(count + 1, dtype=np.int64) * size
+        flat = arr.values.slice(arr.offset * size, count * size)
+    else:
+        offsets = arr.offsets.to_numpy().astype(np.int64)
+        flat = arr.values.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
+        offsets -= offsets[0]
+    return ListParts(flat, offsets, valid(arr, mask))
 
 
 def numbers(
@@ -157,26 +212,16 @@ def arrays(
         One contiguous numpy array per row.
 
     """
-    count = len(arr)
-    row_valid = valid(arr)
-    if mask is not None:
-        row_valid &= mask
-    if isinstance(arr, pa.FixedSizeListArray):
-        size = arr.type.list_size
-        flat = arr.values.slice(arr.offset * size, count * size)
-        offsets = np.arange(count + 1, dtype=np.int64) * size
-    else:
-        flat = arr.values
-        offsets = arr.offsets.to_numpy().astype(np.int64)
-        flat = flat.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
-        offsets -= offsets[0]
+    parts = list_parts(arr, mask)
+    flat = parts.values
     if flat.null_count:
         flat = flat.fill_null(bool(fill) if pa.types.is_boolean(flat.type) else fill)
     values = np.asarray(flat.to_numpy(zero_copy_only=False), dtype=dtype)
     filler = np.full(fill_size, fill, dtype=dtype)
+    offsets, ok = parts.offsets, parts.valid
     return [
-        values[offsets[i] : offsets[i + 1]].copy() if row_valid[i] else filler.copy()
-        for i in range(count)
+        values[offsets[i] : offsets[i + 1]].copy() if ok[i] else filler.copy()
+        for i in range(len(ok))
     ]
 
 
@@ -192,9 +237,7 @@ def binaries(arr: pa.Array, mask: NDArray[np.bool_] | None = None) -> list[NDArr
 
     """
     count = len(arr)
-    row_valid = valid(arr)
-    if mask is not None:
-        row_valid &= mask
+    row_valid = valid(arr, mask)
     offset_dtype = np.int64 if pa.types.is_large_binary(arr.type) else np.int32
     buffers = arr.buffers()
     offsets = np.frombuffer(
@@ -207,6 +250,12 @@ def binaries(arr: pa.Array, mask: NDArray[np.bool_] | None = None) -> list[NDArr
     ]
 
 
+def is_ros1_store(typestore: Typestore) -> bool:
+    """Whether `typestore` holds ROS 1 definitions (its ``Header`` has ``seq``)."""
+    header = typestore.fielddefs.get('std_msgs/msg/Header')
+    return header is not None and any(name == 'seq' for name, _ in header[1])
+
+
 class RosFactory:
     """Builds ROS message objects of one typestore, with the header conventions.
 
@@ -217,8 +266,7 @@ class RosFactory:
 
     def __init__(self, typestore: Typestore) -> None:
         self.typestore = typestore
-        header_fields = {name for name, _ in typestore.fielddefs['std_msgs/msg/Header'][1]}
-        self.header_has_seq = 'seq' in header_fields
+        self.header_has_seq = is_ros1_store(typestore)
 
     def cls(self, msgtype: str) -> Any:
         """Return the typestore class of `msgtype`.
@@ -232,11 +280,21 @@ class RosFactory:
         except KeyError:
             raise AdapterError(f'typestore has no definition for {msgtype!r}') from None
 
+    def fields(self, msgtype: str) -> list[tuple[str, Any]]:
+        """``(name, node)`` pairs of `msgtype`'s fields, in declaration order.
+
+        Raises:
+            AdapterError: The typestore does not know `msgtype`.
+
+        """
+        try:
+            return self.typestore.fielddefs[msgtype][1]
+        except KeyError:
+            raise AdapterError(f'typestore has no definition for {msgtype!r}') from None
+
     def field_names(self, msgtype: str) -> list[str]:
         """Field names of `msgtype`, in declaration order."""
-        if msgtype not in self.typestore.fielddefs:
-            raise AdapterError(f'typestore has no definition for {msgtype!r}')
-        return [name for name, _ in self.typestore.fielddefs[msgtype][1]]
+        return [name for name, _ in self.fields(msgtype)]
 
     def times(self, sec: list[int], nanosec: list[int], msgtype: str) -> list[Any]:
         """``builtin_interfaces`` Time or Duration objects."""
@@ -263,7 +321,7 @@ class RosFactory:
         else:
             ok = valid(arr)
             stamp = arr.field('timestamp')
-            stamp_ok = ok & valid(stamp)
+            stamp_ok = valid(stamp, ok)
             sec = numbers(stamp.field('seconds'), 0, stamp_ok)
             nsec = numbers(stamp.field('nanoseconds'), 0, stamp_ok)
             frames = strings(arr.field('frame_id'), ok)
@@ -331,13 +389,7 @@ class RosFactory:
             AdapterError: A path names no field of `msgtype`.
 
         """
-        fields = (
-            dict(self.typestore.fielddefs[msgtype][1])
-            if (msgtype in self.typestore.fielddefs)
-            else None
-        )
-        if fields is None:
-            raise AdapterError(f'typestore has no definition for {msgtype!r}')
+        fields = dict(self.fields(msgtype))
         nested: dict[str, dict[str, list[Any]]] = {}
         direct: dict[str, list[Any]] = {}
         for path, column in values.items():

@@ -46,7 +46,6 @@ from mosaico_ros.adapters.geometry_msgs import (
     XYZ,
     XYZW,
     covariance_values,
-    list_parts,
     vector_array,
     vector_values,
 )
@@ -547,13 +546,12 @@ class MultiEchoLaserScanAdapter(_HeaderedAdapter):
             name: rows.numbers(arr.field(name)) for name in LASER_SCALARS
         }
         for name in ('ranges', 'intensities'):
-            flat, offsets, ok = list_parts(arr.field(name))
-            echoes = factory.assemble(
-                'sensor_msgs/msg/LaserEcho', {'echoes': rows.arrays(flat, np.float32)}, len(flat)
+            parts = rows.list_parts(arr.field(name))
+            flat = parts.values
+            echoes = {'echoes': rows.arrays(flat, np.float32)}
+            values[name] = parts.split(
+                factory.assemble('sensor_msgs/msg/LaserEcho', echoes, len(flat))
             )
-            values[name] = [
-                echoes[offsets[i] : offsets[i + 1]] if ok[i] else [] for i in range(len(arr))
-            ]
         values['header'] = factory.headers(arr.field('header'), len(arr))
         return factory.assemble(self.target_msgtype(msgtype), values, len(arr))
 
@@ -867,7 +865,8 @@ class PointCloudAdapter(_HeaderedAdapter):
         """Rebuild clouds with their point fields."""
         arr = rows.as_struct(data)
         factory = rows.RosFactory(typestore)
-        flat, offsets, ok = list_parts(arr.field('fields'))
+        parts = rows.list_parts(arr.field('fields'))
+        flat = parts.values
         point_fields = factory.assemble(
             'sensor_msgs/msg/PointField',
             {
@@ -879,9 +878,7 @@ class PointCloudAdapter(_HeaderedAdapter):
         values: dict[str, list[Any]] = {
             name: rows.numbers(arr.field(name)) for name in self.scalars
         }
-        values['fields'] = [
-            point_fields[offsets[i] : offsets[i + 1]] if ok[i] else [] for i in range(len(arr))
-        ]
+        values['fields'] = parts.split(point_fields)
         values['data'] = rows.binaries(arr.field('data'))
         values['header'] = factory.headers(arr.field('header'), len(arr))
         return factory.assemble(self.target_msgtype(msgtype), values, len(arr))

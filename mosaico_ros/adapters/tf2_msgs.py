@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mosaico_ros.adapters import columns, rows
-from mosaico_ros.adapters.geometry_msgs import list_parts, transform_array, transform_values
+from mosaico_ros.adapters.geometry_msgs import transform_array, transform_values
 from mosaico_ros.adapters.registry import RosAdapter, register_adapter
 from mosaico_ros.ontology import FrameTransform
 
@@ -51,7 +51,8 @@ class FrameTransformAdapter(RosAdapter):
         """Rebuild TF messages."""
         arr = rows.as_struct(data)
         factory = rows.RosFactory(typestore)
-        flat, offsets, ok = list_parts(arr.field('transforms'))
+        parts = rows.list_parts(arr.field('transforms'))
+        flat = parts.values
         stamped = factory.assemble(
             'geometry_msgs/msg/TransformStamped',
             {
@@ -63,10 +64,6 @@ class FrameTransformAdapter(RosAdapter):
         )
         return factory.assemble(
             self.target_msgtype(msgtype),
-            {
-                'transforms': [
-                    stamped[offsets[i] : offsets[i + 1]] if ok[i] else [] for i in range(len(arr))
-                ],
-            },
+            {'transforms': parts.split(stamped)},
             len(arr),
         )
