@@ -3,36 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
-from mosaico_ros.protocol import ProtocolError, is_topic_locator, unpack_topic_locator
-
-
-def parse_created_datetime(text: str) -> datetime:
-    """Parse `2026-11-21 19:11:25.787941665 UTC` (or zone-less ISO) as an aware UTC time.
-
-    Digits beyond microseconds are dropped, since `datetime` cannot hold them.
-
-    Raises:
-        ProtocolError: The text is not such a time.
-
-    """
-    clean = text.strip()
-    if clean.endswith(' UTC'):
-        clean = clean[: -len(' UTC')]
-    head, dot, fraction = clean.partition('.')
-    if dot:
-        digits = ''.join(ch for ch in fraction if ch.isdigit())
-        zone = fraction[len(digits) :]
-        clean = f'{head}.{digits[:6].ljust(6, "0")}{zone}'
-    try:
-        moment = datetime.fromisoformat(clean)
-    except ValueError as err:
-        raise ProtocolError(f'notification created_datetime {text!r} is not a time') from err
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment
+from mosaico_ros.protocol import (
+    NOTIFICATION_TYPE,
+    ProtocolError,
+    is_topic_locator,
+    parse_created_datetime,
+    unpack_topic_locator,
+)
 
 
 @dataclass(frozen=True)
@@ -69,7 +49,7 @@ class Notification:
             created = parse_created_datetime(str(document['created_datetime']))
         except KeyError as err:
             raise ProtocolError(f'notification without {err}: {document!r}') from err
-        if kind != 'error':
+        if kind != NOTIFICATION_TYPE:
             raise ProtocolError(f'unknown notification_type {kind!r} in {document!r}')
         if is_topic_locator(name):
             sequence, topic = unpack_topic_locator(name)

@@ -17,6 +17,7 @@ from mosaico_ros.client.upload_worker import UploadWorker
 from mosaico_ros.protocol import (
     SERIALIZATION_FORMATS,
     Action,
+    notification_request,
     pack_topic_locator,
     validate_sequence_name,
     validate_topic_name,
@@ -312,7 +313,7 @@ class _SessionWriter:
             )
             self._connection.action(
                 Action.SEQUENCE_NOTIFICATION_CREATE,
-                {'locator': self.sequence_name, 'notification_type': 'error', 'msg': text},
+                notification_request(self.sequence_name, text),
             )
             self._connection.action(Action.SESSION_FINALIZE, {'session_uuid': self._session_uuid})
         except ClientError as policy_err:

@@ -15,7 +15,7 @@ from mosaico_ros.client.connection import Connection
 from mosaico_ros.client.enums import TopicLevelErrorPolicy, TopicWriterStatus
 from mosaico_ros.client.errors import ClientError, ServerError
 from mosaico_ros.client.upload_worker import UploadWorker
-from mosaico_ros.protocol import Action, PutCommand
+from mosaico_ros.protocol import Action, PutCommand, notification_request
 
 logger = logging.getLogger(__name__)
 
@@ -32,10 +32,7 @@ UNMEASURED_MAX_ROWS = 1024
 def notify_topic(connection: Connection, locator: str, message: str) -> None:
     """File an error notification on a topic, logging (not raising) failures."""
     try:
-        connection.action(
-            Action.TOPIC_NOTIFICATION_CREATE,
-            {'locator': locator, 'notification_type': 'error', 'msg': message},
-        )
+        connection.action(Action.TOPIC_NOTIFICATION_CREATE, notification_request(locator, message))
     except ClientError as err:
         logger.error('could not notify %s of %r: %s', locator, message, err)
 

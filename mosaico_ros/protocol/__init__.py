@@ -1,7 +1,8 @@
 """The Mosaico Flight protocol as `mosaicolabs` 0.7.0 speaks it.
 
 Shared by the client and the embedded server: action names, locators, the JSON
-bodies of descriptors and tickets, and the app-metadata documents of FlightInfo.
+bodies of descriptors and tickets, the app-metadata documents of FlightInfo,
+and the notification documents.
 """
 
 from mosaico_ros.protocol.actions import Action
@@ -27,6 +28,12 @@ from mosaico_ros.protocol.metadata import (
     TimeWindowInfo,
     TopicAppMetadata,
 )
+from mosaico_ros.protocol.notifications import (
+    NOTIFICATION_TYPE,
+    format_created_datetime,
+    notification_request,
+    parse_created_datetime,
+)
 
 DEFAULT_PORT = 6726
 """Port of `mosaicod` and of `mosaico-ros serve` unless told otherwise."""
@@ -43,6 +50,7 @@ SERIALIZATION_FORMATS = ('default', 'ragged', 'image')
 __all__ = [
     'API_KEY_HEADER',
     'DEFAULT_PORT',
+    'NOTIFICATION_TYPE',
     'SERIALIZATION_FORMATS',
     'TIMESTAMP_COLUMN',
     'Action',
@@ -58,9 +66,12 @@ __all__ = [
     'TopicAppMetadata',
     'decode_results',
     'encode_response',
+    'format_created_datetime',
     'is_topic_locator',
+    'notification_request',
     'pack_session_locator',
     'pack_topic_locator',
+    'parse_created_datetime',
     'sanitize_sequence_name',
     'sanitize_topic_name',
     'split_session_locator',

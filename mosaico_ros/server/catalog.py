@@ -85,6 +85,12 @@ SELECT t.id, t.session_id, t.sequence_id, q.name, t.uuid, t.path, t.ontology_tag
 FROM topics t JOIN sessions s ON s.id = t.session_id JOIN sequences q ON q.id = t.sequence_id
 """
 
+_SEQUENCE_SELECT = 'SELECT id, name, created_at_ns, user_metadata FROM sequences q '
+
+_HAS_FINALIZED_SESSION = (
+    'EXISTS (SELECT 1 FROM sessions s WHERE s.sequence_id = q.id AND s.finalized = 1) '
+)
+
 _SESSION_SELECT = """
 SELECT s.id, s.sequence_id, q.name, s.uuid, s.ident, s.created_at_ns, s.completed_at_ns,
        s.finalized, s.locked
@@ -207,21 +213,24 @@ class Catalog:
                 (name, now_ns, json.dumps(user_metadata)),
             )
 
-    def sequence(self, name: str) -> SequenceRecord | None:
-        """Return the sequence of that name, finalized or not."""
+    def visible_sequence(self, name: str) -> SequenceRecord:
+        """Return the sequence of that name if it has a finalized session.
+
+        Raises:
+            NotFoundError: No such sequence, or none of its sessions is finalized.
+
+        """
         rows = self._read(
-            'SELECT id, name, created_at_ns, user_metadata FROM sequences WHERE name = ?',
+            _SEQUENCE_SELECT + 'WHERE name = ? AND ' + _HAS_FINALIZED_SESSION,
             (name,),
         )
-        return _sequence(rows[0]) if rows else None
+        if not rows:
+            raise NotFoundError(f'resource `{name}` not found')
+        return _sequence(rows[0])
 
     def visible_sequences(self) -> list[SequenceRecord]:
         """Sequences with at least one finalized session, by name."""
-        rows = self._read(
-            'SELECT id, name, created_at_ns, user_metadata FROM sequences q WHERE EXISTS '
-            '(SELECT 1 FROM sessions s WHERE s.sequence_id = q.id AND s.finalized = 1) '
-            'ORDER BY name',
-        )
+        rows = self._read(_SEQUENCE_SELECT + 'WHERE ' + _HAS_FINALIZED_SESSION + 'ORDER BY name')
         return [_sequence(row) for row in rows]
 
     def delete_sequence(self, name: str) -> list[str]:
@@ -235,10 +244,7 @@ class Catalog:
 
         """
         with self.transaction() as conn:
-            row = conn.execute('SELECT id FROM sequences WHERE name = ?', (name,)).fetchone()
-            if row is None:
-                raise NotFoundError(f'sequence `{name}` not found')
-            sequence_id = row[0]
+            sequence_id = self._sequence_id(conn, name)
             files = self._delete_topics(conn, 'sequence_id = ?', (sequence_id,))
             conn.execute('DELETE FROM sessions WHERE sequence_id = ?', (sequence_id,))
             conn.execute('DELETE FROM notifications WHERE sequence_id = ?', (sequence_id,))
@@ -255,17 +261,12 @@ class Catalog:
 
         """
         with self.transaction() as conn:
-            row = conn.execute(
-                'SELECT id FROM sequences WHERE name = ?',
-                (sequence_name,),
-            ).fetchone()
-            if row is None:
-                raise NotFoundError(f'sequence `{sequence_name}` not found')
+            sequence_id = self._sequence_id(conn, sequence_name)
             uuid, ident = new_token(), new_session_id(now_ns)
             conn.execute(
                 'INSERT INTO sessions (sequence_id, uuid, ident, created_at_ns) '
                 'VALUES (?, ?, ?, ?)',
-                (row[0], uuid, ident, now_ns),
+                (sequence_id, uuid, ident, now_ns),
             )
         session = self.session_by_uuid(uuid)
         assert session is not None
@@ -274,13 +275,6 @@ class Catalog:
     def session_by_uuid(self, uuid: str) -> SessionRecord | None:
         """Return the session with that write token."""
         rows = self._read(_SESSION_SELECT + 'WHERE s.uuid = ?', (uuid,))
-        return _session(rows[0]) if rows else None
-
-    def session_by_ident(self, sequence_name: str, ident: str) -> SessionRecord | None:
-        """Return the session `<sequence_name>:<ident>`."""
-        rows = self._read(
-            _SESSION_SELECT + 'WHERE q.name = ? AND s.ident = ?', (sequence_name, ident)
-        )
         return _session(rows[0]) if rows else None
 
     def finalized_sessions(self, sequence_id: int) -> list[SessionRecord]:
@@ -456,10 +450,20 @@ class Catalog:
         rows = self._read(_TOPIC_SELECT + 'WHERE t.uuid = ?', (uuid,))
         return _topic(rows[0]) if rows else None
 
-    def topic(self, sequence_name: str, path: str) -> TopicRecord | None:
-        """Return a topic by sequence name and path, visible or not."""
-        rows = self._read(_TOPIC_SELECT + 'WHERE q.name = ? AND t.path = ?', (sequence_name, path))
-        return _topic(rows[0]) if rows else None
+    def visible_topic(self, sequence_name: str, path: str) -> TopicRecord:
+        """Return a topic of a finalized session by sequence name and path.
+
+        Raises:
+            NotFoundError: No such topic, or its session is not finalized.
+
+        """
+        rows = self._read(
+            _TOPIC_SELECT + 'WHERE q.name = ? AND t.path = ? AND s.finalized = 1',
+            (sequence_name, path),
+        )
+        if not rows:
+            raise NotFoundError(f'resource `{sequence_name}/{path}` not found')
+        return _topic(rows[0])
 
     def visible_topics(self, sequence_id: int | None = None) -> list[TopicRecord]:
         """Topics of finalized sessions (of one sequence, or all), by locator."""
@@ -586,7 +590,7 @@ class Catalog:
 
         """
         with self.transaction() as conn:
-            sequence_id = self._sequence_id_for(conn, sequence_name, topic_path)
+            sequence_id = self._owner_id(conn, sequence_name, topic_path)
             conn.execute(
                 'INSERT INTO notifications (sequence_id, topic_path, notification_type, msg, '
                 'created_at_ns) VALUES (?, ?, ?, ?, ?)',
@@ -600,14 +604,10 @@ class Catalog:
             NotFoundError: The sequence or topic does not exist.
 
         """
-        sequence_id = self._sequence_id_for(self._connection(), sequence_name, topic_path)
-        test = 'topic_path IS NULL' if topic_path is None else 'topic_path = ?'
-        params: tuple[Any, ...] = (
-            (sequence_id,) if topic_path is None else (sequence_id, topic_path)
-        )
+        where, params = self._notifications_of(self._connection(), sequence_name, topic_path)
         rows = self._read(
             'SELECT topic_path, notification_type, msg, created_at_ns FROM notifications '
-            f'WHERE sequence_id = ? AND {test} ORDER BY created_at_ns, id',
+            f'WHERE {where} ORDER BY created_at_ns, id',
             params,
         )
         return [NotificationRecord(sequence_name, row[0], row[1], row[2], row[3]) for row in rows]
@@ -620,33 +620,44 @@ class Catalog:
 
         """
         with self.transaction() as conn:
-            sequence_id = self._sequence_id_for(conn, sequence_name, topic_path)
-            if topic_path is None:
-                conn.execute(
-                    'DELETE FROM notifications WHERE sequence_id = ? AND topic_path IS NULL',
-                    (sequence_id,),
-                )
-            else:
-                conn.execute(
-                    'DELETE FROM notifications WHERE sequence_id = ? AND topic_path = ?',
-                    (sequence_id, topic_path),
-                )
+            where, params = self._notifications_of(conn, sequence_name, topic_path)
+            conn.execute(f'DELETE FROM notifications WHERE {where}', params)
 
-    @staticmethod
-    def _sequence_id_for(
+    @classmethod
+    def _notifications_of(
+        cls,
+        conn: sqlite3.Connection,
+        sequence_name: str,
+        topic_path: str | None,
+    ) -> tuple[str, tuple[Any, ...]]:
+        """Return the SQL condition and parameters selecting one owner's notifications."""
+        sequence_id = cls._owner_id(conn, sequence_name, topic_path)
+        if topic_path is None:
+            return 'sequence_id = ? AND topic_path IS NULL', (sequence_id,)
+        return 'sequence_id = ? AND topic_path = ?', (sequence_id, topic_path)
+
+    @classmethod
+    def _owner_id(
+        cls,
         conn: sqlite3.Connection,
         sequence_name: str,
         topic_path: str | None,
     ) -> int:
-        row = conn.execute('SELECT id FROM sequences WHERE name = ?', (sequence_name,)).fetchone()
-        if row is None:
-            raise NotFoundError(f'sequence `{sequence_name}` not found')
+        """Return the sequence id of a notification owner, which must exist."""
+        sequence_id = cls._sequence_id(conn, sequence_name)
         if (
             topic_path is not None
             and not conn.execute(
                 'SELECT 1 FROM topics WHERE sequence_id = ? AND path = ?',
-                (row[0], topic_path),
+                (sequence_id, topic_path),
             ).fetchone()
         ):
             raise NotFoundError(f'topic `{sequence_name}/{topic_path}` not found')
+        return sequence_id
+
+    @staticmethod
+    def _sequence_id(conn: sqlite3.Connection, name: str) -> int:
+        row = conn.execute('SELECT id FROM sequences WHERE name = ?', (name,)).fetchone()
+        if row is None:
+            raise NotFoundError(f'sequence `{name}` not found')
         return int(row[0])

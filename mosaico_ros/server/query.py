@@ -21,15 +21,15 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from mosaico_ros.protocol import TIMESTAMP_COLUMN, unpack_topic_locator
-from mosaico_ros.protocol.errors import ProtocolError
+from mosaico_ros.protocol import TIMESTAMP_COLUMN
 from mosaico_ros.server.catalog import Catalog
 from mosaico_ros.server.chunks import ChunkFiles
 from mosaico_ros.server.clusters import Clusterer, Span, intersect_all
-from mosaico_ros.server.errors import BadRequestError, NotFoundError
+from mosaico_ros.server.errors import BadRequestError
 from mosaico_ros.server.predicates import Condition, FieldPath, match_metadata, path_mask
 from mosaico_ros.server.reader import Window, read_topic
 from mosaico_ros.server.records import ChunkRecord, TopicRecord
+from mosaico_ros.server.requests import split_topic, str_field
 from mosaico_ros.server.schemas import deserialize_schema
 
 _SEQUENCE_FIELDS = frozenset({'name', 'created_at_ns', 'user_metadata'})
@@ -226,25 +226,13 @@ class QueryEngine:
 
     # --------------------------------------------------------------- clusters
 
-    def _visible_topic(self, locator: Any) -> TopicRecord:
-        if not isinstance(locator, str):
-            raise BadRequestError(f'expected a topic locator string, got {locator!r}')
-        try:
-            sequence, name = unpack_topic_locator(locator)
-        except ProtocolError as err:
-            raise BadRequestError(str(err)) from err
-        topic = self._catalog.topic(sequence.strip('/'), name.strip('/'))
-        if topic is None or not topic.session_finalized:
-            raise NotFoundError(f'topic `{locator}` not found')
-        return topic
-
     def _clusters(
         self,
         spec: dict[str, Any],
         window: Window,
         where: str,
     ) -> list[Span]:
-        topic = self._visible_topic(spec.get('locator'))
+        topic = self._catalog.visible_topic(*split_topic(str_field(spec, 'locator', where), where))
         dt = spec.get('clustering_dt_ns') or 0
         if not isinstance(dt, int) or dt < 0:
             raise BadRequestError(f'{where}: clustering_dt_ns must be a non-negative integer')

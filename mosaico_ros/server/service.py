@@ -11,7 +11,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import pyarrow as pa
@@ -34,11 +33,11 @@ from mosaico_ros.protocol import (
     is_topic_locator,
     sanitize_sequence_name,
     split_session_locator,
-    unpack_topic_locator,
     validate_sequence_name,
     validate_topic_name,
 )
 from mosaico_ros.protocol.jsonbody import load_object
+from mosaico_ros.protocol.notifications import NOTIFICATION_TYPE, format_created_datetime
 from mosaico_ros.server.catalog import Catalog
 from mosaico_ros.server.chunks import DEFAULT_CHUNK_BYTES, ChunkFiles, ChunkWriter
 from mosaico_ros.server.errors import (
@@ -52,7 +51,8 @@ from mosaico_ros.server.errors import (
 from mosaico_ros.server.permissions import MIDDLEWARE_KEY, Permission
 from mosaico_ros.server.query import QueryEngine
 from mosaico_ros.server.reader import Window, read_topic, rebatch, window_extent
-from mosaico_ros.server.records import ChunkRecord, SequenceRecord, TopicRecord
+from mosaico_ros.server.records import ChunkRecord, TopicRecord
+from mosaico_ros.server.requests import metadata_field, split_topic, str_field
 from mosaico_ros.server.schemas import (
     builtin_schema,
     check_topic_schema,
@@ -101,34 +101,21 @@ def _now_ns() -> int:
     return time.time_ns()
 
 
-def _utc_text(ns: int) -> str:
-    seconds, fraction = divmod(ns, 1_000_000_000)
-    stamp = datetime.fromtimestamp(seconds, tz=timezone.utc).strftime('%Y-%m-%d %H:%M:%S')
-    return f'{stamp}.{fraction:09d} UTC'
+_TOPIC_NOTE_ACTIONS = frozenset(
+    {
+        Action.TOPIC_NOTIFICATION_CREATE,
+        Action.TOPIC_NOTIFICATION_LIST,
+        Action.TOPIC_NOTIFICATION_PURGE,
+    },
+)
 
 
-def _str_field(body: dict[str, Any], key: str, action: str) -> str:
-    value = body.get(key)
-    if not isinstance(value, str) or not value:
-        raise BadRequestError(f'{action}: missing string {key!r}')
-    return value
-
-
-def _metadata_field(body: dict[str, Any], action: str) -> dict[str, Any]:
-    value = body.get('user_metadata')
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise BadRequestError(f'{action}: user_metadata must be a JSON object')
-    return value
-
-
-def _split_topic(locator: str, action: str) -> tuple[str, str]:
-    try:
-        sequence, name = unpack_topic_locator(locator)
-    except ProtocolError as err:
-        raise BadRequestError(f'{action}: {err}') from err
-    return sequence, name.strip('/')
+def _note_owner(body: dict[str, Any], action: Action) -> tuple[str, str | None]:
+    # A notification belongs to a sequence (no topic path) or to one topic.
+    locator = str_field(body, 'locator', action.value)
+    if action in _TOPIC_NOTE_ACTIONS:
+        return split_topic(locator, action.value)
+    return sanitize_sequence_name(locator), None
 
 
 class _ActiveStreams:
@@ -201,12 +188,18 @@ class MosaicoFlightService(flight.FlightServerBase):
             Action.SESSION_DELETE: (Permission.DELETE, self._session_delete),
             Action.TOPIC_CREATE: (Permission.WRITE, self._topic_create),
             Action.TOPIC_DELETE: (Permission.DELETE, self._topic_delete),
-            Action.SEQUENCE_NOTIFICATION_CREATE: (Permission.WRITE, self._sequence_note_create),
-            Action.SEQUENCE_NOTIFICATION_LIST: (Permission.READ, self._sequence_note_list),
-            Action.SEQUENCE_NOTIFICATION_PURGE: (Permission.DELETE, self._sequence_note_purge),
-            Action.TOPIC_NOTIFICATION_CREATE: (Permission.WRITE, self._topic_note_create),
-            Action.TOPIC_NOTIFICATION_LIST: (Permission.READ, self._topic_note_list),
-            Action.TOPIC_NOTIFICATION_PURGE: (Permission.DELETE, self._topic_note_purge),
+            # One handler per verb serves both owners; the action says which.
+            **{
+                action: (needed, functools.partial(handler, action))
+                for action, needed, handler in (
+                    (Action.SEQUENCE_NOTIFICATION_CREATE, Permission.WRITE, self._note_create),
+                    (Action.SEQUENCE_NOTIFICATION_LIST, Permission.READ, self._note_list),
+                    (Action.SEQUENCE_NOTIFICATION_PURGE, Permission.DELETE, self._note_purge),
+                    (Action.TOPIC_NOTIFICATION_CREATE, Permission.WRITE, self._note_create),
+                    (Action.TOPIC_NOTIFICATION_LIST, Permission.READ, self._note_list),
+                    (Action.TOPIC_NOTIFICATION_PURGE, Permission.DELETE, self._note_purge),
+                )
+            },
             Action.QUERY: (Permission.READ, self._queries.query),
             Action.TOPIC_FILTER_CLUSTERIZE: (Permission.READ, self._queries.clusterize),
             Action.TOPIC_FILTER_INTERSECT: (Permission.READ, self._queries.intersect),
@@ -261,24 +254,24 @@ class MosaicoFlightService(flight.FlightServerBase):
         }
 
     def _sequence_create(self, body: dict[str, Any]) -> None:
-        locator = _str_field(body, 'locator', 'sequence_create')
+        locator = str_field(body, 'locator', 'sequence_create')
         try:
             name = validate_sequence_name(locator)
         except ValueError as err:
             raise BadRequestError(f'sequence_create: {err}') from err
-        self._catalog.create_sequence(name, _metadata_field(body, 'sequence_create'), _now_ns())
+        self._catalog.create_sequence(name, metadata_field(body, 'sequence_create'), _now_ns())
 
     def _sequence_delete(self, body: dict[str, Any]) -> None:
-        name = sanitize_sequence_name(_str_field(body, 'locator', 'sequence_delete'))
+        name = sanitize_sequence_name(str_field(body, 'locator', 'sequence_delete'))
         self._files.remove(self._catalog.delete_sequence(name))
 
     def _session_create(self, body: dict[str, Any]) -> dict[str, Any]:
-        name = sanitize_sequence_name(_str_field(body, 'locator', 'session_create'))
+        name = sanitize_sequence_name(str_field(body, 'locator', 'session_create'))
         session = self._catalog.create_session(name, _now_ns())
         return {'uuid': session.uuid, 'locator': session.locator}
 
     def _session_finalize(self, body: dict[str, Any]) -> None:
-        uuid = _str_field(body, 'session_uuid', 'session_finalize')
+        uuid = str_field(body, 'session_uuid', 'session_finalize')
         session = self._catalog.session_by_uuid(uuid)
         if session is None:
             raise NotFoundError(f'session_finalize: session uuid `{uuid}` not found')
@@ -289,7 +282,7 @@ class MosaicoFlightService(flight.FlightServerBase):
         self._catalog.finalize_session(uuid, _now_ns())
 
     def _session_delete(self, body: dict[str, Any]) -> None:
-        locator = _str_field(body, 'locator', 'session_delete')
+        locator = str_field(body, 'locator', 'session_delete')
         try:
             sequence, ident = split_session_locator(locator)
         except ProtocolError as err:
@@ -298,9 +291,9 @@ class MosaicoFlightService(flight.FlightServerBase):
 
     def _topic_create(self, body: dict[str, Any]) -> dict[str, Any]:
         action = 'topic_create'
-        session_uuid = _str_field(body, 'session_uuid', action)
-        locator = _str_field(body, 'locator', action)
-        sequence, path = _split_topic(locator, action)
+        session_uuid = str_field(body, 'session_uuid', action)
+        locator = str_field(body, 'locator', action)
+        sequence, path = split_topic(locator, action)
         try:
             path = validate_topic_name(path).strip('/')
         except ValueError as err:
@@ -311,93 +304,54 @@ class MosaicoFlightService(flight.FlightServerBase):
                 f'{action} {locator}: serialization_format {serialization!r} is not one of '
                 f'{", ".join(SERIALIZATION_FORMATS)}',
             )
-        tag = _str_field(body, 'ontology_tag', action)
+        tag = str_field(body, 'ontology_tag', action)
         uuid = self._catalog.create_topic(
             session_uuid,
             sequence,
             path,
             tag,
             serialization,
-            _metadata_field(body, action),
+            metadata_field(body, action),
             _now_ns(),
         )
         return {'uuid': uuid}
 
     def _topic_delete(self, body: dict[str, Any]) -> None:
-        sequence, path = _split_topic(_str_field(body, 'locator', 'topic_delete'), 'topic_delete')
+        sequence, path = split_topic(str_field(body, 'locator', 'topic_delete'), 'topic_delete')
         self._files.remove(self._catalog.delete_topic(sequence, path))
 
-    @staticmethod
-    def _note_type(body: dict[str, Any], action: str) -> str:
-        kind = body.get('notification_type', 'error')
-        if kind != 'error':
-            raise BadRequestError(f'{action}: notification_type must be "error", got {kind!r}')
-        return kind
-
-    def _sequence_note_create(self, body: dict[str, Any]) -> None:
-        action = 'sequence_notification_create'
-        name = sanitize_sequence_name(_str_field(body, 'locator', action))
+    def _note_create(self, action: Action, body: dict[str, Any]) -> None:
+        sequence, path = _note_owner(body, action)
+        kind = body.get('notification_type', NOTIFICATION_TYPE)
+        if kind != NOTIFICATION_TYPE:
+            raise BadRequestError(
+                f'{action.value}: notification_type must be "{NOTIFICATION_TYPE}", got {kind!r}',
+            )
         msg = body.get('msg')
         if not isinstance(msg, str):
-            raise BadRequestError(f'{action}: missing string "msg"')
-        self._catalog.add_notification(name, None, self._note_type(body, action), msg, _now_ns())
+            raise BadRequestError(f'{action.value}: missing string "msg"')
+        self._catalog.add_notification(sequence, path, kind, msg, _now_ns())
 
-    def _topic_note_create(self, body: dict[str, Any]) -> None:
-        action = 'topic_notification_create'
-        sequence, path = _split_topic(_str_field(body, 'locator', action), action)
-        msg = body.get('msg')
-        if not isinstance(msg, str):
-            raise BadRequestError(f'{action}: missing string "msg"')
-        self._catalog.add_notification(
-            sequence, path, self._note_type(body, action), msg, _now_ns()
-        )
-
-    def _notes(self, sequence: str, path: str | None) -> dict[str, Any]:
+    def _note_list(self, action: Action, body: dict[str, Any]) -> dict[str, Any]:
         return {
             'notifications': [
                 {
                     'name': note.name,
                     'notification_type': note.notification_type,
                     'msg': note.msg,
-                    'created_datetime': _utc_text(note.created_at_ns),
+                    'created_datetime': format_created_datetime(note.created_at_ns),
                 }
-                for note in self._catalog.notifications(sequence, path)
+                for note in self._catalog.notifications(*_note_owner(body, action))
             ],
         }
 
-    def _sequence_note_list(self, body: dict[str, Any]) -> dict[str, Any]:
-        action = 'sequence_notification_list'
-        return self._notes(sanitize_sequence_name(_str_field(body, 'locator', action)), None)
-
-    def _topic_note_list(self, body: dict[str, Any]) -> dict[str, Any]:
-        action = 'topic_notification_list'
-        return self._notes(*_split_topic(_str_field(body, 'locator', action), action))
-
-    def _sequence_note_purge(self, body: dict[str, Any]) -> None:
-        action = 'sequence_notification_purge'
-        name = sanitize_sequence_name(_str_field(body, 'locator', action))
-        self._catalog.purge_notifications(name, None)
-
-    def _topic_note_purge(self, body: dict[str, Any]) -> None:
-        action = 'topic_notification_purge'
-        self._catalog.purge_notifications(
-            *_split_topic(_str_field(body, 'locator', action), action)
-        )
+    def _note_purge(self, action: Action, body: dict[str, Any]) -> None:
+        self._catalog.purge_notifications(*_note_owner(body, action))
 
     # --------------------------------------------------------------- catalog
 
-    def _visible_sequence(self, name: str) -> SequenceRecord:
-        sequence = self._catalog.sequence(name)
-        if sequence is None or not self._catalog.finalized_sessions(sequence.id):
-            raise NotFoundError(f'resource `{name}` not found')
-        return sequence
-
     def _visible_topic(self, locator: str) -> TopicRecord:
-        sequence, path = _split_topic(locator, 'resource')
-        topic = self._catalog.topic(sequence, path)
-        if topic is None or not topic.session_finalized:
-            raise NotFoundError(f'resource `{locator}` not found')
-        return topic
+        return self._catalog.visible_topic(*split_topic(locator, 'resource'))
 
     @staticmethod
     def _topic_schema(topic: TopicRecord) -> pa.Schema:
@@ -506,7 +460,7 @@ class MosaicoFlightService(flight.FlightServerBase):
                 -1,
                 app_metadata=endpoint.app_metadata,
             )
-        sequence = self._visible_sequence(sanitize_sequence_name(locator))
+        sequence = self._catalog.visible_sequence(sanitize_sequence_name(locator))
         sessions = self._catalog.finalized_sessions(sequence.id)
         topics = self._catalog.visible_topics(sequence.id)
         by_session: dict[int, list[str]] = {}
@@ -548,7 +502,7 @@ class MosaicoFlightService(flight.FlightServerBase):
         locator = self._command(descriptor).resource_locator
         if is_topic_locator(locator):
             return flight.SchemaResult(self._topic_schema(self._visible_topic(locator)))
-        self._visible_sequence(sanitize_sequence_name(locator))
+        self._catalog.visible_sequence(sanitize_sequence_name(locator))
         return flight.SchemaResult(pa.schema([]))
 
     # ------------------------------------------------------------------ data
