@@ -25,12 +25,12 @@ from mosaico_ros.client.notifications import Notification
 from mosaico_ros.client.query import QueryResultItem, QueryResultTopic
 from mosaico_ros.client.sequence_handler import SequenceHandler
 from mosaico_ros.client.sequence_streamer import SequenceDataStreamer
-from mosaico_ros.client.server_info import ServerInfo
 from mosaico_ros.client.session import Session
 from mosaico_ros.client.session_writer import SequenceUpdater, SequenceWriter
 from mosaico_ros.client.topic_handler import TopicHandler
 from mosaico_ros.client.topic_reader import TopicDataStreamer
 from mosaico_ros.client.topic_writer import TopicWriter
+from mosaico_ros.protocol import ServerInfo
 
 __all__ = [
     'ClientError',

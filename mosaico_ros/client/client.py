@@ -15,13 +15,13 @@ from mosaico_ros.client.errors import ClientError, PermissionDeniedError, Server
 from mosaico_ros.client.notifications import Notification
 from mosaico_ros.client.query import QueryResultItem, parse_query_response
 from mosaico_ros.client.sequence_handler import SequenceHandler
-from mosaico_ros.client.server_info import ServerInfo
 from mosaico_ros.client.session_writer import SequenceUpdater, SequenceWriter
 from mosaico_ros.client.topic_handler import TopicHandler
 from mosaico_ros.protocol import (
     Action,
     ProtocolError,
     ResourceCommand,
+    ServerInfo,
     pack_topic_locator,
     sanitize_sequence_name,
     sanitize_topic_name,

@@ -34,6 +34,7 @@ from mosaico_ros.protocol.notifications import (
     notification_request,
     parse_created_datetime,
 )
+from mosaico_ros.protocol.server_info import SemVer, ServerConfig, ServerInfo
 
 DEFAULT_PORT = 6726
 """Port of `mosaicod` and of `mosaico-ros serve` unless told otherwise."""
@@ -59,7 +60,10 @@ __all__ = [
     'ProtocolError',
     'PutCommand',
     'ResourceCommand',
+    'SemVer',
     'SequenceAppMetadata',
+    'ServerConfig',
+    'ServerInfo',
     'SessionInfo',
     'Ticket',
     'TimeWindowInfo',

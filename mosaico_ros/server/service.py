@@ -24,7 +24,10 @@ from mosaico_ros.protocol import (
     ProtocolError,
     PutCommand,
     ResourceCommand,
+    SemVer,
     SequenceAppMetadata,
+    ServerConfig,
+    ServerInfo,
     SessionInfo,
     Ticket,
     TimeWindowInfo,
@@ -243,15 +246,15 @@ class MosaicoFlightService(flight.FlightServerBase):
 
     def _info(self, body: dict[str, Any]) -> dict[str, Any]:
         major, minor, patch = (int(part) for part in SERVER_VERSION.split('.'))
-        return {
-            'version': SERVER_VERSION,
-            'semver': {'major': major, 'minor': minor, 'patch': patch, 'pre': None},
-            'config': {
-                'grpc_max_decode_message_size': self._max_message_size,
-                'grpc_max_encode_message_size': self._max_message_size,
-                'grpc_target_encode_message_size': self._target_message_size,
-            },
-        }
+        return ServerInfo(
+            version=SERVER_VERSION,
+            semver=SemVer(major, minor, patch),
+            config=ServerConfig(
+                grpc_max_decode_message_size=self._max_message_size,
+                grpc_max_encode_message_size=self._max_message_size,
+                grpc_target_encode_message_size=self._target_message_size,
+            ),
+        ).to_dict()
 
     def _sequence_create(self, body: dict[str, Any]) -> None:
         locator = str_field(body, 'locator', 'sequence_create')

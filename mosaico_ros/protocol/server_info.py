@@ -1,11 +1,11 @@
-"""The answer of the `info` action."""
+"""The answer of the `info` action: server version and transport limits."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from mosaico_ros.protocol import ProtocolError
+from mosaico_ros.protocol.errors import ProtocolError
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,10 @@ class SemVer:
     patch: int
     pre: str | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return the wire form."""
+        return {'major': self.major, 'minor': self.minor, 'patch': self.patch, 'pre': self.pre}
+
 
 @dataclass(frozen=True)
 class ServerConfig:
@@ -26,6 +30,14 @@ class ServerConfig:
     grpc_max_encode_message_size: int
     grpc_target_encode_message_size: int
 
+    def to_dict(self) -> dict[str, int]:
+        """Return the wire form."""
+        return {
+            'grpc_max_decode_message_size': self.grpc_max_decode_message_size,
+            'grpc_max_encode_message_size': self.grpc_max_encode_message_size,
+            'grpc_target_encode_message_size': self.grpc_target_encode_message_size,
+        }
+
 
 @dataclass(frozen=True)
 class ServerInfo:
@@ -34,6 +46,14 @@ class ServerInfo:
     version: str
     semver: SemVer
     config: ServerConfig
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the `response` object of `info`."""
+        return {
+            'version': self.version,
+            'semver': self.semver.to_dict(),
+            'config': self.config.to_dict(),
+        }
 
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> ServerInfo:
