@@ -43,6 +43,14 @@ if TYPE_CHECKING:
 XYZ = ('x', 'y', 'z')
 XYZW = ('x', 'y', 'z', 'w')
 
+Parts = tuple[tuple[str, tuple[str, ...]], ...]
+"""Vector fields of a composite type, each with its component keys."""
+
+POSE: Parts = (('position', XYZ), ('orientation', XYZW))
+TWIST: Parts = (('linear', XYZ), ('angular', XYZ))
+TRANSFORM: Parts = (('translation', XYZ), ('rotation', XYZW))
+WRENCH: Parts = (('force', XYZ), ('torque', XYZ))
+
 
 # -- ROS -> Arrow building blocks, shared with the other message packages ---------------------
 
@@ -53,7 +61,6 @@ def vector_array(
     keys: Sequence[str] = XYZ,
     *,
     covariances: Sequence[Any] | NDArray[np.float64] | None = None,
-    covariance_types: Sequence[int] | None = None,
     valid: NDArray[np.bool_] | None = None,
 ) -> pa.StructArray:
     """Vector3d/Point3d/Quaternion structs from ROS objects with `keys` attributes.
@@ -63,7 +70,6 @@ def vector_array(
         stype: Ontology struct type.
         keys: Component attributes, in order.
         covariances: Per-row ROS covariance arrays (kept only if an element > 0).
-        covariance_types: Per-row ``covariance_type``, set where the covariance is kept.
         valid: Row validity.
 
     Returns:
@@ -72,81 +78,48 @@ def vector_array(
     """
     children: dict[str, Any] = {key: columns.pluck(objs, key) for key in keys}
     if covariances is not None:
-        cov = columns.covariance_array(covariances, stype.field('covariance').type)
-        children['covariance'] = cov
-        if covariance_types is not None:
-            kept = rows.valid(cov)
-            children['covariance_type'] = [
-                value if keep else None for value, keep in zip(covariance_types, kept, strict=True)
-            ]
+        children['covariance'] = columns.covariance_array(
+            covariances, stype.field('covariance').type
+        )
     return columns.struct_array(stype, len(objs), children, valid)
 
 
-def pose_array(
-    poses: Sequence[Any],
+def composite_array(
+    objs: Sequence[Any],
     stype: pa.StructType,
+    parts: Parts,
+    *,
     covariances: Sequence[Any] | None = None,
-    headers: Sequence[Any] | None = None,
-) -> pa.StructArray:
-    """Pose structs from ROS ``Pose`` objects."""
-    children: dict[str, Any] = {
-        'position': vector_array(
-            columns.pluck(poses, 'position'), columns.child_type(stype, 'position')
-        ),
-        'orientation': vector_array(
-            columns.pluck(poses, 'orientation'), columns.child_type(stype, 'orientation'), XYZW
-        ),
-    }
-    if covariances is not None:
-        children['covariance'] = columns.covariance_array(
-            covariances, columns.child_type(stype, 'covariance')
-        )
-    if headers is not None:
-        children['header'] = columns.header_array(headers, columns.child_type(stype, 'header'))
-    return columns.struct_array(stype, len(poses), children)
-
-
-def twist_array(
-    twists: Sequence[Any],
-    stype: pa.StructType,
-    covariances: Sequence[Any] | None = None,
-) -> pa.StructArray:
-    """Velocity/Acceleration structs from ROS ``Twist``/``Accel`` objects."""
-    children: dict[str, Any] = {
-        'linear': vector_array(
-            columns.pluck(twists, 'linear'), columns.child_type(stype, 'linear')
-        ),
-        'angular': vector_array(
-            columns.pluck(twists, 'angular'), columns.child_type(stype, 'angular')
-        ),
-    }
-    if covariances is not None:
-        children['covariance'] = columns.covariance_array(
-            covariances, columns.child_type(stype, 'covariance')
-        )
-    return columns.struct_array(stype, len(twists), children)
-
-
-def transform_array(
-    transforms: Sequence[Any],
-    stype: pa.StructType,
     headers: Sequence[Any] | None = None,
     child_frames: Sequence[str] | None = None,
 ) -> pa.StructArray:
-    """Transform structs from ROS ``Transform`` objects (+ Stamped header/child frame)."""
+    """Pose/Velocity/Acceleration/Transform/ForceTorque structs, one vector struct per part.
+
+    Args:
+        objs: ROS ``Pose``/``Twist``/``Accel``/``Transform``/``Wrench`` objects.
+        stype: Ontology struct type.
+        parts: The vector fields, e.g. `POSE`.
+        covariances: WithCovariance matrices, for the model's ``covariance``.
+        headers: Stamped headers, for the model's ``header``.
+        child_frames: ``TransformStamped.child_frame_id``; empty ones become null.
+
+    Returns:
+        The struct array.
+
+    """
     children: dict[str, Any] = {
-        'translation': vector_array(
-            columns.pluck(transforms, 'translation'), columns.child_type(stype, 'translation')
-        ),
-        'rotation': vector_array(
-            columns.pluck(transforms, 'rotation'), columns.child_type(stype, 'rotation'), XYZW
-        ),
+        name: vector_array(columns.pluck(objs, name), columns.child_type(stype, name), keys)
+        for name, keys in parts
     }
+    if covariances is not None:
+        children['covariance'] = columns.covariance_array(
+            covariances, columns.child_type(stype, 'covariance')
+        )
     if headers is not None:
         children['header'] = columns.header_array(headers, columns.child_type(stype, 'header'))
     if child_frames is not None:
         children['target_frame_id'] = [frame or None for frame in child_frames]
-    return columns.struct_array(stype, len(transforms), children)
+    return columns.struct_array(stype, len(objs), children)
 
 
 # -- Arrow -> ROS building blocks: leaf path -> values, for RosFactory.assemble ---------------
@@ -160,7 +133,7 @@ def vector_values(
     fill: float = 0.0,
 ) -> dict[str, list[Any]]:
     """``{prefix.key: values}`` of a vector/point/quaternion struct column."""
-    ok = rows.valid(arr) if mask is None else rows.valid(arr) & mask
+    ok = rows.valid(arr, mask)
     return {f'{prefix}{key}': rows.numbers(arr.field(key), fill, ok) for key in keys}
 
 
@@ -174,43 +147,18 @@ def covariance_values(
     return rows.arrays(arr, np.float64, size, fill, mask)
 
 
-def pose_values(
+def composite_values(
     arr: pa.Array,
     prefix: str,
+    parts: Parts,
     mask: NDArray[np.bool_] | None = None,
 ) -> dict[str, list[Any]]:
-    """Leaf values of a Pose struct column, as a ROS ``Pose`` at `prefix`."""
-    ok = rows.valid(arr) if mask is None else rows.valid(arr) & mask
-    return {
-        **vector_values(arr.field('position'), f'{prefix}position.', XYZ, ok),
-        **vector_values(arr.field('orientation'), f'{prefix}orientation.', XYZW, ok),
-    }
-
-
-def twist_values(
-    arr: pa.Array,
-    prefix: str,
-    mask: NDArray[np.bool_] | None = None,
-) -> dict[str, list[Any]]:
-    """Leaf values of a Velocity/Acceleration struct column, as a ROS Twist/Accel."""
-    ok = rows.valid(arr) if mask is None else rows.valid(arr) & mask
-    return {
-        **vector_values(arr.field('linear'), f'{prefix}linear.', XYZ, ok),
-        **vector_values(arr.field('angular'), f'{prefix}angular.', XYZ, ok),
-    }
-
-
-def transform_values(
-    arr: pa.Array,
-    prefix: str,
-    mask: NDArray[np.bool_] | None = None,
-) -> dict[str, list[Any]]:
-    """Leaf values of a Transform struct column, as a ROS ``Transform`` at `prefix`."""
-    ok = rows.valid(arr) if mask is None else rows.valid(arr) & mask
-    return {
-        **vector_values(arr.field('translation'), f'{prefix}translation.', XYZ, ok),
-        **vector_values(arr.field('rotation'), f'{prefix}rotation.', XYZW, ok),
-    }
+    """Leaf values of a composite struct column, as the ROS object at `prefix`."""
+    ok = rows.valid(arr, mask)
+    values: dict[str, list[Any]] = {}
+    for name, keys in parts:
+        values.update(vector_values(arr.field(name), f'{prefix}{name}.', keys, ok))
+    return values
 
 
 # -- Flavoured adapters ------------------------------------------------------------------------
@@ -222,6 +170,7 @@ class Flavour(NamedTuple):
     header: str | None
     body: str
     covariance: str | None = None
+    child_frame: str | None = None
 
 
 def _prefixed(body: str) -> str:
@@ -229,9 +178,14 @@ def _prefixed(body: str) -> str:
 
 
 class FlavouredAdapter(RosAdapter):
-    """Base of adapters whose ROS types are plain/Stamped/WithCovariance flavours."""
+    """Base of adapters whose ROS types are plain/Stamped/WithCovariance flavours.
+
+    By default the body is a composite of the vector fields in `parts`;
+    adapters of other bodies override `body_columns` and `body_values`.
+    """
 
     flavours: ClassVar[dict[str, Flavour]]
+    parts: ClassVar[Parts] = ()
     covariance_size: ClassVar[int] = 36
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -253,11 +207,18 @@ class FlavouredAdapter(RosAdapter):
 
     def body_columns(self, bodies: Sequence[Any]) -> dict[str, Any]:
         """Model columns built from the unwrapped ROS bodies."""
-        raise NotImplementedError
+        return {
+            name: vector_array(
+                columns.pluck(bodies, name), columns.child_type(self.struct_type, name), keys
+            )
+            for name, keys in self.parts
+        }
 
-    def body_values(self, arr: pa.StructArray, prefix: str) -> dict[str, list[Any]]:
+    def body_values(
+        self, arr: pa.StructArray, prefix: str, factory: rows.RosFactory
+    ) -> dict[str, list[Any]]:
         """ROS leaf values (paths below `prefix`) from the model rows."""
-        raise NotImplementedError
+        return composite_values(arr, prefix, self.parts)
 
     def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
         """Unwrap the flavour, then build the model columns."""
@@ -273,6 +234,10 @@ class FlavouredAdapter(RosAdapter):
             children['covariance'] = columns.covariance_array(
                 columns.pluck(msgs, flavour.covariance), columns.child_type(stype, 'covariance')
             )
+        if flavour.child_frame:
+            children['target_frame_id'] = [
+                frame or None for frame in columns.pluck(msgs, flavour.child_frame)
+            ]
         return columns.struct_array(stype, len(msgs), children)
 
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
@@ -281,13 +246,15 @@ class FlavouredAdapter(RosAdapter):
         target = self.target_msgtype(msgtype)
         flavour = self.flavour(target)
         factory = rows.RosFactory(typestore)
-        values = self.body_values(arr, _prefixed(flavour.body))
+        values = self.body_values(arr, _prefixed(flavour.body), factory)
         if flavour.header:
             values[flavour.header] = factory.headers(arr.field('header'), len(arr))
         if flavour.covariance:
             values[flavour.covariance] = covariance_values(
                 arr.field('covariance'), self.covariance_size
             )
+        if flavour.child_frame:
+            values[flavour.child_frame] = rows.strings(arr.field('target_frame_id'))
         return factory.assemble(target, values, len(arr))
 
 
@@ -312,7 +279,9 @@ class _VectorLike(FlavouredAdapter):
     def body_columns(self, bodies: Sequence[Any]) -> dict[str, Any]:
         return {key: columns.pluck(bodies, key) for key in self.keys}
 
-    def body_values(self, arr: pa.StructArray, prefix: str) -> dict[str, list[Any]]:
+    def body_values(
+        self, arr: pa.StructArray, prefix: str, factory: rows.RosFactory
+    ) -> dict[str, list[Any]]:
         return vector_values(arr, prefix, self.keys)
 
 
@@ -346,40 +315,25 @@ class PoseAdapter(FlavouredAdapter):
     """``Pose[Stamped|WithCovariance|WithCovarianceStamped]`` <-> ``Pose``."""
 
     model = Pose
+    parts = POSE
     flavours = _flavours('Pose', 'pose', covariance=True)
-
-    def body_columns(self, bodies: Sequence[Any]) -> dict[str, Any]:
-        """Position and orientation."""
-        pose = pose_array(bodies, self.struct_type)
-        return {'position': pose.field('position'), 'orientation': pose.field('orientation')}
-
-    def body_values(self, arr: pa.StructArray, prefix: str) -> dict[str, list[Any]]:
-        """ROS ``Pose`` leaves."""
-        return pose_values(arr, prefix)
-
-
-class _TwistLike(FlavouredAdapter):
-    def body_columns(self, bodies: Sequence[Any]) -> dict[str, Any]:
-        twist = twist_array(bodies, self.struct_type)
-        return {'linear': twist.field('linear'), 'angular': twist.field('angular')}
-
-    def body_values(self, arr: pa.StructArray, prefix: str) -> dict[str, list[Any]]:
-        return twist_values(arr, prefix)
 
 
 @register_adapter
-class TwistAdapter(_TwistLike):
+class TwistAdapter(FlavouredAdapter):
     """``Twist[Stamped|WithCovariance|WithCovarianceStamped]`` <-> ``Velocity``."""
 
     model = Velocity
+    parts = TWIST
     flavours = _flavours('Twist', 'twist', covariance=True)
 
 
 @register_adapter
-class AccelAdapter(_TwistLike):
+class AccelAdapter(FlavouredAdapter):
     """``Accel[Stamped|WithCovariance|WithCovarianceStamped]`` <-> ``Acceleration``."""
 
     model = Acceleration
+    parts = TWIST
     flavours = _flavours('Accel', 'accel', covariance=True)
 
 
@@ -388,23 +342,22 @@ class WrenchAdapter(FlavouredAdapter):
     """``Wrench[Stamped]`` <-> ``ForceTorque``."""
 
     model = ForceTorque
+    parts = WRENCH
     flavours = _flavours('Wrench', 'wrench')
 
-    def body_columns(self, bodies: Sequence[Any]) -> dict[str, Any]:
-        """Force and torque vectors."""
-        return {
-            name: vector_array(
-                columns.pluck(bodies, name), columns.child_type(self.struct_type, name)
-            )
-            for name in ('force', 'torque')
-        }
 
-    def body_values(self, arr: pa.StructArray, prefix: str) -> dict[str, list[Any]]:
-        """ROS ``Wrench`` leaves."""
-        return {
-            **vector_values(arr.field('force'), f'{prefix}force.'),
-            **vector_values(arr.field('torque'), f'{prefix}torque.'),
-        }
+@register_adapter
+class TransformAdapter(FlavouredAdapter):
+    """``Transform[Stamped]`` <-> ``Transform`` (child frame -> ``target_frame_id``)."""
+
+    model = Transform
+    parts = TRANSFORM
+    flavours = {
+        **_flavours('Transform', 'transform'),
+        'geometry_msgs/msg/TransformStamped': Flavour(
+            'header', 'transform', child_frame='child_frame_id'
+        ),
+    }
 
 
 INERTIA_KEYS = ('ixx', 'ixy', 'ixz', 'iyy', 'iyz', 'izz')
@@ -436,7 +389,9 @@ class InertiaAdapter(FlavouredAdapter):
             ),
         }
 
-    def body_values(self, arr: pa.StructArray, prefix: str) -> dict[str, list[Any]]:
+    def body_values(
+        self, arr: pa.StructArray, prefix: str, factory: rows.RosFactory
+    ) -> dict[str, list[Any]]:
         """ROS ``Inertia`` leaves."""
         tensor = rows.arrays(arr.field('inertia'), np.float64, 6)
         stacked = np.stack(tensor) if tensor else np.empty((0, 6))
@@ -463,21 +418,15 @@ class PolygonAdapter(FlavouredAdapter):
             )
         }
 
-    def body_values(self, arr: pa.StructArray, prefix: str) -> dict[str, list[Any]]:
-        """ROS ``Polygon.points`` as Point32 objects."""
-        raise NotImplementedError
-
-    def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
-        """Rebuild polygons; points are nested messages, so they are built first."""
-        arr = rows.as_struct(data)
-        target = self.target_msgtype(msgtype)
-        flavour = self.flavour(target)
-        factory = rows.RosFactory(typestore)
-        points = point_lists(arr.field('points'), factory, 'geometry_msgs/msg/Point32')
-        values: dict[str, list[Any]] = {f'{_prefixed(flavour.body)}points': points}
-        if flavour.header:
-            values[flavour.header] = factory.headers(arr.field('header'), len(arr))
-        return factory.assemble(target, values, len(arr))
+    def body_values(
+        self, arr: pa.StructArray, prefix: str, factory: rows.RosFactory
+    ) -> dict[str, list[Any]]:
+        """ROS ``Polygon.points`` as Point32 objects (nested messages, so built here)."""
+        return {
+            f'{prefix}points': point_lists(
+                arr.field('points'), factory, 'geometry_msgs/msg/Point32'
+            )
+        }
 
 
 def point_lists(arr: pa.Array, factory: rows.RosFactory, msgtype: str) -> list[list[Any]]:
@@ -485,43 +434,3 @@ def point_lists(arr: pa.Array, factory: rows.RosFactory, msgtype: str) -> list[l
     parts = rows.list_parts(arr)
     flat = parts.values
     return parts.split(factory.assemble(msgtype, vector_values(flat, ''), len(flat)))
-
-
-@register_adapter
-class TransformAdapter(FlavouredAdapter):
-    """``Transform[Stamped]`` <-> ``Transform`` (child frame -> ``target_frame_id``)."""
-
-    model = Transform
-    flavours = _flavours('Transform', 'transform')
-
-    def body_columns(self, bodies: Sequence[Any]) -> dict[str, Any]:
-        """Build translation and rotation."""
-        built = transform_array(bodies, self.struct_type)
-        return {'translation': built.field('translation'), 'rotation': built.field('rotation')}
-
-    def body_values(self, arr: pa.StructArray, prefix: str) -> dict[str, list[Any]]:
-        """ROS ``Transform`` leaves."""
-        return transform_values(arr, prefix)
-
-    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
-        """As the base, plus the Stamped child frame."""
-        built = super().to_arrow(msgs, msgtype)
-        if not self.flavour(msgtype).header:
-            return built
-        children = {name: built.field(name) for name in self.struct_type.names}
-        children['target_frame_id'] = [
-            frame or None for frame in columns.pluck(msgs, 'child_frame_id')
-        ]
-        return columns.struct_array(self.struct_type, len(msgs), children)
-
-    def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
-        """As the base, plus the Stamped child frame."""
-        target = self.target_msgtype(msgtype)
-        if not self.flavour(target).header:
-            return super().from_arrow(data, target, typestore)
-        arr = rows.as_struct(data)
-        factory = rows.RosFactory(typestore)
-        values = transform_values(arr, 'transform.')
-        values['header'] = factory.headers(arr.field('header'), len(arr))
-        values['child_frame_id'] = rows.strings(arr.field('target_frame_id'))
-        return factory.assemble(target, values, len(arr))

@@ -14,12 +14,12 @@ import numpy as np
 
 from mosaico_ros.adapters import columns, rows
 from mosaico_ros.adapters.geometry_msgs import (
+    POSE,
+    TWIST,
+    composite_array,
+    composite_values,
     covariance_values,
     point_lists,
-    pose_array,
-    pose_values,
-    twist_array,
-    twist_values,
     vector_array,
 )
 from mosaico_ros.adapters.registry import RosAdapter, register_adapter
@@ -46,14 +46,16 @@ class OdometryAdapter(_HeaderedAdapter):
         return self.build(
             msgs,
             {
-                'pose': pose_array(
+                'pose': composite_array(
                     columns.pluck(msgs, 'pose.pose'),
                     columns.child_type(stype, 'pose'),
+                    POSE,
                     covariances=columns.pluck(msgs, 'pose.covariance'),
                 ),
-                'velocity': twist_array(
+                'velocity': composite_array(
                     columns.pluck(msgs, 'twist.twist'),
                     columns.child_type(stype, 'velocity'),
+                    TWIST,
                     covariances=columns.pluck(msgs, 'twist.covariance'),
                 ),
                 'target_frame_id': columns.pluck(msgs, 'child_frame_id'),
@@ -71,9 +73,9 @@ class OdometryAdapter(_HeaderedAdapter):
             typestore,
             {
                 'child_frame_id': rows.strings(arr.field('target_frame_id')),
-                **pose_values(pose, 'pose.pose.'),
+                **composite_values(pose, 'pose.pose.', POSE),
                 'pose.covariance': covariance_values(pose.field('covariance'), 36),
-                **twist_values(velocity, 'twist.twist.'),
+                **composite_values(velocity, 'twist.twist.', TWIST),
                 'twist.covariance': covariance_values(velocity.field('covariance'), 36),
             },
         )
@@ -94,9 +96,10 @@ class RobotPathAdapter(_HeaderedAdapter):
                 'poses': columns.nested_list_array(
                     columns.pluck(msgs, 'poses'),
                     columns.child_type(self.struct_type, 'poses'),
-                    lambda stamped, stype: pose_array(
+                    lambda stamped, stype: composite_array(
                         columns.pluck(stamped, 'pose'),
                         stype,
+                        POSE,
                         headers=columns.pluck(stamped, 'header'),
                     ),
                 )
@@ -113,7 +116,7 @@ class RobotPathAdapter(_HeaderedAdapter):
             'geometry_msgs/msg/PoseStamped',
             {
                 'header': factory.headers(flat.field('header'), len(flat)),
-                **pose_values(flat, 'pose.'),
+                **composite_values(flat, 'pose.', POSE),
             },
             len(flat),
         )
@@ -143,8 +146,8 @@ def map_metadata_array(infos: Sequence[Any], stype: pa.StructType) -> pa.StructA
             'resolution': columns.pluck(infos, 'resolution'),
             'width': columns.pluck(infos, 'width'),
             'height': columns.pluck(infos, 'height'),
-            'origin': pose_array(
-                columns.pluck(infos, 'origin'), columns.child_type(stype, 'origin')
+            'origin': composite_array(
+                columns.pluck(infos, 'origin'), columns.child_type(stype, 'origin'), POSE
             ),
         },
     )
@@ -159,7 +162,7 @@ def map_metadata_values(arr: pa.Array, prefix: str) -> dict[str, list[Any]]:
         f'{prefix}resolution': rows.numbers(arr.field('resolution')),
         f'{prefix}width': rows.numbers(arr.field('width')),
         f'{prefix}height': rows.numbers(arr.field('height')),
-        **pose_values(arr.field('origin'), f'{prefix}origin.'),
+        **composite_values(arr.field('origin'), f'{prefix}origin.', POSE),
     }
 
 

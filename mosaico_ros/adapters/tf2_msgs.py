@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mosaico_ros.adapters import columns, rows
-from mosaico_ros.adapters.geometry_msgs import transform_array, transform_values
+from mosaico_ros.adapters.geometry_msgs import TRANSFORM, composite_array, composite_values
 from mosaico_ros.adapters.registry import RosAdapter, register_adapter
 from mosaico_ros.ontology import FrameTransform
 
@@ -37,9 +37,10 @@ class FrameTransformAdapter(RosAdapter):
                 'transforms': columns.nested_list_array(
                     columns.pluck(msgs, 'transforms'),
                     columns.child_type(self.struct_type, 'transforms'),
-                    lambda stamped, stype: transform_array(
+                    lambda stamped, stype: composite_array(
                         columns.pluck(stamped, 'transform'),
                         stype,
+                        TRANSFORM,
                         headers=columns.pluck(stamped, 'header'),
                         child_frames=columns.pluck(stamped, 'child_frame_id'),
                     ),
@@ -58,7 +59,7 @@ class FrameTransformAdapter(RosAdapter):
             {
                 'header': factory.headers(flat.field('header'), len(flat)),
                 'child_frame_id': rows.strings(flat.field('target_frame_id')),
-                **transform_values(flat, 'transform.'),
+                **composite_values(flat, 'transform.', TRANSFORM),
             },
             len(flat),
         )
