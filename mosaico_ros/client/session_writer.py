@@ -16,6 +16,7 @@ from mosaico_ros.client.topic_writer import TopicWriter
 from mosaico_ros.client.upload_worker import UploadWorker
 from mosaico_ros.protocol import (
     SERIALIZATION_FORMATS,
+    TIMESTAMP_COLUMN,
     Action,
     notification_request,
     pack_topic_locator,
@@ -223,8 +224,8 @@ class _SessionWriter:
             raise ValueError(
                 f'topic {topic_name!r}: give ontology_type, or schema= and ontology_tag=',
             )
-        if len(schema) == 0 or schema.field(0).name != 'timestamp_ns':
-            raise ValueError(f'topic {topic_name!r}: schema must start with timestamp_ns')
+        if len(schema) == 0 or schema.field(0).name != TIMESTAMP_COLUMN:
+            raise ValueError(f'topic {topic_name!r}: schema must start with {TIMESTAMP_COLUMN}')
         fmt = _enum_value(fmt or 'default')
         if fmt not in SERIALIZATION_FORMATS:
             raise ValueError(

@@ -286,7 +286,7 @@ class Catalog:
         )
         return [_session(row) for row in rows]
 
-    def finalize_session(self, uuid: str, now_ns: int) -> SessionRecord:
+    def finalize_session(self, uuid: str, now_ns: int) -> None:
         """Make a pending session's topics visible, in one transaction.
 
         The session is locked unless an error was reported against its sequence
@@ -323,9 +323,6 @@ class Catalog:
                 'UPDATE sessions SET finalized = 1, locked = ?, completed_at_ns = ? WHERE id = ?',
                 (int(errors == 0 and failed == 0), now_ns, session_id),
             )
-        session = self.session_by_uuid(uuid)
-        assert session is not None
-        return session
 
     def delete_session(self, sequence_name: str, ident: str) -> list[str]:
         """Delete a session and its topics, finalized or not.

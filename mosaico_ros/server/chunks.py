@@ -203,7 +203,6 @@ class ChunkWriter:
         self._pending_bytes = 0
         self._pending_rows = 0
         self._index = 0
-        self.rows_written = 0
 
     def write(self, batch: pa.RecordBatch) -> None:
         """Buffer one batch, writing a chunk when the buffer is full."""
@@ -223,7 +222,6 @@ class ChunkWriter:
         self._pending, self._pending_bytes, self._pending_rows = [], 0, 0
         chunk = self._files.write(self._topic_uuid, self._index, table)
         self._index += 1
-        self.rows_written += chunk.row_count
         self._on_chunk(chunk)
 
     def __enter__(self) -> ChunkWriter:

@@ -18,6 +18,7 @@ from pyarrow import flight
 
 from mosaico_ros.protocol import (
     SERIALIZATION_FORMATS,
+    TIMESTAMP_COLUMN,
     Action,
     DataInfo,
     Interval,
@@ -362,7 +363,7 @@ class MosaicoFlightService(flight.FlightServerBase):
             return deserialize_schema(topic.schema_ipc)
         # A topic whose stream never opened: the model's schema, if known.
         return builtin_schema(topic.ontology_tag) or pa.schema(
-            [pa.field('timestamp_ns', pa.int64(), nullable=False)],
+            [pa.field(TIMESTAMP_COLUMN, pa.int64(), nullable=False)],
         )
 
     def _endpoint(
