@@ -53,6 +53,11 @@ def as_array(values: ArrayLike, dtype: pa.DataType) -> pa.Array:
     return pa.array(values, type=dtype)
 
 
+def null_mask(valid: NDArray[np.bool_] | None) -> pa.Array | None:
+    """Arrow null mask (True = null) of a row validity; None when every row is valid."""
+    return None if valid is None or bool(valid.all()) else pa.array(~valid)
+
+
 def struct_array(
     stype: pa.StructType,
     length: int,
@@ -77,10 +82,9 @@ def struct_array(
         arrays.append(
             pa.nulls(length, field.type) if value is None else as_array(value, field.type)
         )
-    mask = None if valid is None or bool(valid.all()) else pa.array(~valid)
     if not arrays:
         return pa.array([{}] * length, type=stype)
-    return pa.StructArray.from_arrays(arrays, fields=list(stype), mask=mask)
+    return pa.StructArray.from_arrays(arrays, fields=list(stype), mask=null_mask(valid))
 
 
 def child_type(stype: pa.DataType, *path: str) -> pa.DataType:
@@ -179,12 +183,13 @@ def covariance_array(
     if not count:
         return pa.array([], type=list_type)
     stacked = matrices if isinstance(matrices, np.ndarray) else stack_rows(matrices)
-    valid = (stacked > 0).any(axis=1)
+    valid = np.asarray((stacked > 0).any(axis=1), np.bool_)
     offsets = np.zeros(count + 1, np.int32)
     np.cumsum(valid * stacked.shape[1], out=offsets[1:])
     values = pa.array(stacked[valid].ravel(), type=list_type.value_type)
-    mask = None if bool(valid.all()) else pa.array(~valid)
-    return pa.ListArray.from_arrays(pa.array(offsets), values, type=list_type, mask=mask)
+    return pa.ListArray.from_arrays(
+        pa.array(offsets), values, type=list_type, mask=null_mask(valid)
+    )
 
 
 def _offsets(lengths: Iterable[int], count: int) -> NDArray[np.int32]:
@@ -222,8 +227,9 @@ def list_array(
         values = pa.array(flat, type=value_type) if len(flat) else pa.array([], value_type)
     else:
         values = pa.array(list(chain.from_iterable(rows)), type=value_type)
-    mask = None if valid is None or bool(valid.all()) else pa.array(~valid)
-    return pa.ListArray.from_arrays(pa.array(offsets), values, type=list_type, mask=mask)
+    return pa.ListArray.from_arrays(
+        pa.array(offsets), values, type=list_type, mask=null_mask(valid)
+    )
 
 
 def fixed_list_array(rows: Sequence[Any], list_type: pa.FixedSizeListType) -> pa.Array:
@@ -282,6 +288,7 @@ def nested_list_array(
     rows: Sequence[Sequence[Any]],
     list_type: pa.ListType,
     build: Any,
+    valid: NDArray[np.bool_] | None = None,
 ) -> pa.ListArray:
     """Build lists whose elements `build` makes from all flattened elements at once.
 
@@ -289,6 +296,7 @@ def nested_list_array(
         rows: One sequence of element objects per row.
         list_type: Target list type.
         build: ``build(elements, element_type) -> pa.Array`` for all elements at once.
+        valid: Row validity; None means every row is valid.
 
     Returns:
         The list array.
@@ -298,4 +306,6 @@ def nested_list_array(
     offsets = _offsets(map(len, rows), count)
     elements = list(chain.from_iterable(rows))
     values = build(elements, list_type.value_type)
-    return pa.ListArray.from_arrays(pa.array(offsets), values, type=list_type)
+    return pa.ListArray.from_arrays(
+        pa.array(offsets), values, type=list_type, mask=null_mask(valid)
+    )

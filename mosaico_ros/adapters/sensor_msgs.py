@@ -190,6 +190,11 @@ class GPSAdapter(_HeaderedAdapter):
         """Convert fixes; latitude/longitude/altitude become position x/y/z."""
         stype = self.struct_type
         count = len(msgs)
+        cov = columns.covariance_array(
+            columns.pluck(msgs, 'position_covariance'),
+            columns.child_type(stype, 'position', 'covariance'),
+        )
+        cov_types = columns.pluck(msgs, 'position_covariance_type')
         position = columns.struct_array(
             columns.child_type(stype, 'position'),
             count,
@@ -197,26 +202,11 @@ class GPSAdapter(_HeaderedAdapter):
                 'x': columns.pluck(msgs, 'latitude'),
                 'y': columns.pluck(msgs, 'longitude'),
                 'z': columns.pluck(msgs, 'altitude'),
-            },
-        )
-        cov = columns.covariance_array(
-            columns.pluck(msgs, 'position_covariance'),
-            columns.child_type(stype, 'position', 'covariance'),
-        )
-        kept = rows.valid(cov)
-        cov_type = [
-            value if keep else None
-            for value, keep in zip(
-                columns.pluck(msgs, 'position_covariance_type'), kept, strict=True
-            )
-        ]
-        position = columns.struct_array(
-            position.type,
-            count,
-            {
-                **{name: position.field(name) for name in ('x', 'y', 'z')},
                 'covariance': cov,
-                'covariance_type': cov_type,
+                'covariance_type': [
+                    value if kept else None
+                    for value, kept in zip(cov_types, rows.valid(cov), strict=True)
+                ],
             },
         )
         status_values = columns.pluck(msgs, 'status.status')
@@ -464,96 +454,90 @@ def _nonempty(rows_: Sequence[Any]) -> NDArray[np.bool_]:
     return np.fromiter(map(len, rows_), np.int64, len(rows_)) > 0
 
 
-@register_adapter
-class LaserScanAdapter(_HeaderedAdapter):
-    """``sensor_msgs/msg/LaserScan`` <-> ``LaserScan`` (empty intensities -> null)."""
+class _ScanAdapter(_HeaderedAdapter):
+    """Scans: the laser scalars plus ``ranges`` and ``intensities`` (empty intensities -> null)."""
 
-    ros_types = ('sensor_msgs/msg/LaserScan',)
-    model = LaserScan
-
-    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
-        """Convert scans; ranges and intensities concatenated once."""
-        stype = self.struct_type
-        intensities = columns.pluck(msgs, 'intensities')
-        return self.build(
-            msgs,
-            {
-                **{name: columns.pluck(msgs, name) for name in LASER_SCALARS},
-                'ranges': columns.list_array(
-                    columns.pluck(msgs, 'ranges'), columns.child_type(stype, 'ranges')
-                ),
-                'intensities': columns.list_array(
-                    intensities, columns.child_type(stype, 'intensities'), _nonempty(intensities)
-                ),
-            },
-        )
-
-    def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
-        """Rebuild scans; null intensities => empty array."""
-        arr = rows.as_struct(data)
-        return self.assemble(
-            arr,
-            msgtype,
-            typestore,
-            {
-                **{name: rows.numbers(arr.field(name)) for name in LASER_SCALARS},
-                'ranges': rows.arrays(arr.field('ranges'), np.float32),
-                'intensities': rows.arrays(arr.field('intensities'), np.float32),
-            },
-        )
-
-
-@register_adapter
-class MultiEchoLaserScanAdapter(_HeaderedAdapter):
-    """``sensor_msgs/msg/MultiEchoLaserScan`` <-> ``MultiEchoLaserScan``."""
-
-    ros_types = ('sensor_msgs/msg/MultiEchoLaserScan',)
-    model = MultiEchoLaserScan
-
-    def _echoes(
-        self, rows_: list[Any], list_type: pa.ListType, valid: NDArray[np.bool_] | None = None
+    def readings(
+        self, per_row: Sequence[Any], list_type: pa.ListType, valid: NDArray[np.bool_] | None
     ) -> pa.ListArray:
-        inner = list_type.value_type
-        flat_echoes = [echo.echoes for row in rows_ for echo in row]
-        inner_array = columns.list_array(flat_echoes, inner)
-        offsets = np.zeros(len(rows_) + 1, np.int32)
-        np.cumsum(np.fromiter(map(len, rows_), np.int64, len(rows_)), out=offsets[1:])
-        mask = None if valid is None or bool(valid.all()) else pa.array(~valid)
-        return pa.ListArray.from_arrays(pa.array(offsets), inner_array, type=list_type, mask=mask)
+        """Build the ``ranges`` or ``intensities`` column from their per-row ROS values."""
+        raise NotImplementedError
+
+    def reading_values(self, arr: pa.Array, factory: rows.RosFactory) -> list[Any]:
+        """Per-row ROS ``ranges`` or ``intensities`` from their column (null => empty)."""
+        raise NotImplementedError
 
     def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
-        """Convert scans; each ``LaserEcho`` becomes an inner list."""
+        """Convert scans; all readings of the batch are concatenated once."""
         stype = self.struct_type
         intensities = columns.pluck(msgs, 'intensities')
         return self.build(
             msgs,
             {
                 **{name: columns.pluck(msgs, name) for name in LASER_SCALARS},
-                'ranges': self._echoes(
-                    columns.pluck(msgs, 'ranges'), columns.child_type(stype, 'ranges')
+                'ranges': self.readings(
+                    columns.pluck(msgs, 'ranges'), columns.child_type(stype, 'ranges'), None
                 ),
-                'intensities': self._echoes(
+                'intensities': self.readings(
                     intensities, columns.child_type(stype, 'intensities'), _nonempty(intensities)
                 ),
             },
         )
 
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
-        """Rebuild scans with ``LaserEcho`` lists."""
+        """Rebuild scans; null intensities => empty."""
         arr = rows.as_struct(data)
         factory = rows.RosFactory(typestore)
         values: dict[str, list[Any]] = {
             name: rows.numbers(arr.field(name)) for name in LASER_SCALARS
         }
         for name in ('ranges', 'intensities'):
-            parts = rows.list_parts(arr.field(name))
-            flat = parts.values
-            echoes = {'echoes': rows.arrays(flat, np.float32)}
-            values[name] = parts.split(
-                factory.assemble('sensor_msgs/msg/LaserEcho', echoes, len(flat))
-            )
-        values['header'] = factory.headers(arr.field('header'), len(arr))
-        return factory.assemble(self.target_msgtype(msgtype), values, len(arr))
+            values[name] = self.reading_values(arr.field(name), factory)
+        return self.assemble(arr, msgtype, typestore, values)
+
+
+@register_adapter
+class LaserScanAdapter(_ScanAdapter):
+    """``sensor_msgs/msg/LaserScan`` <-> ``LaserScan``."""
+
+    ros_types = ('sensor_msgs/msg/LaserScan',)
+    model = LaserScan
+
+    def readings(
+        self, per_row: Sequence[Any], list_type: pa.ListType, valid: NDArray[np.bool_] | None
+    ) -> pa.ListArray:
+        """Return one ``float32[]`` list per scan."""
+        return columns.list_array(per_row, list_type, valid)
+
+    def reading_values(self, arr: pa.Array, factory: rows.RosFactory) -> list[Any]:
+        """Return ``float32`` arrays."""
+        return rows.arrays(arr, np.float32)
+
+
+@register_adapter
+class MultiEchoLaserScanAdapter(_ScanAdapter):
+    """``sensor_msgs/msg/MultiEchoLaserScan`` <-> ``MultiEchoLaserScan``."""
+
+    ros_types = ('sensor_msgs/msg/MultiEchoLaserScan',)
+    model = MultiEchoLaserScan
+
+    def readings(
+        self, per_row: Sequence[Any], list_type: pa.ListType, valid: NDArray[np.bool_] | None
+    ) -> pa.ListArray:
+        """Make each ``LaserEcho`` an inner list."""
+        return columns.nested_list_array(
+            per_row,
+            list_type,
+            lambda echoes, inner: columns.list_array(columns.pluck(echoes, 'echoes'), inner),
+            valid,
+        )
+
+    def reading_values(self, arr: pa.Array, factory: rows.RosFactory) -> list[Any]:
+        """Return lists of ``LaserEcho``."""
+        parts = rows.list_parts(arr)
+        flat = parts.values
+        echoes = {'echoes': rows.arrays(flat, np.float32)}
+        return parts.split(factory.assemble('sensor_msgs/msg/LaserEcho', echoes, len(flat)))
 
 
 @register_adapter
@@ -689,8 +673,7 @@ class BatteryStateAdapter(_HeaderedAdapter):
         for name in ('cell_voltage', 'cell_temperature'):
             if name in fields:
                 values[name] = rows.arrays(arr.field(name), np.float32)
-        values['header'] = factory.headers(arr.field('header'), len(arr))
-        return factory.assemble(target, values, len(arr))
+        return self.assemble(arr, msgtype, typestore, values)
 
 
 ROI_FIELDS = ('x_offset', 'y_offset', 'height', 'width', 'do_rectify')
@@ -825,8 +808,7 @@ class CameraInfoAdapter(_HeaderedAdapter):
         values['binning_x'] = [int(v) for v in rows.numbers(binning.field('x'), 0, binned)]
         values['binning_y'] = [int(v) for v in rows.numbers(binning.field('y'), 0, binned)]
         values.update(roi_values(arr.field('roi'), 'roi.'))
-        values['header'] = factory.headers(arr.field('header'), len(arr))
-        return factory.assemble(target, values, len(arr))
+        return self.assemble(arr, msgtype, typestore, values)
 
 
 POINT_FIELD_KEYS = ('name', 'offset', 'datatype', 'count')
@@ -880,8 +862,7 @@ class PointCloudAdapter(_HeaderedAdapter):
         }
         values['fields'] = parts.split(point_fields)
         values['data'] = rows.binaries(arr.field('data'))
-        values['header'] = factory.headers(arr.field('header'), len(arr))
-        return factory.assemble(self.target_msgtype(msgtype), values, len(arr))
+        return self.assemble(arr, msgtype, typestore, values)
 
 
 POINT_DATATYPES: dict[int, Any] = {
@@ -980,70 +961,79 @@ class PointCloudColumnsAdapter(_HeaderedAdapter):
         """Pack each row into a PointCloud2: one field per non-null column, ``height=1``."""
         arr = rows.as_struct(data)
         factory = rows.RosFactory(typestore)
+        point_field = factory.cls('sensor_msgs/msg/PointField')
         count = len(arr)
         per_column = {}
         for name in self.point_columns:
             column = arr.field(name)
             dtype = column.type.value_type.to_pandas_dtype()
             per_column[name] = (rows.valid(column), rows.arrays(column, dtype))
-        clouds: dict[str, list[Any]] = {
-            key: []
-            for key in (
-                'height',
-                'width',
-                'fields',
-                'is_bigendian',
-                'point_step',
-                'row_step',
-                'data',
-                'is_dense',
-            )
-        }
+        widths: list[int] = []
+        fields: list[list[Any]] = []
+        steps: list[int] = []
+        payloads: list[NDArray[np.uint8]] = []
         for i in range(count):
-            present = [(name, values[i]) for name, (ok, values) in per_column.items() if ok[i]]
-            width = len(present[0][1]) if present else 0
-            offset = 0
-            names, formats, offsets, fields = [], [], [], []
-            for name, values in present:
-                if len(values) != width:
-                    raise AdapterError(
-                        f'row {i}: column {name!r} has {len(values)} points, '
-                        f'{present[0][0]!r} has {width}'
-                    )
-                names.append(name)
-                formats.append(values.dtype)
-                offsets.append(offset)
-                fields.append(
-                    factory.assemble(
-                        'sensor_msgs/msg/PointField',
-                        {
-                            'name': [name],
-                            'offset': [offset],
-                            'datatype': [NUMPY_TO_POINT_DATATYPE[values.dtype]],
-                            'count': [1],
-                        },
-                        1,
-                    )[0]
-                )
-                offset += values.dtype.itemsize
-            packed = np.zeros(
-                width,
-                np.dtype(
-                    {'names': names, 'formats': formats, 'offsets': offsets, 'itemsize': offset}
-                ),
+            present = {name: values[i] for name, (ok, values) in per_column.items() if ok[i]}
+            cloud_fields, packed = pack_cloud(present, point_field, f'row {i}')
+            widths.append(len(packed))
+            fields.append(cloud_fields)
+            steps.append(packed.dtype.itemsize)
+            payloads.append(packed.view(np.uint8).reshape(-1).copy())
+        values: dict[str, list[Any]] = {
+            'height': [1] * count,
+            'width': widths,
+            'fields': fields,
+            'is_bigendian': [sys.byteorder == 'big'] * count,
+            'point_step': steps,
+            'row_step': [step * width for step, width in zip(steps, widths, strict=True)],
+            'data': payloads,
+            'is_dense': [True] * count,
+        }
+        return self.assemble(arr, msgtype, typestore, values)
+
+
+def pack_cloud(
+    columns_: dict[str, NDArray[Any]], point_field: Any, where: str
+) -> tuple[list[Any], NDArray[Any]]:
+    """Interleave equal-length point columns into one structured array, native endianness.
+
+    Args:
+        columns_: Column name -> one value per point, in field order.
+        point_field: The typestore's ``sensor_msgs/msg/PointField`` class.
+        where: Row description for errors.
+
+    Returns:
+        The ROS point fields and the packed points (``itemsize`` is the point step).
+
+    Raises:
+        AdapterError: The columns differ in length.
+
+    """
+    width = len(next(iter(columns_.values()))) if columns_ else 0
+    names, formats, offsets, fields = [], [], [], []
+    offset = 0
+    for name, values in columns_.items():
+        if len(values) != width:
+            first = next(iter(columns_))
+            raise AdapterError(
+                f'{where}: column {name!r} has {len(values)} points, {first!r} has {width}'
             )
-            for name, values in present:
-                packed[name] = values
-            clouds['height'].append(1)
-            clouds['width'].append(width)
-            clouds['fields'].append(fields)
-            clouds['is_bigendian'].append(sys.byteorder == 'big')
-            clouds['point_step'].append(offset)
-            clouds['row_step'].append(offset * width)
-            clouds['data'].append(packed.view(np.uint8).reshape(-1).copy())
-            clouds['is_dense'].append(True)
-        clouds['header'] = factory.headers(arr.field('header'), count)
-        return factory.assemble(self.target_msgtype(msgtype), clouds, count)
+        names.append(name)
+        formats.append(values.dtype)
+        offsets.append(offset)
+        fields.append(
+            point_field(
+                name=name, offset=offset, datatype=NUMPY_TO_POINT_DATATYPE[values.dtype], count=1
+            )
+        )
+        offset += values.dtype.itemsize
+    packed = np.zeros(
+        width,
+        np.dtype({'names': names, 'formats': formats, 'offsets': offsets, 'itemsize': offset}),
+    )
+    for name, values in columns_.items():
+        packed[name] = values
+    return fields, packed
 
 
 @register_adapter
