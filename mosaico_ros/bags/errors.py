@@ -9,6 +9,26 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def describe_place(file: Path, offset: int | None = None, topic: str | None = None) -> str:
+    """Return `file at offset N (topic 'T')`, leaving out what is unknown.
+
+    Args:
+        file: File holding the damage.
+        offset: Byte offset (row id for SQLite), if known.
+        topic: Topic, if known.
+
+    Returns:
+        The place, as it starts every error and problem message.
+
+    """
+    place = str(file)
+    if offset is not None:
+        place += f' at offset {offset}'
+    if topic is not None:
+        place += f' (topic {topic!r})'
+    return place
+
+
 class BagError(Exception):
     """Base of every bag reader error."""
 
@@ -43,12 +63,7 @@ class BagCorruptError(BagError):
         self.file = file
         self.offset = offset
         self.topic = topic
-        where = str(file)
-        if offset is not None:
-            where += f' at offset {offset}'
-        if topic is not None:
-            where += f' (topic {topic!r})'
-        super().__init__(f'{where}: {reason}')
+        super().__init__(f'{describe_place(file, offset, topic)}: {reason}')
 
 
 class UnknownTypeError(BagError):

@@ -24,9 +24,9 @@ import lz4.frame
 import zstandard
 
 from mosaico_ros.bags.errors import BagFormatError
-from mosaico_ros.bags.model import Connection, Problem, RawMessage
+from mosaico_ros.bags.model import Connection, RawMessage
 from mosaico_ros.bags.msgtype import normalize_msgtype
-from mosaico_ros.bags.ordering import merge_chunks, sort_chunk
+from mosaico_ros.bags.ordering import clip, merge_chunks, select_chunks, sort_chunk
 from mosaico_ros.bags.reader import BagReader
 
 if TYPE_CHECKING:
@@ -110,10 +110,12 @@ class _Body:
 
 @dataclass
 class _Chunk:
+    """Where a chunk is and the channels its chunk index lists."""
+
     pos: int
     start_ns: int
     end_ns: int
-    channels: frozenset[int]
+    conn_ids: frozenset[int]
 
 
 @dataclass
@@ -139,11 +141,10 @@ class McapReader(BagReader):
             BagFormatError: The file does not start with the MCAP magic.
 
         """
-        self.path = display_path or path
-        self.strict = strict
-        self.problems = []
+        super().__init__(display_path or path, strict=strict)
         self._file_size = self.size_bytes = os.path.getsize(path)
         self._fh: BinaryIO = path.open('rb')
+        self.on_close(self._fh.close)
         self._schemas: dict[int, _Schema] = {}
         self._conns: dict[int, Connection] = {}
         self._counts: dict[int, int] | None = None
@@ -156,18 +157,13 @@ class McapReader(BagReader):
         try:
             self._open()
         except BaseException:
-            self._fh.close()
+            self.close()
             raise
         if self._counts is not None:
             for cid, conn in list(self._conns.items()):
                 self._conns[cid] = replace(conn, message_count=self._counts.get(cid, 0))
         self.connections = list(self._conns.values())
         self.message_count = self._stats_count
-
-    def close(self) -> None:
-        """Close the file."""
-        self._fh.close()
-        super().close()
 
     # -- opening -------------------------------------------------------------------
 
@@ -224,16 +220,11 @@ class McapReader(BagReader):
         self._fh.seek(footer_pos)
         tail = self._fh.read(9 + FOOTER.size + 8)
         if tail[-8:] != MAGIC or tail[0] != OP_FOOTER:
-            self.report(
-                Problem(
-                    self.path,
-                    self._file_size,
-                    None,
-                    'truncated',
-                    'no footer and end magic at the end of the file: it is cut short or was'
-                    ' never closed; reading the data section up to the damage',
-                    None,
-                )
+            self.report_at(
+                self._file_size,
+                'truncated',
+                'no footer and end magic at the end of the file: it is cut short or was'
+                ' never closed; reading the data section up to the damage',
             )
             return False
         summary_start, _, _ = FOOTER.unpack_from(tail, 9)
@@ -247,24 +238,18 @@ class McapReader(BagReader):
                 if rec is None:
                     break
                 opcode, body, pos = rec
-                if opcode == OP_SCHEMA:
-                    self._add_schema(body)
-                elif opcode == OP_CHANNEL:
-                    self._add_channel(body)
-                elif opcode == OP_STATISTICS:
+                if opcode == OP_STATISTICS:
                     self._read_statistics(body)
                 elif opcode == OP_CHUNK_INDEX:
                     chunks.append(self._read_chunk_index(body))
+                else:
+                    self._declare(opcode, body)
         except (_TruncatedError, ValueError, struct.error, UnicodeDecodeError) as exc:
-            self.report(
-                Problem(
-                    self.path,
-                    pos,
-                    None,
-                    'corrupt',
-                    f'summary section unreadable ({exc}); scanning the data section instead',
-                    0,
-                )
+            self.report_at(
+                pos,
+                'corrupt',
+                f'summary section unreadable ({exc}); scanning the data section instead',
+                lost=0,
             )
             self._schemas.clear()
             self._conns.clear()
@@ -343,44 +328,40 @@ class McapReader(BagReader):
             schema_data=schema_data,
         )
 
+    def _declare(self, opcode: int, body: bytes) -> None:
+        """Learn from a schema, channel or metadata record; ignore other records."""
+        if opcode == OP_SCHEMA:
+            self._add_schema(body)
+        elif opcode == OP_CHANNEL:
+            self._add_channel(body)
+        elif opcode == OP_METADATA:
+            self._add_metadata(body)
+
     def _scan(self) -> None:
-        """Learn schemas, channels, counts and chunk ranges from the data section."""
+        """Learn schemas, channels, counts and time range from the data section."""
         counts: dict[int, int] = {}
-        lo = hi = None
+        bounds: tuple[int, int] | None = None
         for opcode, pos, body in self._records():
-            if opcode == OP_SCHEMA:
-                self._add_schema(body)
-            elif opcode == OP_CHANNEL:
-                self._add_channel(body)
-            elif opcode == OP_METADATA:
-                self._add_metadata(body)
-            elif opcode == OP_MESSAGE:
-                cid, _, log_time, _ = MESSAGE.unpack_from(body, 0)
-                counts[cid] = counts.get(cid, 0) + 1
-                lo = log_time if lo is None else min(lo, log_time)
-                hi = log_time if hi is None else max(hi, log_time)
-            elif opcode == OP_CHUNK:
-                records = self._decompress_chunk(pos, body)
-                if records is None:
-                    continue
-                times: list[int] = []
-                chans: set[int] = set()
-                for iop, ibody in _inner_records(records):
-                    if iop == OP_SCHEMA:
-                        self._add_schema(ibody)
-                    elif iop == OP_CHANNEL:
-                        self._add_channel(ibody)
-                    elif iop == OP_MESSAGE:
-                        cid, _, log_time, _ = MESSAGE.unpack_from(ibody, 0)
-                        counts[cid] = counts.get(cid, 0) + 1
-                        times.append(log_time)
-                        chans.add(cid)
-                if times:
-                    lo = min(times) if lo is None else min(lo, *times)
-                    hi = max(times) if hi is None else max(hi, *times)
+            records: Iterable[tuple[int, bytes]] = ((opcode, body),)
+            if opcode == OP_CHUNK:
+                chunk = self._decompress_chunk(pos, body)
+                records = () if chunk is None else _inner_records(chunk)
+            chunk_times: list[int] = []
+            for inner_op, inner_body in records:
+                if inner_op == OP_MESSAGE:
+                    cid, _, log_time, _ = MESSAGE.unpack_from(inner_body, 0)
+                    counts[cid] = counts.get(cid, 0) + 1
+                    chunk_times.append(log_time)
+                else:
+                    self._declare(inner_op, inner_body)
+            if chunk_times:
+                first, last = min(chunk_times), max(chunk_times)
+                if bounds is not None:
+                    first, last = min(first, bounds[0]), max(last, bounds[1])
+                bounds = first, last
         self._counts = counts
         self._stats_count = sum(counts.values())
-        self.start_ns, self.end_ns = lo, hi
+        self.start_ns, self.end_ns = bounds or (None, None)
 
     def _add_metadata(self, body: bytes) -> None:
         cur = _Body(body)
@@ -397,7 +378,7 @@ class McapReader(BagReader):
             try:
                 rec = self._read_record(pos)
             except _TruncatedError as exc:
-                self.report(Problem(self.path, exc.pos, None, 'truncated', exc.reason, None))
+                self.report_at(exc.pos, 'truncated', exc.reason)
                 return
             if rec is None:
                 return
@@ -430,41 +411,34 @@ class McapReader(BagReader):
             zstandard.ZstdError,
             RuntimeError,
         ) as e:
-            self.report(
-                Problem(self.path, pos, None, 'corrupt', f'chunk does not decode: {e}', None)
-            )
+            self.report_at(pos, 'corrupt', f'chunk does not decode: {e}')
             return None
         if len(records) != size or (crc and zlib.crc32(records) != crc):
             lost = sum(1 for op, _ in _inner_records(records) if op == OP_MESSAGE)
-            self.report(
-                Problem(
-                    self.path,
-                    pos,
-                    None,
-                    'corrupt',
-                    f'chunk CRC or size mismatch (expected crc 0x{crc:08x} and {size} bytes,'
-                    f' got 0x{zlib.crc32(records):08x} and {len(records)}); chunk skipped',
-                    lost or None,
-                )
+            self.report_at(
+                pos,
+                'corrupt',
+                f'chunk CRC or size mismatch (expected crc 0x{crc:08x} and {size} bytes,'
+                f' got 0x{zlib.crc32(records):08x} and {len(records)}); chunk skipped',
+                lost=lost or None,
             )
             return None
         return records
 
-    def _chunk_messages(
-        self, pos: int, body: bytes | None, wanted: set[int] | None
-    ) -> list[RawMessage]:
-        if body is None:
-            try:
-                rec = self._read_record(pos)
-            except _TruncatedError as exc:
-                self.report(Problem(self.path, exc.pos, None, 'truncated', exc.reason, None))
-                return []
-            if rec is None or rec[0] != OP_CHUNK:
-                self.report(
-                    Problem(self.path, pos, None, 'corrupt', 'chunk index points at no chunk', None)
-                )
-                return []
-            body = rec[1]
+    def _indexed_chunk_messages(self, pos: int, wanted: set[int] | None) -> list[RawMessage]:
+        """Read the chunk a chunk index points at; see `_chunk_messages`."""
+        try:
+            rec = self._read_record(pos)
+        except _TruncatedError as exc:
+            self.report_at(exc.pos, 'truncated', exc.reason)
+            return []
+        if rec is None or rec[0] != OP_CHUNK:
+            self.report_at(pos, 'corrupt', 'chunk index points at no chunk')
+            return []
+        return self._chunk_messages(pos, rec[1], wanted)
+
+    def _chunk_messages(self, pos: int, body: bytes, wanted: set[int] | None) -> list[RawMessage]:
+        """Decompress and parse one chunk record's messages; damage is reported, not raised."""
         records = self._decompress_chunk(pos, body)
         if records is None:
             return []
@@ -481,16 +455,7 @@ class McapReader(BagReader):
             body_start = ipos + 9
             ipos = body_start + length
             if ipos > end:
-                self.report(
-                    Problem(
-                        self.path,
-                        pos,
-                        None,
-                        'corrupt',
-                        'record runs past the end of its chunk',
-                        None,
-                    )
-                )
+                self.report_at(pos, 'corrupt', 'record runs past the end of its chunk')
                 break
             if opcode != OP_MESSAGE:
                 continue
@@ -499,15 +464,8 @@ class McapReader(BagReader):
                 continue
             conn = conns.get(cid)
             if conn is None:
-                self.report(
-                    Problem(
-                        self.path,
-                        pos,
-                        None,
-                        'unknown-connection',
-                        f'message on undeclared channel {cid}',
-                        1,
-                    )
+                self.report_at(
+                    pos, 'unknown-connection', f'message on undeclared channel {cid}', lost=1
                 )
                 continue
             append(RawMessage(conn, log_time, records[body_start + 22 : ipos], pos, file))
@@ -523,24 +481,23 @@ class McapReader(BagReader):
     ) -> Iterator[RawMessage]:
         """Yield messages in log-time order (see `BagReader.messages`).
 
-        Yields:
+        Returns:
             Raw messages.
 
         """
         wanted = None if connections is None else {c.id for c in connections}
+        loaded: Iterator[tuple[int, list[RawMessage]]]
         if self._chunks is not None:
-            stream = merge_chunks(self._indexed_chunks(wanted, start, end))
+            loaded = (
+                (chunk.start_ns, self._indexed_chunk_messages(chunk.pos, wanted))
+                for chunk in select_chunks(self._chunks, wanted, start, end)
+            )
         else:
-            stream = merge_chunks(self._linear_chunks(wanted))
+            loaded = self._linear_chunks(wanted)
+        stream = merge_chunks(loaded)
         if wanted is None and start is None and end is None:
-            yield from self._counted(stream)
-            return
-        for msg in stream:
-            if start is not None and msg.log_time_ns < start:
-                continue
-            if end is not None and msg.log_time_ns >= end:
-                continue
-            yield msg
+            return self._counted(stream)
+        return clip(stream, start, end)
 
     def _counted(self, stream: Iterator[RawMessage]) -> Iterator[RawMessage]:
         """Pass a full read through and check it against the statistics record."""
@@ -549,29 +506,12 @@ class McapReader(BagReader):
             count += 1
             yield msg
         if self._stats_count is not None and count < self._stats_count and not self.problems:
-            self.report(
-                Problem(
-                    self.path,
-                    None,
-                    None,
-                    'mismatch',
-                    f'statistics record counts {self._stats_count} messages, {count} were read',
-                    self._stats_count - count,
-                )
+            self.report_at(
+                None,
+                'mismatch',
+                f'statistics record counts {self._stats_count} messages, {count} were read',
+                lost=self._stats_count - count,
             )
-
-    def _indexed_chunks(
-        self, wanted: set[int] | None, start: int | None, end: int | None
-    ) -> Iterator[tuple[int, list[RawMessage]]]:
-        assert self._chunks is not None
-        for chunk in sorted(self._chunks, key=lambda c: (c.start_ns, c.pos)):
-            if wanted is not None and chunk.channels and not wanted & chunk.channels:
-                continue
-            if start is not None and chunk.end_ns < start:
-                continue
-            if end is not None and chunk.start_ns >= end:
-                continue
-            yield chunk.start_ns, self._chunk_messages(chunk.pos, None, wanted)
 
     def _linear_chunks(self, wanted: set[int] | None) -> Iterator[tuple[int, list[RawMessage]]]:
         last_start = -1
@@ -588,16 +528,12 @@ class McapReader(BagReader):
             else:
                 continue
             if msgs and start_ns < last_start:
-                self.report(
-                    Problem(
-                        self.path,
-                        pos,
-                        None,
-                        'unordered',
-                        'data is not in time order and the file has no chunk index:'
-                        ' messages are yielded in file order from here',
-                        0,
-                    )
+                self.report_at(
+                    pos,
+                    'unordered',
+                    'data is not in time order and the file has no chunk index:'
+                    ' messages are yielded in file order from here',
+                    lost=0,
                 )
             last_start = max(last_start, start_ns)
             yield start_ns, msgs

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
+from mosaico_ros.bags.errors import describe_place
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -91,10 +93,6 @@ class Problem:
     lost: int | None = None
 
     def __str__(self) -> str:
-        where = str(self.file)
-        if self.offset is not None:
-            where += f' at offset {self.offset}'
-        if self.topic is not None:
-            where += f' (topic {self.topic!r})'
+        where = describe_place(self.file, self.offset, self.topic)
         lost = 'unknown' if self.lost is None else str(self.lost)
         return f'{where}: {self.kind}: {self.reason}; messages lost: {lost}'

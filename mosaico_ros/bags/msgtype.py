@@ -34,3 +34,14 @@ def normalize_msgtype(name: str) -> str:
         pkg, _, base = name.partition('/')
         return f'{pkg}/msg/{base}'
     return name
+
+
+def service_of_event(msgtype: str) -> str | None:
+    """Return `pkg/srv/Name` for a service event type `pkg/srv/Name_Event`, else None.
+
+    rosbag2 records service calls on `<service>/_service_event` topics whose
+    type is derived from the service, and stores the `.srv` text as its definition.
+    """
+    if '/srv/' in msgtype and msgtype.endswith('_Event'):
+        return msgtype.removesuffix('_Event')
+    return None

@@ -1,18 +1,73 @@
-"""Log-time ordering of chunked message streams in bounded memory."""
+"""Log-time ordering of chunked message streams in bounded memory.
+
+ROS 1 and MCAP files both index their data as chunks with a time range and
+the connections they hold; the readers share the choice of chunks for a
+query, the merge of their messages and the final time window here.
+"""
 
 from __future__ import annotations
 
 import heapq
 from bisect import bisect_left
 from operator import attrgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Collection, Iterable, Iterator
 
     from mosaico_ros.bags.model import RawMessage
 
 log_time = attrgetter('log_time_ns')
+
+
+class ChunkSpan(Protocol):
+    """What a chunk index says about one chunk."""
+
+    @property
+    def pos(self) -> int:
+        """Byte offset of the chunk record."""
+
+    @property
+    def start_ns(self) -> int:
+        """Earliest log time in the chunk."""
+
+    @property
+    def end_ns(self) -> int:
+        """Latest log time in the chunk."""
+
+    @property
+    def conn_ids(self) -> Collection[int]:
+        """Connections with messages in the chunk; empty when the index does not say."""
+
+
+SpanT = TypeVar('SpanT', bound=ChunkSpan)
+
+
+def select_chunks(
+    chunks: Iterable[SpanT], wanted: set[int] | None, start: int | None, end: int | None
+) -> list[SpanT]:
+    """Return the chunks that may hold messages of a query, by start time then offset.
+
+    Args:
+        chunks: Chunks of a file, in any order.
+        wanted: Connection ids asked for; all when None.
+        start: Only log times >= start (ns).
+        end: Only log times < end (ns).
+
+    Returns:
+        The chunks to read, in the order `merge_chunks` needs.
+
+    """
+    return sorted(
+        (
+            chunk
+            for chunk in chunks
+            if (wanted is None or not chunk.conn_ids or not wanted.isdisjoint(chunk.conn_ids))
+            and (start is None or chunk.end_ns >= start)
+            and (end is None or chunk.start_ns < end)
+        ),
+        key=lambda chunk: (chunk.start_ns, chunk.pos),
+    )
 
 
 def merge_chunks(chunks: Iterable[tuple[int, list[RawMessage]]]) -> Iterator[RawMessage]:
@@ -52,3 +107,22 @@ def sort_chunk(msgs: list[RawMessage]) -> list[RawMessage]:
     """Sort one chunk's messages by log time in place, keeping ties in file order."""
     msgs.sort(key=log_time)
     return msgs
+
+
+def clip(stream: Iterator[RawMessage], start: int | None, end: int | None) -> Iterator[RawMessage]:
+    """Drop messages outside [start, end) that a selected chunk also held.
+
+    Args:
+        stream: Messages in any order.
+        start: Only log times >= start (ns); no lower bound when None.
+        end: Only log times < end (ns); no upper bound when None.
+
+    Returns:
+        The messages inside the window, in stream order.
+
+    """
+    if start is None and end is None:
+        return stream
+    low = -(2**63) if start is None else start
+    high = 2**64 if end is None else end
+    return (msg for msg in stream if low <= msg.log_time_ns < high)

@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
 from mosaico_ros.bags.errors import BagCorruptError
+from mosaico_ros.bags.model import Problem
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -14,8 +15,18 @@ if TYPE_CHECKING:
 
     from rosbags.typesys.store import Typestore
 
-    from mosaico_ros.bags.model import Connection, Problem, RawMessage
+    from mosaico_ros.bags.model import Connection, RawMessage
     from mosaico_ros.bags.typesys import TypeResolution
+
+
+def known_total(counts: Iterable[int | None]) -> int | None:
+    """Return the sum of counts, or None if any of them is unknown."""
+    total = 0
+    for count in counts:
+        if count is None:
+            return None
+        total += count
+    return total
 
 
 class BagReader(ABC):
@@ -44,6 +55,19 @@ class BagReader(ABC):
     msg_paths: tuple[Path, ...] = ()
     distro: str | None = None
 
+    def __init__(self, path: Path, *, strict: bool = False) -> None:
+        """Set what every reader has before it reads anything.
+
+        Args:
+            path: Path reported as the bag's (the original of a decompressed copy).
+            strict: Raise on damage instead of recording problems.
+
+        """
+        self.path = path
+        self.strict = strict
+        self.problems = []
+        self._closers: list[Callable[[], object]] = []
+
     def __enter__(self) -> BagReader:
         return self
 
@@ -57,7 +81,7 @@ class BagReader(ABC):
 
     def close(self) -> None:
         """Release files, database handles and temporary files."""
-        closers: list[Callable[[], object]] = self.__dict__.pop('_closers', [])
+        closers, self._closers = self._closers, []
         for closer in reversed(closers):
             closer()
 
@@ -68,7 +92,7 @@ class BagReader(ABC):
             closer: Callable without arguments.
 
         """
-        self.__dict__.setdefault('_closers', []).append(closer)
+        self._closers.append(closer)
 
     @abstractmethod
     def messages(
@@ -125,3 +149,24 @@ class BagReader(ABC):
             )
         if problem not in self.problems:
             self.problems.append(problem)
+
+    def report_at(
+        self,
+        offset: int | None,
+        kind: str,
+        reason: str,
+        *,
+        lost: int | None = None,
+        topic: str | None = None,
+    ) -> None:
+        """Report a problem in this reader's own file (see `report`).
+
+        Args:
+            offset: Byte offset (row id for SQLite) where it starts, if known.
+            kind: Short tag, as in `Problem.kind`.
+            reason: Human readable explanation.
+            lost: Messages lost; None when unknown, 0 when nothing was lost.
+            topic: Topic affected, if known.
+
+        """
+        self.report(Problem(self.path, offset, topic, kind, reason, lost))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import bz2
 import os
 import struct
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from struct import Struct
@@ -26,39 +27,73 @@ from typing import TYPE_CHECKING, BinaryIO
 import lz4.frame
 
 from mosaico_ros.bags.errors import BagFormatError
-from mosaico_ros.bags.model import Connection, Problem, RawMessage
+from mosaico_ros.bags.model import Connection, RawMessage
 from mosaico_ros.bags.msgtype import normalize_msgtype
-from mosaico_ros.bags.ordering import merge_chunks, sort_chunk
-from mosaico_ros.bags.reader import BagReader
+from mosaico_ros.bags.ordering import clip, merge_chunks, select_chunks, sort_chunk
+from mosaico_ros.bags.reader import BagReader, known_total
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable, Iterator, KeysView
 
 MAGIC = b'#ROSBAG V2.0\n'
 
-OP_MSG_DATA = 0x02
-OP_BAG_HEADER = 0x03
-OP_INDEX_DATA = 0x04
-OP_CHUNK = 0x05
-OP_CHUNK_INFO = 0x06
-OP_CONNECTION = 0x07
+# Values of the one-byte `op` header field.
+OP_MSG_DATA = b'\x02'
+OP_BAG_HEADER = b'\x03'
+OP_INDEX_DATA = b'\x04'
+OP_CHUNK = b'\x05'
+OP_CHUNK_INFO = b'\x06'
+OP_CONNECTION = b'\x07'
 
 U32 = Struct('<I')
 U64 = Struct('<Q')
 TIME = Struct('<II')
 
+# Errors of a header or record that does not parse.
+_UNPARSABLE = (ValueError, KeyError, struct.error)
+
 
 class _CutError(Exception):
-    """A record runs past the end of the file."""
+    """A record runs past the end of the file.
+
+    Attributes:
+        declared: Bytes the record declares for the part that is cut.
+        present: Bytes of it present in the file.
+        data: Data bytes present, when the header is whole.
+        fields: Header fields, when the header is whole.
+        data_pos: File offset of the data, when the header is whole.
+
+    """
 
     def __init__(
-        self, declared: int, present: int, data: bytes, fields: dict[bytes, bytes] | None = None
+        self,
+        declared: int,
+        present: int,
+        data: bytes = b'',
+        fields: dict[bytes, bytes] | None = None,
+        data_pos: int = 0,
     ) -> None:
         super().__init__(f'{declared} bytes declared, {present} present')
         self.declared = declared
         self.present = present
         self.data = data
         self.fields = fields or {}
+        self.data_pos = data_pos
+
+
+class _ChunkDamageError(Exception):
+    """A record inside a decompressed chunk is unreadable.
+
+    Attributes:
+        pos: Offset of the record within the decompressed chunk data.
+        reason: What is wrong with it.
+
+    """
+
+    def __init__(self, pos: int, reason: str) -> None:
+        super().__init__(reason)
+        self.pos = pos
+        self.reason = reason
 
 
 def _time_ns(raw: bytes) -> int:
@@ -84,14 +119,63 @@ def _parse_header(buf: bytes | memoryview, pos: int, end: int) -> dict[bytes, by
     return fields
 
 
+def _chunk_records(raw: bytes) -> Iterator[tuple[int, dict[bytes, bytes], int, int]]:
+    """Yield (offset, header fields, data start, data end) of each record in chunk data.
+
+    Raises:
+        _ChunkDamageError: A record header does not parse or its data runs past
+            the chunk end; the records before it have been yielded.
+
+    """
+    pos = 0
+    end = len(raw)
+    while pos < end:
+        try:
+            (hlen,) = U32.unpack_from(raw, pos)
+            fields = _parse_header(raw, pos + 4, pos + 4 + hlen)
+            (dlen,) = U32.unpack_from(raw, pos + 4 + hlen)
+        except (ValueError, struct.error) as exc:
+            raise _ChunkDamageError(pos, f'unreadable record header: {exc!r}') from exc
+        dstart = pos + 8 + hlen
+        dend = dstart + dlen
+        if dend > end:
+            raise _ChunkDamageError(pos, f'record runs past the chunk end ({dlen} bytes declared)')
+        yield pos, fields, dstart, dend
+        pos = dend
+
+
+def _decompress(fields: dict[bytes, bytes], data: bytes, *, complete: bool) -> bytes:
+    """Return a chunk's records; an incomplete chunk yields what decompresses."""
+    compression = fields.get(b'compression', b'none')
+    if compression == b'none':
+        return data
+    if compression == b'bz2':
+        return bz2.decompress(data) if complete else bz2.BZ2Decompressor().decompress(data)
+    if compression == b'lz4':
+        if complete:
+            return bytes(lz4.frame.decompress(data))
+        return bytes(lz4.frame.LZ4FrameDecompressor().decompress(data))
+    msg = f'unknown chunk compression {compression.decode(errors="replace")!r}'
+    raise ValueError(msg)
+
+
+# Errors of chunk data that does not decompress.
+_UNDECOMPRESSABLE = (OSError, ValueError, RuntimeError)
+
+
 @dataclass
 class _Chunk:
-    """Where a chunk is and what its index says about it."""
+    """Where a chunk is and what its index (or a scan) says about it."""
 
     pos: int
     start_ns: int
     end_ns: int
     conn_counts: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def conn_ids(self) -> KeysView[int]:
+        """Connections with messages in the chunk."""
+        return self.conn_counts.keys()
 
 
 class Ros1Reader(BagReader):
@@ -110,97 +194,93 @@ class Ros1Reader(BagReader):
             BagFormatError: Not a ROS 1 bag or its bag header is unreadable.
 
         """
-        self.path = display_path or path
-        self._real = path
-        self.strict = strict
-        self.problems = []
+        super().__init__(display_path or path, strict=strict)
         self._file_size = self.size_bytes = os.path.getsize(path)
         self._fh: BinaryIO = path.open('rb')
+        self.on_close(self._fh.close)
         self._conns: dict[int, Connection] = {}
         self._chunks: list[_Chunk] = []
-        self.indexed = False
         try:
-            self._open()
+            self.indexed = self._open()
         except BaseException:
-            self._fh.close()
+            self.close()
             raise
-        self.connections = list(self._conns.values())
-        if self._chunks:
-            self.start_ns = min(c.start_ns for c in self._chunks)
-            self.end_ns = max(c.end_ns for c in self._chunks)
-        else:
-            self.start_ns = self.end_ns = None
-        counts = [c.message_count for c in self.connections]
-        self.message_count = (
-            sum(c or 0 for c in counts) if all(c is not None for c in counts) else None
-        )
-
-    def close(self) -> None:
-        """Close the file."""
-        self._fh.close()
-        super().close()
+        totals: Counter[int] = Counter()
+        for chunk in self._chunks:
+            totals.update(chunk.conn_counts)
+        self.connections = [
+            replace(conn, message_count=totals[cid]) for cid, conn in self._conns.items()
+        ]
+        self._conns = {conn.id: conn for conn in self.connections}
+        self.message_count = known_total(c.message_count for c in self.connections)
+        self.start_ns = min((c.start_ns for c in self._chunks), default=None)
+        self.end_ns = max((c.end_ns for c in self._chunks), default=None)
 
     # -- opening -------------------------------------------------------------------
 
-    def _read_at(self, pos: int, size: int) -> bytes:
-        self._fh.seek(pos)
-        return self._fh.read(size)
-
     def _read_record(self, pos: int) -> tuple[dict[bytes, bytes], bytes, int]:
-        """Read the record at pos; return header fields, data and the next position.
+        """Read the record at pos.
+
+        Returns:
+            Header fields, data and the file offset of the data.
 
         Raises:
-            _CutError: The record is incomplete; args are (declared, present) data sizes
-                and the data present.
+            _CutError: The record is incomplete.
+            ValueError: The header length is implausible or the header does not parse.
 
         """
-        head = self._read_at(pos, 4)
+        self._fh.seek(pos)
+        head = self._fh.read(4)
         if len(head) < 4:
-            raise _CutError(4, len(head), b'')
+            raise _CutError(4, len(head))
         (hlen,) = U32.unpack(head)
         if hlen > 1 << 26:
             msg = f'header length {hlen} is implausible'
             raise ValueError(msg)
         hdr = self._fh.read(hlen + 4)
         if len(hdr) < hlen + 4:
-            raise _CutError(hlen + 4, len(hdr), b'')
+            raise _CutError(hlen + 4, len(hdr))
         fields = _parse_header(hdr, 0, hlen)
         (dlen,) = U32.unpack_from(hdr, hlen)
         data = self._fh.read(dlen)
         if len(data) < dlen:
-            raise _CutError(dlen, len(data), data, fields)
-        return fields, data, pos + 8 + hlen + dlen
+            raise _CutError(dlen, len(data), data, fields, pos + 8 + hlen)
+        return fields, data, pos + 8 + hlen
 
-    def _open(self) -> None:
-        magic = self._read_at(0, len(MAGIC))
+    def _open(self) -> bool:
+        """Read the bag header and the index, or scan; return whether the index was used."""
+        self._fh.seek(0)
+        magic = self._fh.read(len(MAGIC))
         if magic != MAGIC:
             msg = f'{self.path}: not a ROS 1 bag (starts with {magic[:16]!r})'
             raise BagFormatError(msg)
         try:
-            fields, _, self._data_start = self._read_record(len(MAGIC))
-            if fields.get(b'op') != bytes([OP_BAG_HEADER]):
+            fields, data, data_pos = self._read_record(len(MAGIC))
+            if fields.get(b'op') != OP_BAG_HEADER:
                 msg = 'first record is not a bag header'
                 raise ValueError(msg)
             (index_pos,) = U64.unpack(fields[b'index_pos'])
-        except (_CutError, ValueError, KeyError, struct.error) as exc:
+        except (_CutError, *_UNPARSABLE) as exc:
             msg = f'{self.path}: bag header at offset {len(MAGIC)} is unreadable: {exc!r}'
             raise BagFormatError(msg) from exc
-
         if index_pos and self._read_index(index_pos):
-            self.indexed = True
-            return
+            return True
         self._conns.clear()
         self._chunks.clear()
-        self._scan()
+        self._scan(data_pos + len(data))
+        return False
 
-    def _add_connection(self, conn_id: int, topic: str, data: bytes) -> None:
+    def _add_connection(self, fields: dict[bytes, bytes], data: bytes) -> None:
+        """Declare the connection of a connection record, unless already known."""
+        (conn_id,) = U32.unpack(fields[b'conn'])
         if conn_id in self._conns:
             return
         info = _parse_header(data, 0, len(data))
+        topic = fields[b'topic']
         schema_name = info.get(b'type', b'').decode()
         self._conns[conn_id] = Connection(
             id=conn_id,
-            topic=info.get(b'topic', topic.encode()).decode() or topic,
+            topic=(info.get(b'topic') or topic).decode(),
             msgtype=normalize_msgtype(schema_name),
             encoding='ros1',
             msgdef=info.get(b'message_definition', b'').decode(errors='replace'),
@@ -217,11 +297,11 @@ class Ros1Reader(BagReader):
         pos = index_pos
         try:
             while pos < self._file_size:
-                fields, data, pos = self._read_record(pos)
-                op = fields[b'op'][0]
+                fields, data, data_pos = self._read_record(pos)
+                pos = data_pos + len(data)
+                op = fields[b'op']
                 if op == OP_CONNECTION:
-                    (conn_id,) = U32.unpack(fields[b'conn'])
-                    self._add_connection(conn_id, fields[b'topic'].decode(), data)
+                    self._add_connection(fields, data)
                 elif op == OP_CHUNK_INFO:
                     (chunk_pos,) = U64.unpack(fields[b'chunk_pos'])
                     chunk = _Chunk(
@@ -231,108 +311,66 @@ class Ros1Reader(BagReader):
                         cid, cnt = TIME.unpack_from(data, i)
                         chunk.conn_counts[cid] = cnt
                     self._chunks.append(chunk)
-        except (_CutError, ValueError, KeyError, struct.error, IndexError) as exc:
-            self.report(
-                Problem(
-                    self.path,
-                    pos,
-                    None,
-                    'corrupt',
-                    f'index section unreadable ({exc!r}); rebuilding it by a linear scan',
-                    0,
-                )
+        except (_CutError, *_UNPARSABLE) as exc:
+            self.report_at(
+                pos,
+                'corrupt',
+                f'index section unreadable ({exc!r}); rebuilding it by a linear scan',
+                lost=0,
             )
             return False
-        totals: dict[int, int] = {}
-        for chunk in self._chunks:
-            for cid, cnt in chunk.conn_counts.items():
-                totals[cid] = totals.get(cid, 0) + cnt
-        for cid, conn in list(self._conns.items()):
-            self._conns[cid] = _with_count(conn, totals.get(cid, 0))
         return True
 
-    def _scan(self) -> None:
-        """Rebuild connections and chunk list by walking every record."""
-        pos = self._data_start
-        totals: dict[int, int] = {}
+    def _scan(self, pos: int) -> None:
+        """Rebuild connections and chunk list by walking every record from pos."""
         while pos < self._file_size:
             try:
-                fields, data, nxt = self._read_record(pos)
+                fields, data, data_pos = self._read_record(pos)
             except _CutError as cut:
-                self._scan_cut(pos, cut, totals)
-                break
-            except (ValueError, KeyError, struct.error) as exc:
-                self.report(
-                    Problem(self.path, pos, None, 'corrupt', f'unreadable record: {exc!r}', None)
+                recovered = 0
+                if cut.fields.get(b'op') == OP_CHUNK and cut.data:
+                    recovered = self._scan_chunk(pos, cut.fields, cut.data, complete=False)
+                self.report_at(
+                    pos,
+                    'truncated',
+                    f'record at offset {pos} is cut off ({cut.declared} bytes declared,'
+                    f' {cut.present} present);'
+                    f' {recovered} complete messages recovered before the cut',
                 )
-                break
-            op = fields.get(b'op', b'\x00')[0]
+                return
+            except _UNPARSABLE as exc:
+                self.report_at(pos, 'corrupt', f'unreadable record: {exc!r}')
+                return
+            op = fields.get(b'op')
             if op == OP_CHUNK:
-                self._scan_chunk(pos, fields, data, totals, complete=True)
+                self._scan_chunk(pos, fields, data, complete=True)
             elif op == OP_CONNECTION:
-                (conn_id,) = U32.unpack(fields[b'conn'])
-                self._add_connection(conn_id, fields[b'topic'].decode(), data)
-            pos = nxt
-        for cid, conn in list(self._conns.items()):
-            self._conns[cid] = _with_count(conn, totals.get(cid, 0))
-
-    def _scan_cut(self, pos: int, cut: _CutError, totals: dict[int, int]) -> None:
-        recovered = 0
-        if cut.fields.get(b'op') == bytes([OP_CHUNK]) and cut.data:
-            recovered = self._scan_chunk(pos, cut.fields, cut.data, totals, complete=False)
-        self.report(
-            Problem(
-                self.path,
-                pos,
-                None,
-                'truncated',
-                f'record at offset {pos} is cut off ({cut.declared} bytes declared,'
-                f' {cut.present} present);'
-                f' {recovered} complete messages recovered before the cut',
-                None,
-            )
-        )
+                self._add_connection(fields, data)
+            pos = data_pos + len(data)
 
     def _scan_chunk(
-        self,
-        pos: int,
-        fields: dict[bytes, bytes],
-        data: bytes,
-        totals: dict[int, int],
-        *,
-        complete: bool,
+        self, pos: int, fields: dict[bytes, bytes], data: bytes, *, complete: bool
     ) -> int:
         """Register a chunk's connections and time range; return its message count."""
         try:
-            raw = self._decompress(fields, data, complete=complete)
-        except (OSError, ValueError, RuntimeError) as exc:
-            self.report(
-                Problem(self.path, pos, None, 'corrupt', f'chunk does not decompress: {exc}', None)
-            )
+            raw = _decompress(fields, data, complete=complete)
+        except _UNDECOMPRESSABLE as exc:
+            self.report_at(pos, 'corrupt', f'chunk does not decompress: {exc}')
             return 0
         chunk = _Chunk(pos, 0, 0)
         times: list[int] = []
-        ipos = 0
-        while ipos < len(raw):
-            try:
-                hlen = U32.unpack_from(raw, ipos)[0]
-                hdr = _parse_header(raw, ipos + 4, ipos + 4 + hlen)
-                (dlen,) = U32.unpack_from(raw, ipos + 4 + hlen)
-            except (ValueError, struct.error):
-                break
-            dstart = ipos + 8 + hlen
-            if dstart + dlen > len(raw):
-                break
-            op = hdr.get(b'op', b'\x00')[0]
-            if op == OP_CONNECTION:
-                (cid,) = U32.unpack(hdr[b'conn'])
-                self._add_connection(cid, hdr[b'topic'].decode(), raw[dstart : dstart + dlen])
-            elif op == OP_MSG_DATA:
-                (cid,) = U32.unpack(hdr[b'conn'])
-                chunk.conn_counts[cid] = chunk.conn_counts.get(cid, 0) + 1
-                totals[cid] = totals.get(cid, 0) + 1
-                times.append(_time_ns(hdr[b'time']))
-            ipos = dstart + dlen
+        try:
+            for _, hdr, dstart, dend in _chunk_records(raw):
+                op = hdr.get(b'op')
+                if op == OP_CONNECTION:
+                    self._add_connection(hdr, raw[dstart:dend])
+                elif op == OP_MSG_DATA:
+                    (cid,) = U32.unpack(hdr[b'conn'])
+                    chunk.conn_counts[cid] = chunk.conn_counts.get(cid, 0) + 1
+                    times.append(_time_ns(hdr[b'time']))
+        except _ChunkDamageError:
+            # Reading the chunk reports the damage with the messages it costs.
+            pass
         if times:
             chunk.start_ns, chunk.end_ns = min(times), max(times)
             self._chunks.append(chunk)
@@ -340,121 +378,58 @@ class Ros1Reader(BagReader):
 
     # -- reading -------------------------------------------------------------------
 
-    @staticmethod
-    def _decompress(fields: dict[bytes, bytes], data: bytes, *, complete: bool) -> bytes:
-        compression = fields.get(b'compression', b'none')
-        if compression == b'none':
-            return data
-        if compression == b'bz2':
-            if complete:
-                return bz2.decompress(data)
-            return bz2.BZ2Decompressor().decompress(data)
-        if compression == b'lz4':
-            if complete:
-                return bytes(lz4.frame.decompress(data))
-            return bytes(lz4.frame.LZ4FrameDecompressor().decompress(data))
-        msg = f'unknown chunk compression {compression.decode(errors="replace")!r}'
-        raise ValueError(msg)
-
     def _chunk_messages(self, chunk: _Chunk, wanted: set[int] | None) -> list[RawMessage]:
         """Read, decompress and parse one chunk; damage is reported, not raised."""
+        lost = sum(chunk.conn_counts.values()) or None
         complete = True
         try:
-            fields, data, _ = self._read_record(chunk.pos)
+            fields, data, data_pos = self._read_record(chunk.pos)
         except _CutError as cut:
-            fields, data = cut.fields, cut.data
-            complete = False
-            if fields.get(b'op') != bytes([OP_CHUNK]):
+            if cut.fields.get(b'op') != OP_CHUNK:
                 return []
-        except (ValueError, KeyError, struct.error) as exc:
-            lost = sum(chunk.conn_counts.values()) or None
-            self.report(
-                Problem(self.path, chunk.pos, None, 'corrupt', f'unreadable chunk: {exc!r}', lost)
-            )
+            fields, data, data_pos, complete = cut.fields, cut.data, cut.data_pos, False
+        except _UNPARSABLE as exc:
+            self.report_at(chunk.pos, 'corrupt', f'unreadable chunk: {exc!r}', lost=lost)
             return []
-        compressed = fields.get(b'compression', b'none') != b'none'
         try:
-            raw = self._decompress(fields, data, complete=complete)
-        except (OSError, ValueError, RuntimeError) as exc:
-            lost = sum(chunk.conn_counts.values()) or None
-            self.report(
-                Problem(
-                    self.path, chunk.pos, None, 'corrupt', f'chunk does not decompress: {exc}', lost
-                )
-            )
+            raw = _decompress(fields, data, complete=complete)
+        except _UNDECOMPRESSABLE as exc:
+            self.report_at(chunk.pos, 'corrupt', f'chunk does not decompress: {exc}', lost=lost)
             return []
-        data_start = self._chunk_data_offset(chunk.pos)
+        # Records inside a compressed chunk have no file offset of their own.
+        compressed = fields.get(b'compression', b'none') != b'none'
+        record_base = None if compressed else data_pos
         conns = self._conns
         file = self.path
         out: list[RawMessage] = []
         append = out.append
-        unpack_u32 = U32.unpack_from
-        ipos = 0
-        end = len(raw)
-        while ipos < end:
-            try:
-                hlen = unpack_u32(raw, ipos)[0]
-                hdr = _parse_header(raw, ipos + 4, ipos + 4 + hlen)
-                dlen = unpack_u32(raw, ipos + 4 + hlen)[0]
-            except (ValueError, struct.error) as exc:
-                if complete:
-                    self.report(
-                        Problem(
-                            self.path,
-                            chunk.pos if compressed else data_start + ipos,
-                            None,
-                            'corrupt',
-                            f'unreadable record inside chunk at offset {chunk.pos}: {exc!r}',
-                            None,
-                        )
-                    )
-                break
-            dstart = ipos + 8 + hlen
-            if dstart + dlen > end:
-                if complete:
-                    self.report(
-                        Problem(
-                            self.path,
-                            chunk.pos,
-                            None,
-                            'corrupt',
-                            f'record inside chunk runs past the chunk end ({dlen} bytes declared)',
-                            None,
-                        )
-                    )
-                break
-            if hdr.get(b'op') == b'\x02':
+        try:
+            for ipos, hdr, dstart, dend in _chunk_records(raw):
+                if hdr.get(b'op') != OP_MSG_DATA:
+                    continue
                 cid = U32.unpack(hdr[b'conn'])[0]
                 conn = conns.get(cid)
                 if conn is None:
-                    self.report(
-                        Problem(
-                            self.path,
-                            chunk.pos,
-                            None,
-                            'unknown-connection',
-                            f'message on undeclared connection {cid}',
-                            1,
-                        )
+                    self.report_at(
+                        chunk.pos,
+                        'unknown-connection',
+                        f'message on undeclared connection {cid}',
+                        lost=1,
                     )
                 elif wanted is None or cid in wanted:
                     sec, nsec = TIME.unpack(hdr[b'time'])
+                    offset = chunk.pos if record_base is None else record_base + ipos
                     append(
-                        RawMessage(
-                            conn,
-                            sec * 1_000_000_000 + nsec,
-                            raw[dstart : dstart + dlen],
-                            chunk.pos if compressed else data_start + ipos,
-                            file,
-                        )
+                        RawMessage(conn, sec * 1_000_000_000 + nsec, raw[dstart:dend], offset, file)
                     )
-            ipos = dstart + dlen
+        except _ChunkDamageError as damage:
+            # A cut chunk ends mid-record by nature; the cut itself is reported at open.
+            if complete:
+                offset = chunk.pos if record_base is None else record_base + damage.pos
+                self.report_at(
+                    offset, 'corrupt', f'in the chunk at offset {chunk.pos}: {damage.reason}'
+                )
         return sort_chunk(out)
-
-    def _chunk_data_offset(self, pos: int) -> int:
-        head = self._read_at(pos, 4)
-        (hlen,) = U32.unpack(head)
-        return pos + 8 + hlen
 
     def messages(
         self,
@@ -464,30 +439,11 @@ class Ros1Reader(BagReader):
     ) -> Iterator[RawMessage]:
         """Yield messages in log-time order (see `BagReader.messages`).
 
-        Yields:
+        Returns:
             Raw messages.
 
         """
         wanted = None if connections is None else {c.id for c in connections}
-        chunks = sorted(self._chunks, key=lambda c: (c.start_ns, c.pos))
-        if wanted is not None:
-            chunks = [c for c in chunks if not c.conn_counts or wanted & c.conn_counts.keys()]
-        if start is not None:
-            chunks = [c for c in chunks if c.end_ns >= start]
-        if end is not None:
-            chunks = [c for c in chunks if c.start_ns < end]
-
-        def loaded() -> Iterator[tuple[int, list[RawMessage]]]:
-            for chunk in chunks:
-                yield chunk.start_ns, self._chunk_messages(chunk, wanted)
-
-        for msg in merge_chunks(loaded()):
-            if start is not None and msg.log_time_ns < start:
-                continue
-            if end is not None and msg.log_time_ns >= end:
-                continue
-            yield msg
-
-
-def _with_count(conn: Connection, count: int) -> Connection:
-    return replace(conn, message_count=count)
+        chunks = select_chunks(self._chunks, wanted, start, end)
+        loaded = ((chunk.start_ns, self._chunk_messages(chunk, wanted)) for chunk in chunks)
+        return clip(merge_chunks(loaded), start, end)

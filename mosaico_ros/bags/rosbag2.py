@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import replace
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import zstandard
@@ -32,7 +31,8 @@ from mosaico_ros.bags.detect import open_file
 from mosaico_ros.bags.errors import BagFormatError, BagMissingFileError
 from mosaico_ros.bags.model import Connection, Problem, RawMessage
 from mosaico_ros.bags.msgtype import normalize_msgtype
-from mosaico_ros.bags.reader import BagReader
+from mosaico_ros.bags.ordering import log_time
+from mosaico_ros.bags.reader import BagReader, known_total
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -76,9 +76,7 @@ class Rosbag2Reader(BagReader):
             BagMissingFileError: None of the listed storage files is present.
 
         """
-        self.path = path
-        self.strict = strict
-        self.problems = []
+        super().__init__(path, strict=strict)
         self.metadata = load_metadata(path / 'metadata.yaml')
         mode = str(self.metadata.get('compression_mode') or '').upper()
         fmt = str(self.metadata.get('compression_format') or '').lower()
@@ -93,13 +91,6 @@ class Rosbag2Reader(BagReader):
         except BaseException:
             self.close()
             raise
-
-    def close(self) -> None:
-        """Close every storage file."""
-        for reader in self.readers:
-            reader.close()
-        self.readers = []
-        super().close()
 
     def _open_files(self) -> None:
         listed = [str(p) for p in self.metadata.get('relative_file_paths') or []]
@@ -127,7 +118,12 @@ class Rosbag2Reader(BagReader):
                 )
                 continue
             used.add(found.resolve())
-            self.readers.append(open_file(found, strict=self.strict))
+            reader = open_file(found, strict=self.strict)
+            self.on_close(reader.close)
+            # One list for all files, so that damage shows while messages are read.
+            self.problems.extend(p for p in reader.problems if p not in self.problems)
+            reader.problems = self.problems
+            self.readers.append(reader)
         if listed and not self.readers:
             msg = f'{self.path}: none of the storage files listed in metadata.yaml is present: ' + (
                 ', '.join(missing)
@@ -150,7 +146,7 @@ class Rosbag2Reader(BagReader):
                 )
 
     def _unify(self) -> None:
-        """Merge connections of all files into one list keyed by topic and type."""
+        """Merge connections of all files into one list keyed by topic, type and encoding."""
         declared: dict[str, dict[str, Any]] = {}
         declared_counts: dict[str, int] = {}
         for entry in self.metadata.get('topics_with_message_count') or []:
@@ -158,39 +154,20 @@ class Rosbag2Reader(BagReader):
             if meta.get('name'):
                 declared[meta['name']] = meta
                 declared_counts[meta['name']] = int(entry.get('message_count') or 0)
+        complete = not any(p.kind == 'missing-file' for p in self.problems)
 
-        self._map: dict[tuple[int, int], Connection] = {}
         unified: dict[tuple[str, str, str], Connection] = {}
-        counts: dict[tuple[str, str, str], int | None] = {}
+        counts: dict[tuple[str, str, str], list[int | None]] = {}
+        members: dict[tuple[int, int], tuple[str, str, str]] = {}
         for index, reader in enumerate(self.readers):
-            self.problems.extend(p for p in reader.problems if p not in self.problems)
             for conn in reader.connections:
                 key = (conn.topic, conn.msgtype, conn.encoding)
                 if key not in unified:
-                    meta = declared.get(conn.topic, {})
-                    meta_qos = meta.get('offered_qos_profiles')
-                    qos = conn.qos if conn.qos is not None else meta_qos
-                    if conn.qos is not None and meta_qos and _norm(meta_qos) != _norm(conn.qos):
-                        self.report(
-                            Problem(
-                                conn.source_file,
-                                None,
-                                conn.topic,
-                                'mismatch',
-                                'offered_qos_profiles in metadata.yaml differ from the storage'
-                                ' file; using the storage file',
-                                0,
-                            )
-                        )
-                    unified[key] = replace(conn, id=len(unified), qos=qos, source_file=self.path)
-                    counts[key] = 0
-                have = counts[key]
-                counts[key] = (
-                    None
-                    if have is None or conn.message_count is None
-                    else (have + conn.message_count)
-                )
-                self._map[index, conn.id] = unified[key]
+                    qos = self._qos(conn, declared.get(conn.topic, {}).get('offered_qos_profiles'))
+                    unified[key] = replace(conn, qos=qos, source_file=self.path)
+                    counts[key] = []
+                counts[key].append(conn.message_count)
+                members[index, conn.id] = key
         topics_seen = {key[0] for key in unified}
         for name, meta in declared.items():
             if name in topics_seen:
@@ -198,40 +175,55 @@ class Rosbag2Reader(BagReader):
             typ = str(meta.get('type') or '')
             key = (name, normalize_msgtype(typ), str(meta.get('serialization_format') or ''))
             unified[key] = Connection(
-                id=len(unified),
+                id=0,
                 topic=name,
                 msgtype=key[1],
                 encoding=key[2],
                 msgdef='',
                 msgdef_encoding='',
                 md5sum='',
-                message_count=0 if not self._missing else None,
+                message_count=None,
                 qos=meta.get('offered_qos_profiles'),
                 schema_name=typ,
                 source_file=self.path,
             )
-            counts[key] = unified[key].message_count
-        complete = not self._missing
+            counts[key] = [0 if complete else None]
+        totals = {key: known_total(parts) for key, parts in counts.items()}
         if complete:
-            for key, conn in unified.items():
-                if counts.get(key) is None:
-                    counts[key] = declared_counts.get(conn.topic)
-        self.connections = [replace(c, message_count=counts.get(k)) for k, c in unified.items()]
-        by_key = {(c.topic, c.msgtype, c.encoding): c for c in self.connections}
-        self._map = {k: by_key[(v.topic, v.msgtype, v.encoding)] for k, v in self._map.items()}
-        known = [c.message_count for c in self.connections]
-        self.message_count = (
-            sum(c or 0 for c in known) if all(c is not None for c in known) else None
-        )
+            for key, total in totals.items():
+                if total is None:
+                    totals[key] = declared_counts.get(key[0])
+
+        self.connections = [
+            replace(conn, id=cid, message_count=totals[key])
+            for cid, (key, conn) in enumerate(unified.items())
+        ]
+        by_key = dict(zip(unified, self.connections, strict=True))
+        self._map = {member: by_key[key] for member, key in members.items()}
+        self.message_count = known_total(c.message_count for c in self.connections)
         starts = [r.start_ns for r in self.readers if r.start_ns is not None]
         ends = [r.end_ns for r in self.readers if r.end_ns is not None]
-        self.start_ns = min(starts) if starts else None
-        self.end_ns = max(ends) if ends else None
+        self.start_ns = min(starts, default=None)
+        self.end_ns = max(ends, default=None)
         self.size_bytes = sum(r.size_bytes for r in self.readers)
 
-    @property
-    def _missing(self) -> bool:
-        return any(p.kind == 'missing-file' for p in self.problems)
+    def _qos(self, conn: Connection, declared_qos: str | None) -> str | None:
+        """QoS of a connection: the storage file's, else metadata.yaml's; report disagreement."""
+        if conn.qos is None:
+            return declared_qos
+        if declared_qos and _norm(declared_qos) != _norm(conn.qos):
+            self.report(
+                Problem(
+                    conn.source_file,
+                    None,
+                    conn.topic,
+                    'mismatch',
+                    'offered_qos_profiles in metadata.yaml differ from the storage file;'
+                    ' using the storage file',
+                    0,
+                )
+            )
+        return conn.qos
 
     def messages(
         self,
@@ -258,9 +250,7 @@ class Rosbag2Reader(BagReader):
         if len(streams) == 1:
             yield from streams[0]
         else:
-            yield from heapq.merge(*streams, key=attrgetter('log_time_ns'))
-        for reader in self.readers:
-            self.problems.extend(p for p in reader.problems if p not in self.problems)
+            yield from heapq.merge(*streams, key=log_time)
 
     def _file_messages(
         self,

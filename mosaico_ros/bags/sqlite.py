@@ -13,8 +13,8 @@ import sqlite3
 from typing import TYPE_CHECKING
 
 from mosaico_ros.bags.errors import BagFormatError
-from mosaico_ros.bags.model import Connection, Problem, RawMessage
-from mosaico_ros.bags.msgtype import normalize_msgtype
+from mosaico_ros.bags.model import Connection, RawMessage
+from mosaico_ros.bags.msgtype import normalize_msgtype, service_of_event
 from mosaico_ros.bags.reader import BagReader
 
 if TYPE_CHECKING:
@@ -22,13 +22,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 FETCH_ROWS = 512
-
-
-def service_of_event(msgtype: str) -> str | None:
-    """Return `pkg/srv/Name` for a service event type `pkg/srv/Name_Event`."""
-    if '/srv/' in msgtype and msgtype.endswith('_Event'):
-        return msgtype.removesuffix('_Event')
-    return None
 
 
 class Db3Reader(BagReader):
@@ -47,29 +40,23 @@ class Db3Reader(BagReader):
             BagFormatError: Not a rosbag2 database (no topics/messages tables).
 
         """
-        self.path = display_path or path
-        self.strict = strict
-        self.problems = []
+        super().__init__(display_path or path, strict=strict)
         self.size_bytes = os.path.getsize(path)
         try:
             self._db = sqlite3.connect(f'{path.resolve().as_uri()}?immutable=1', uri=True)
         except sqlite3.Error as exc:
             msg = f'{self.path}: SQLite cannot open it: {exc}'
             raise BagFormatError(msg) from exc
+        self.on_close(self._db.close)
         try:
             self._open()
         except sqlite3.DatabaseError as exc:
-            self._db.close()
+            self.close()
             msg = f'{self.path}: not a readable rosbag2 database: {exc}'
             raise BagFormatError(msg) from exc
         except BaseException:
-            self._db.close()
+            self.close()
             raise
-
-    def close(self) -> None:
-        """Close the database."""
-        self._db.close()
-        super().close()
 
     def _open(self) -> None:
         tables = {
@@ -80,8 +67,9 @@ class Db3Reader(BagReader):
             raise BagFormatError(msg)
         self.ros_distro = ''
         if 'schema' in tables:
-            row = self._db.execute('SELECT * FROM schema').fetchone()
-            cols = [d[0] for d in self._db.execute('SELECT * FROM schema').description]
+            cur = self._db.execute('SELECT * FROM schema')
+            row = cur.fetchone()
+            cols = [d[0] for d in cur.description]
             if row and 'ros_distro' in cols:
                 self.ros_distro = str(row[cols.index('ros_distro')] or '')
         definitions: dict[str, tuple[str, str]] = {}
@@ -128,16 +116,11 @@ class Db3Reader(BagReader):
         self.message_count = sum(s[0] for s in stats.values())
         orphans = stats.keys() - self._conns.keys()
         for tid in sorted(orphans):
-            self.report(
-                Problem(
-                    self.path,
-                    None,
-                    None,
-                    'unknown-connection',
-                    f'{stats[tid][0]} messages reference topic id {tid}, absent from the topics'
-                    ' table',
-                    stats[tid][0],
-                )
+            self.report_at(
+                None,
+                'unknown-connection',
+                f'{stats[tid][0]} messages reference topic id {tid}, absent from the topics table',
+                lost=stats[tid][0],
             )
         known = [s for tid, s in stats.items() if tid in self._conns]
         self.start_ns = min((s[1] for s in known), default=None)
@@ -183,8 +166,6 @@ class Db3Reader(BagReader):
                     if conn is not None:
                         yield RawMessage(conn, stamp, data, rowid, file)
         except sqlite3.DatabaseError as exc:
-            self.report(
-                Problem(self.path, None, None, 'corrupt', f'SQLite read failed: {exc}', None)
-            )
+            self.report_at(None, 'corrupt', f'SQLite read failed: {exc}')
         finally:
             cur.close()

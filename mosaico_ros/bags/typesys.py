@@ -31,7 +31,7 @@ from rosbags.typesys import (
 )
 
 from mosaico_ros.bags.errors import BagError, UnknownTypeError
-from mosaico_ros.bags.msgtype import normalize_msgtype
+from mosaico_ros.bags.msgtype import normalize_msgtype, service_of_event
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -166,13 +166,13 @@ def parse_definition(msgtype: str, text: str, encoding: str) -> Typesdict:
     text, named = clean_msg_text(text)
     if named and normalize_msgtype(named) != msgtype:
         text = f'MSG: {named}\n' + text
-    if msgtype.endswith('_Event') and '/srv/' in msgtype and re.search(r'^---\s*$', text, re.M):
-        return _service_event_types(msgtype, text)
+    if (service := service_of_event(msgtype)) and re.search(r'^---\s*$', text, re.M):
+        return _service_event_types(msgtype, service, text)
     return dict(get_types_from_msg(text, msgtype))
 
 
-def _service_event_types(msgtype: str, srv_text: str) -> Typesdict:
-    base = msgtype.removesuffix('_Event')
+def _service_event_types(msgtype: str, base: str, srv_text: str) -> Typesdict:
+    """Types of a service event as rosbag2 derives them from the `.srv` text."""
     short = base.rsplit('/', 1)[-1]
     request, response = re.split(r'^---[ \t]*$', srv_text, maxsplit=1, flags=re.M)
     typs: Typesdict = {}
