@@ -473,19 +473,10 @@ class McapReader(BagReader):
 
     # -- reading -------------------------------------------------------------------
 
-    def messages(
-        self,
-        connections: Iterable[Connection] | None = None,
-        start: int | None = None,
-        end: int | None = None,
+    def _messages(
+        self, wanted: set[int] | None, start: int | None, end: int | None
     ) -> Iterator[RawMessage]:
-        """Yield messages in log-time order (see `BagReader.messages`).
-
-        Returns:
-            Raw messages.
-
-        """
-        wanted = None if connections is None else {c.id for c in connections}
+        """Merge indexed chunks in log-time order; without an index, read in file order."""
         loaded: Iterator[tuple[int, list[RawMessage]]]
         if self._chunks is not None:
             loaded = (

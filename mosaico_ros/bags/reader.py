@@ -94,7 +94,6 @@ class BagReader(ABC):
         """
         self._closers.append(closer)
 
-    @abstractmethod
     def messages(
         self,
         connections: Iterable[Connection] | None = None,
@@ -108,10 +107,18 @@ class BagReader(ABC):
             start: Only messages with log time >= start (ns).
             end: Only messages with log time < end (ns).
 
-        Yields:
+        Returns:
             Raw messages.
 
         """
+        wanted = None if connections is None else {c.id for c in connections}
+        return self._messages(wanted, start, end)
+
+    @abstractmethod
+    def _messages(
+        self, wanted: set[int] | None, start: int | None, end: int | None
+    ) -> Iterator[RawMessage]:
+        """Yield messages of the wanted connection ids (all when None) as `messages` does."""
 
     def type_resolution(self) -> TypeResolution:
         """Typestore for this bag (see `typesys.resolve_types`) with unknown connections."""

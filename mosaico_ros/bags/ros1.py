@@ -33,7 +33,7 @@ from mosaico_ros.bags.ordering import clip, merge_chunks, select_chunks, sort_ch
 from mosaico_ros.bags.reader import BagReader, known_total
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, KeysView
+    from collections.abc import Iterator, KeysView
 
 MAGIC = b'#ROSBAG V2.0\n'
 
@@ -431,19 +431,10 @@ class Ros1Reader(BagReader):
                 )
         return sort_chunk(out)
 
-    def messages(
-        self,
-        connections: Iterable[Connection] | None = None,
-        start: int | None = None,
-        end: int | None = None,
+    def _messages(
+        self, wanted: set[int] | None, start: int | None, end: int | None
     ) -> Iterator[RawMessage]:
-        """Yield messages in log-time order (see `BagReader.messages`).
-
-        Returns:
-            Raw messages.
-
-        """
-        wanted = None if connections is None else {c.id for c in connections}
+        """Merge the chunks that may hold wanted messages in log-time order."""
         chunks = select_chunks(self._chunks, wanted, start, end)
         loaded = ((chunk.start_ns, self._chunk_messages(chunk, wanted)) for chunk in chunks)
         return clip(merge_chunks(loaded), start, end)

@@ -35,7 +35,7 @@ from mosaico_ros.bags.ordering import log_time
 from mosaico_ros.bags.reader import BagReader, known_total
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterator
     from pathlib import Path
 
 STORAGE_SUFFIXES = ('.db3', '.mcap', '.db3.zstd', '.mcap.zstd')
@@ -225,19 +225,10 @@ class Rosbag2Reader(BagReader):
             )
         return conn.qos
 
-    def messages(
-        self,
-        connections: Iterable[Connection] | None = None,
-        start: int | None = None,
-        end: int | None = None,
+    def _messages(
+        self, wanted: set[int] | None, start: int | None, end: int | None
     ) -> Iterator[RawMessage]:
-        """Yield messages of all storage files merged in log-time order.
-
-        Yields:
-            Raw messages.
-
-        """
-        wanted = None if connections is None else {c.id for c in connections}
+        """Yield messages of all storage files merged in log-time order."""
         streams = []
         for index, reader in enumerate(self.readers):
             subs = [

@@ -18,7 +18,7 @@ from mosaico_ros.bags.msgtype import normalize_msgtype, service_of_event
 from mosaico_ros.bags.reader import BagReader
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterator
     from pathlib import Path
 
 FETCH_ROWS = 512
@@ -126,22 +126,14 @@ class Db3Reader(BagReader):
         self.start_ns = min((s[1] for s in known), default=None)
         self.end_ns = max((s[2] for s in known), default=None)
 
-    def messages(
-        self,
-        connections: Iterable[Connection] | None = None,
-        start: int | None = None,
-        end: int | None = None,
+    def _messages(
+        self, wanted: set[int] | None, start: int | None, end: int | None
     ) -> Iterator[RawMessage]:
-        """Yield messages in timestamp order (see `BagReader.messages`).
-
-        Yields:
-            Raw messages.
-
-        """
+        """Yield messages in timestamp order, streamed from one SQL cursor."""
         where: list[str] = []
         args: list[int] = []
-        if connections is not None:
-            ids = sorted({c.id for c in connections})
+        if wanted is not None:
+            ids = sorted(wanted)
             if not ids:
                 return
             where.append(f'topic_id IN ({",".join("?" * len(ids))})')
