@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+from test_adapters_support import plain
 
 from mosaico_ros.adapters import (
     GenericAdapter,
@@ -46,20 +47,6 @@ def typestore() -> Any:
     types.update(get_types_from_msg(SAMPLE_MSGDEF, SAMPLE))
     store.register(types)
     return store
-
-
-def plain(obj: Any) -> Any:
-    if hasattr(obj, '__dataclass_fields__'):
-        return {
-            name: plain(getattr(obj, name))
-            for name in obj.__dataclass_fields__
-            if name != '__msgtype__' and not name.isupper()
-        }
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, list):
-        return [plain(item) for item in obj]
-    return obj
 
 
 def make_samples(store: Any, count: int) -> list[Any]:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from rosbags.interfaces import Nodetype
 from rosbags.typesys import Stores, get_typestore
+from test_adapters_support import plain
 
 from mosaico_ros.adapters import SENTENCE_MSGDEF, AdapterError, default_registry, register_msgdef
 from mosaico_ros.adapters.rows import NUMPY_PRIMITIVES
@@ -121,20 +122,6 @@ FIXES: dict[str, Callable[[Any, MessageFactory], Any]] = {
 
 # conversions the SDK convention makes lossy, compared with a tolerance
 APPROX = {'sensor_msgs/msg/Temperature'}
-
-
-def plain(obj: Any) -> Any:
-    if hasattr(obj, '__dataclass_fields__'):
-        return {
-            name: plain(getattr(obj, name))
-            for name in obj.__dataclass_fields__
-            if name != '__msgtype__' and not name.isupper()
-        }
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, list):
-        return [plain(item) for item in obj]
-    return obj
 
 
 def assert_close(got: Any, want: Any, path: str = '') -> None:

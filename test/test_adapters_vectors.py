@@ -5,32 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.ipc as ipc
 import pytest
 from mcap.reader import make_reader
 from rosbags.typesys import Stores, get_typestore
+from test_adapters_support import plain
 
 from mosaico_ros.adapters import GenericAdapter, default_registry
 from mosaico_ros.protocol import TIMESTAMP_COLUMN
 
 BAG = 'sample_ros2_humble.mcap'
-
-
-def to_plain(obj: Any) -> Any:
-    """A rosbags message as the vectors' JSON shows it (no constants, arrays as lists)."""
-    if hasattr(obj, '__dataclass_fields__'):
-        return {
-            name: to_plain(getattr(obj, name))
-            for name in obj.__dataclass_fields__
-            if name != '__msgtype__' and not name.isupper()
-        }
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, list):
-        return [to_plain(item) for item in obj]
-    return obj
 
 
 @pytest.fixture(scope='module')
@@ -99,7 +84,7 @@ def test_vector(
     assert meta == vector['topic_create_payload']['user_metadata']['_ros_']
 
     back = adapter.from_arrow(expected, msgtype, typestore)
-    assert [to_plain(msg) for msg in back] == [item['data'] for item in vector['to_ros']]
+    assert [plain(msg) for msg in back] == [item['data'] for item in vector['to_ros']]
     assert all(item['ros_msgtype'] == msgtype for item in vector['to_ros'])
     # what we rebuild serializes: the player publishes these bytes
     for msg in back:
