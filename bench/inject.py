@@ -27,6 +27,7 @@ from pathlib import Path
 OURS_SERVER = """
 import json, resource, sys, time
 from pathlib import Path
+import mosaico_ros.adapters  # imported before timing, as AnyReader is for the plain read
 from mosaico_ros.bags.injector import InjectOptions, Injector
 from mosaico_ros.client import MosaicoClient
 bag, port, name = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
@@ -42,6 +43,7 @@ print(json.dumps({'messages': report.stored, 'seconds': seconds,
 OURS_STORE = """
 import json, resource, sys, time
 from pathlib import Path
+import mosaico_ros.adapters  # imported before timing, as AnyReader is for the plain read
 from mosaico_ros.bags.injector import InjectOptions, Injector
 from mosaico_ros.connect import Target, open_client
 bag, store, name = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]

@@ -42,10 +42,12 @@ under a reason, with the file and offset of the first one.
 from __future__ import annotations
 
 import base64
+import gc
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -521,10 +523,8 @@ class Injector:
         stream.adapter = ros_adapter
         report.adapter = type(ros_adapter).__name__
         report.ontology_tag = ros_adapter.tag
-        msgtype = conn.msgtype
         ros1 = encoding == 'ros1'
-        deserialize = typestore.deserialize_ros1 if ros1 else typestore.deserialize_cdr
-        stream.decode = lambda data: deserialize(data, msgtype)
+        stream.decode = _decoder(typestore, conn.msgtype, ros1)
         stream.stock_retry = lambda: self._use_stock_definition(stream, ros1)
 
     def _use_stock_definition(self, stream: _TopicStream, ros1: bool) -> bool:
@@ -541,7 +541,6 @@ class Injector:
         msgtype = stream.msgtype
         if msgtype not in store.fielddefs:
             return False
-        deserialize = store.deserialize_ros1 if ros1 else store.deserialize_cdr
         try:
             adapter = self.registry.resolve(
                 msgtype,
@@ -551,7 +550,7 @@ class Injector:
             )
         except Exception:
             return False
-        stream.decode = lambda data: deserialize(data, msgtype)
+        stream.decode = _decoder(store, msgtype, ros1)
         stream.adapter = adapter
         stream.stock = True
         stream.stock_typestore = store
@@ -627,7 +626,7 @@ class Injector:
         report = self._new_report(path, sequence)
         started = time.perf_counter()
         try:
-            with self._open(path) as reader:
+            with _scheduled_gc(), self._open(path) as reader:
                 report.bytes_total = reader.size_bytes
                 typestore, unknown = self._typestore(reader)
                 self._inject_open(path, reader, typestore, unknown, report)
@@ -822,6 +821,7 @@ class Injector:
             schema=stream.schema,
         )
         writer.push_batch(batch)
+        _collect_garbage()
         report.stored += batch.num_rows
         report.bytes_stored += batch.nbytes
 
@@ -965,6 +965,62 @@ def _has_hidden_nulls(array: pa.Array) -> bool:
         if (not spec.nullable and child.null_count) or _has_hidden_nulls(child):
             return True
     return False
+
+
+_FULL_GC_PERIOD_S = 1.0
+_last_full_gc = [0.0]
+
+
+def _collect_garbage() -> None:
+    """Collect everything, at most about once a second."""
+    now = time.monotonic()
+    if now - _last_full_gc[0] >= _FULL_GC_PERIOD_S:
+        _last_full_gc[0] = now
+        gc.collect()
+
+
+@contextmanager
+def _scheduled_gc() -> Iterator[None]:
+    """Run the garbage collector on our schedule while a bag is injected.
+
+    Decoding allocates millions of small objects; with automatic collection,
+    full collections walk every buffered message again and again and cost
+    about 40 % of decode time. `_flush` instead collects everything about
+    once a second (`_collect_garbage`), which bounds cyclic garbage.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _decoder(typestore: Typestore, msgtype: str, ros1: bool) -> Callable[[Any], Any]:
+    """Return a function decoding one payload of `msgtype`.
+
+    For little-endian CDR (all but exotic recordings) it calls the generated
+    deserializer directly: `Typestore.deserialize_cdr` looks the definition up
+    and slices the payload for every message, which costs a tenth of the decode.
+    Anything else takes the checked path.
+    """
+    if ros1:
+        return lambda data: typestore.deserialize_ros1(data, msgtype)
+    checked = typestore.deserialize_cdr
+    msgdef = typestore.get_msgdef(msgtype)
+    little = msgdef.deserialize_cdr_le
+    cls = msgdef.cls
+
+    def decode(data: Any) -> Any:
+        if data[:2] != b'\x00\x01':
+            return checked(data, msgtype)
+        message, pos = little(memoryview(data)[4:], 0, cls, typestore)
+        if pos + 7 < len(data):
+            raise ValueError(f'CDR message size mismatch for {msgtype!r}')
+        return message
+
+    return decode
 
 
 def _all_fail(decode: Callable[[bytes | memoryview], Any], datas: Sequence[Any]) -> bool:
