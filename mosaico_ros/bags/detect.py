@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING
 import zstandard
 
 from mosaico_ros.bags.errors import BagCorruptError, BagFormatError
+from mosaico_ros.bags.mcapfile import McapReader
+from mosaico_ros.bags.ros1 import Ros1Reader
+from mosaico_ros.bags.sqlite import Db3Reader
 
 if TYPE_CHECKING:
     from mosaico_ros.bags.reader import BagReader
@@ -111,10 +114,6 @@ def open_file(path: Path, *, strict: bool = False, display_path: Path | None = N
         BagFormatError: Unknown or nested-compressed format.
 
     """
-    from mosaico_ros.bags.mcapfile import McapReader
-    from mosaico_ros.bags.ros1 import Ros1Reader
-    from mosaico_ros.bags.sqlite import Db3Reader
-
     fmt = sniff(path)
     shown = display_path or path
     if fmt is FileFormat.ROS1:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from mosaico_ros.bags.errors import BagCorruptError
 from mosaico_ros.bags.model import Problem
+from mosaico_ros.bags.typesys import resolve_types
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -122,8 +123,6 @@ class BagReader(ABC):
 
     def type_resolution(self) -> TypeResolution:
         """Typestore for this bag (see `typesys.resolve_types`) with unknown connections."""
-        from mosaico_ros.bags.typesys import resolve_types
-
         return resolve_types(self.connections, self.distro, self.msg_paths)
 
     def typestore(self) -> Typestore:

@@ -369,7 +369,7 @@ class Ros1Reader(BagReader):
                     chunk.conn_counts[cid] = chunk.conn_counts.get(cid, 0) + 1
                     times.append(_time_ns(hdr[b'time']))
         except _ChunkDamageError:
-            # Reading the chunk reports the damage with the messages it costs.
+            # The scan keeps the records before the damage; reading the chunk reports it.
             pass
         if times:
             chunk.start_ns, chunk.end_ns = min(times), max(times)
