@@ -156,7 +156,7 @@ def _topics_table(client: Any, sequence: str, topics: list[str]) -> Table:
         table.add_row(
             topic,
             handler.ontology_tag,
-            str(handler.row_count),
+            str(handler.msg_count),
             _size(handler.total_size_bytes),
             _time(handler.timestamp_ns_min),
             _duration(handler.timestamp_ns_min, handler.timestamp_ns_max),

@@ -57,3 +57,11 @@ def server(store_dir: Path) -> Iterator[object]:
 
     with EmbeddedServer(store_dir, host='127.0.0.1', port=0) as running:
         yield running
+
+
+@pytest.fixture
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let the CLI's tables print whole names instead of folding them."""
+    from mosaico_ros import cli
+
+    monkeypatch.setattr(cli.console, 'width', 200)

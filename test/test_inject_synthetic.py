@@ -137,13 +137,6 @@ def test_time_window_is_half_open(client: Any, recordings: dict[str, Recording])
     assert stamps[-1] == end - 2_500_000
 
 
-@pytest.fixture
-def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    from mosaico_ros import cli
-
-    monkeypatch.setattr(cli.console, 'width', 200)
-
-
 @pytest.mark.usefixtures('wide_console')
 def test_cli_inject_dry_run_and_summary(recordings: dict[str, Recording], tmp_path: Path) -> None:
     runner = CliRunner()
