@@ -2,7 +2,10 @@
 
 Order of sources: a stock store for the distro, then definitions embedded in
 the bag (ROS 1 connection headers, MCAP schemas, db3 message_definitions),
-then `.msg`/`.idl` files under msg_paths. Where an embedded definition of a
+then `.msg`/`.idl` files under msg_paths, and last, for types still missing,
+the `.msg` files of installed ROS interface packages (every prefix on
+`AMENT_PREFIX_PATH`, and this interpreter's prefix, where the ROS wheels from
+PyPI install their `share/`). Where an embedded definition of a
 type differs from the stock one, the stock one is kept if both have the same
 wire layout (so `header.stamp` keeps working for tools that flatten Header),
 otherwise the embedded one wins because it describes the bytes in the bag.
@@ -16,7 +19,9 @@ Request/Response/Event as rosbag2 defines them.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -323,6 +328,11 @@ def resolve_types(
             _register(store, fresh, set(), result.notes, str(path))
         except TypesysError as exc:
             result.notes.append(f'{path}: rejected: {exc}')
+    register_installed(
+        store,
+        (c.msgtype for c in connections if c.encoding in DECODABLE_ENCODINGS),
+        result.notes,
+    )
     for conn in connections:
         if conn.encoding not in DECODABLE_ENCODINGS:
             result.unknown[conn.id] = f'message encoding {conn.encoding!r} is not ROS (cdr/ros1)'
@@ -333,6 +343,77 @@ def resolve_types(
         elif reason := _incomplete(store, conn.msgtype):
             result.unknown[conn.id] = reason
     return result
+
+
+def installed_share_dirs() -> list[Path]:
+    """`share` directories of installed ROS packages that hold interface definitions."""
+    prefixes = [p for p in os.environ.get('AMENT_PREFIX_PATH', '').split(os.pathsep) if p]
+    prefixes.append(sys.prefix)
+    shares = [Path(prefix) / 'share' for prefix in dict.fromkeys(prefixes)]
+    index = Path('ament_index', 'resource_index', 'rosidl_interfaces')
+    return [share for share in shares if (share / index).is_dir()]
+
+
+def _installed_msg_file(msgtype: str, shares: Sequence[Path]) -> Path | None:
+    parts = msgtype.split('/')
+    if len(parts) != 3 or parts[1] != 'msg':
+        return None
+    package, _, name = parts
+    for share in shares:
+        path = share / package / 'msg' / f'{name}.msg'
+        if path.is_file():
+            return path
+    return None
+
+
+def _missing_names(store: Typestore, roots: Iterable[str]) -> list[str]:
+    """Types reachable from roots (themselves included) that the store lacks."""
+    missing: list[str] = []
+    stack, seen = list(roots), set()
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name not in store.fielddefs:
+            missing.append(name)
+            continue
+        nodes: list[Any] = [desc for _, desc in store.fielddefs[name][1]]
+        while nodes:
+            kind, rest = nodes.pop()
+            if kind == Nodetype.NAME:
+                stack.append(rest)
+            elif kind in (Nodetype.ARRAY, Nodetype.SEQUENCE):
+                nodes.append(rest[0])
+    return missing
+
+
+def register_installed(store: Typestore, msgtypes: Iterable[str], notes: list[str]) -> None:
+    """Register definitions of installed interface packages for types the store lacks.
+
+    Dependencies are followed, so a type whose fields use other missing types
+    becomes decodable when all of them are installed.
+    """
+    shares = installed_share_dirs()
+    pending = _missing_names(store, msgtypes)
+    tried: set[str] = set()
+    while shares and pending:
+        name = pending.pop()
+        if name in tried:
+            continue
+        tried.add(name)
+        path = _installed_msg_file(name, shares)
+        if path is None:
+            continue
+        text, _ = clean_msg_text(path.read_text(encoding='utf-8'))
+        try:
+            typs = dict(get_types_from_msg(text, name))
+        except TypesysError as exc:
+            notes.append(f'{path}: rejected: {exc}')
+            continue
+        store.register(typs)
+        notes.append(f'{path}: definition of {name} from an installed package')
+        pending.extend(_missing_names(store, typs))
 
 
 def _incomplete(store: Typestore, msgtype: str) -> str | None:
