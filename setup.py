@@ -44,6 +44,7 @@ setup(
         'lz4',
         'numpy>=1.24',
         'pillow>=9',
+        'protobuf>=4.21',
         'ruamel.yaml>=0.17',
     ],
     extras_require={
