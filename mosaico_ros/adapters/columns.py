@@ -8,6 +8,7 @@ names, order and nullability exactly as the model declares them.
 
 from __future__ import annotations
 
+from functools import cache
 from itertools import chain
 from operator import attrgetter, not_
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -58,6 +59,110 @@ def null_mask(valid: NDArray[np.bool_] | None) -> pa.Array | None:
     return None if valid is None or bool(valid.all()) else pa.array(~valid)
 
 
+def empty_value(dtype: pa.DataType) -> Any:
+    """Arrow's "empty" value of `dtype`: what its builders append under a null parent.
+
+    Args:
+        dtype: Any Arrow type.
+
+    Returns:
+        0, ``False``, ``''``, ``b''``, ``[]``, N empty elements for a fixed-size
+        list, or a struct of its children's empty values (a valid struct).
+
+    """
+    if pa.types.is_struct(dtype):
+        return {field.name: empty_value(field.type) for field in dtype}
+    if pa.types.is_fixed_size_list(dtype):
+        return [empty_value(dtype.value_type)] * dtype.list_size
+    if pa.types.is_list(dtype) or pa.types.is_large_list(dtype):
+        return []
+    if pa.types.is_string(dtype) or pa.types.is_large_string(dtype):
+        return ''
+    if pa.types.is_binary(dtype) or pa.types.is_large_binary(dtype):
+        return b''
+    if pa.types.is_boolean(dtype):
+        return False
+    if pa.types.is_floating(dtype):
+        return 0.0
+    return 0
+
+
+@cache
+def empty_scalar(dtype: pa.DataType) -> pa.Scalar:
+    """`empty_value` of `dtype` as an Arrow scalar (cached per type)."""
+    return pa.scalar(empty_value(dtype), type=dtype)
+
+
+def empty_array(dtype: pa.DataType, length: int) -> pa.Array:
+    """`length` valid copies of the empty value of `dtype`.
+
+    Every empty value is all-zero bytes in Arrow's layout (zero numbers, zero
+    offsets), so the buffers are zeroed memory rather than repeated scalars.
+    """
+    if pa.types.is_struct(dtype):
+        children = [empty_array(field.type, length) for field in dtype]
+        return pa.Array.from_buffers(dtype, length, [None], children=children)
+    if pa.types.is_fixed_size_list(dtype):
+        values = empty_array(dtype.value_type, length * dtype.list_size)
+        return pa.Array.from_buffers(dtype, length, [None], children=[values])
+    if pa.types.is_list(dtype) or pa.types.is_large_list(dtype):
+        offsets = _zeros((length + 1) * _offset_size(dtype))
+        values = empty_array(dtype.value_type, 0)
+        return pa.Array.from_buffers(dtype, length, [None, offsets], children=[values])
+    if _is_binary_like(dtype):
+        offsets = _zeros((length + 1) * _offset_size(dtype))
+        return pa.Array.from_buffers(dtype, length, [None, offsets, _zeros(0)])
+    if pa.types.is_boolean(dtype) or pa.types.is_integer(dtype) or pa.types.is_floating(dtype):
+        data = _zeros((length * dtype.bit_width + 7) // 8)
+        return pa.Array.from_buffers(dtype, length, [None, data])
+    return pa.repeat(empty_scalar(dtype), length)
+
+
+def _is_binary_like(dtype: pa.DataType) -> bool:
+    return (
+        pa.types.is_string(dtype)
+        or pa.types.is_large_string(dtype)
+        or pa.types.is_binary(dtype)
+        or pa.types.is_large_binary(dtype)
+    )
+
+
+def _offset_size(dtype: pa.DataType) -> int:
+    large = pa.types.is_large_list(dtype) or pa.types.is_large_string(dtype)
+    return 8 if large or pa.types.is_large_binary(dtype) else 4
+
+
+def _zeros(size: int) -> pa.Buffer:
+    return pa.py_buffer(np.zeros(size, np.uint8))
+
+
+def null_array(dtype: pa.DataType, length: int) -> pa.Array:
+    """`length` nulls of `dtype` whose descendants hold empty values, never nulls.
+
+    ``pa.nulls`` leaves a null struct's or fixed-size list's children null even
+    where the child field is non-nullable, which Parquet writers reject.
+
+    Args:
+        dtype: Any Arrow type.
+        length: Number of rows.
+
+    Returns:
+        The all-null array.
+
+    """
+    if pa.types.is_struct(dtype) and dtype.num_fields:
+        children = [empty_array(field.type, length) for field in dtype]
+        return pa.StructArray.from_arrays(children, fields=list(dtype), mask=_all_null(length))
+    if pa.types.is_fixed_size_list(dtype):
+        values = empty_array(dtype.value_type, length * dtype.list_size)
+        return pa.FixedSizeListArray.from_arrays(values, type=dtype, mask=_all_null(length))
+    return pa.nulls(length, dtype)
+
+
+def _all_null(length: int) -> pa.Array:
+    return pa.array(np.ones(length, np.bool_))
+
+
 def struct_array(
     stype: pa.StructType,
     length: int,
@@ -65,6 +170,10 @@ def struct_array(
     valid: NDArray[np.bool_] | None = None,
 ) -> pa.StructArray:
     """Assemble a struct array of `stype`; fields absent from `children` are null.
+
+    A non-nullable field never holds a null, at any depth: where it is absent
+    or null (only ever under a null parent) it holds its `empty_value`, the
+    rule Arrow's own builders and the ontology's encoder follow.
 
     Args:
         stype: Target struct type.
@@ -79,12 +188,20 @@ def struct_array(
     arrays = []
     for field in stype:
         value = children.get(field.name)
-        arrays.append(
-            pa.nulls(length, field.type) if value is None else as_array(value, field.type)
-        )
+        if value is None:
+            array = null_array(field.type, length) if field.nullable else None
+            arrays.append(empty_array(field.type, length) if array is None else array)
+            continue
+        array = as_array(value, field.type)
+        if not field.nullable and array.null_count:
+            array = array.fill_null(empty_scalar(field.type))
+        arrays.append(array)
+    mask = null_mask(valid)
     if not arrays:
-        return pa.array([{}] * length, type=stype)
-    return pa.StructArray.from_arrays(arrays, fields=list(stype), mask=null_mask(valid))
+        # from_arrays cannot tell the length of a struct without fields
+        validity = None if mask is None else pa.array(valid).buffers()[1]
+        return pa.Array.from_buffers(stype, length, [validity], children=[])
+    return pa.StructArray.from_arrays(arrays, fields=list(stype), mask=mask)
 
 
 def child_type(stype: pa.DataType, *path: str) -> pa.DataType:
