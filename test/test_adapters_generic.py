@@ -260,3 +260,33 @@ def test_sdk_reads_a_generic_topic_from_the_server(server: Any, typestore: Any) 
         read = list(handler.get_data_streamer())
     assert [message.timestamp_ns for message in read] == times.to_pylist()
     assert [message.data.raw_data for message in read] == data.to_pylist()
+
+
+def test_byte_scalars_and_arrays_keep_their_octets() -> None:
+    store = get_typestore(Stores.ROS2_HUMBLE)
+    store.register(get_types_from_msg('byte one\nbyte[] many\n', 'custom_pkgs/msg/Octets'))
+    cls = store.types['custom_pkgs/msg/Octets']
+    msgs = [
+        cls(one=-1, many=np.array([-128, -1, 0, 127], np.int8)),
+        cls(one=255, many=np.array([128, 255], np.uint8)),
+    ]
+    adapter = GenericAdapter('custom_pkgs/msg/Octets', store)
+
+    built = adapter.to_arrow(msgs, 'custom_pkgs/msg/Octets')
+    back = adapter.from_arrow(built, 'custom_pkgs/msg/Octets', store)
+
+    assert built.to_pylist() == [
+        {'one': 255, 'many': [128, 255, 0, 127]},
+        {'one': 255, 'many': [128, 255]},
+    ]
+    assert plain(back) == [
+        {'one': -1, 'many': [-128, -1, 0, 127]},
+        {'one': -1, 'many': [-128, -1]},
+    ]
+    # rosbags serializes only int8 byte values, as it decodes them
+    as_decoded = [msgs[0], cls(one=-1, many=np.array([-128, -1], np.int8))]
+    assert [store.serialize_cdr(msg, 'custom_pkgs/msg/Octets') for msg in back] == [
+        store.serialize_cdr(msg, 'custom_pkgs/msg/Octets') for msg in as_decoded
+    ]
+    with pytest.raises(ValueError, match=r'byte value 256 is outside -128\.\.255'):
+        adapter.to_arrow([cls(one=256, many=np.zeros(0, np.int8))], 'custom_pkgs/msg/Octets')

@@ -19,7 +19,7 @@ from mosaico_ros.ontology import Message
 INT_RANGES = {
     'int8': (-100, 100),
     'uint8': (0, 200),
-    'byte': (0, 200),
+    'byte': (-100, 100),  # rosbags decodes byte as int8
     'char': (0, 120),
     'int16': (-3000, 3000),
     'uint16': (0, 6000),

@@ -11,6 +11,8 @@ decodes in the SDK exactly like one it writes from the same bag:
 - ``T[]`` -> ``list<item: T>``, ``T[N]`` -> ``fixed_size_list<item: T>[N]``; a list of
   *messages* names its element after the field (``status: list<status: struct<...>>``);
 - ``uint8[]`` stays ``list<uint8>`` (not binary), constants are not data;
+- rosbags decodes ``byte`` as int8 (-1 for the octet 0xFF); its uint8 column holds
+  the octet itself (255), and reading back restores rosbags' int8;
 - ``wstring`` is rejected.
 
 Tag: the SDK tags such topics with the bare type name (``Range``), which collides
@@ -128,6 +130,32 @@ def _node_type(node: Node, name: str, typestore: Typestore, where: str) -> pa.Da
     return pa.list_(item)
 
 
+def octets(values: Any) -> NDArray[np.uint8]:
+    """ROS ``byte`` values as the octets they serialize to.
+
+    rosbags decodes ``byte`` as int8, while callers building messages by hand
+    may use 0..255; both denote the same octet.
+
+    Args:
+        values: A sequence or numpy array of ints in -128..255.
+
+    Returns:
+        The octets as uint8.
+
+    Raises:
+        ValueError: A value fits in no octet.
+
+    """
+    array = np.asarray(values)
+    if array.dtype in (np.int8, np.uint8):
+        return array.view(np.uint8)
+    wide = array.astype(np.int64)
+    if wide.size and (wide.min() < -128 or wide.max() > 255):
+        bad = wide[(wide < -128) | (wide > 255)][0]
+        raise ValueError(f'byte value {bad} is outside -128..255')
+    return (wide & 0xFF).astype(np.uint8)
+
+
 class GenericAdapter(RosAdapter):
     """Converts any ROS type with a known definition, field for field.
 
@@ -187,6 +215,8 @@ class GenericAdapter(RosAdapter):
         if kind == Nodetype.BASE:
             if details[0] == 'float128':
                 return pa.array(np.asarray(values, np.float64), type=dtype)
+            if details[0] == 'byte':
+                return pa.array(octets(values), type=dtype)
             return pa.array(values, type=dtype)
         if kind == Nodetype.NAME:
             return self._build_message(values, details, dtype)
@@ -202,6 +232,8 @@ class GenericAdapter(RosAdapter):
             return built
         if sub[1][0] == 'float128':
             values = [np.asarray(v, np.float64) for v in values]
+        elif sub[1][0] == 'byte':
+            values = list(map(octets, values))
         if kind == Nodetype.ARRAY:
             return columns.fixed_list_array(values, dtype)
         return columns.list_array(values, dtype)
@@ -244,7 +276,10 @@ class GenericAdapter(RosAdapter):
             fill: Any = False if base == 'bool' else 0
             if pa.types.is_null(arr.type):
                 return [fill] * len(arr)
-            return rows.numbers(arr, fill, mask)
+            values = rows.numbers(arr, fill, mask)
+            if base == 'byte':
+                return np.asarray(values, np.uint8).view(np.int8).tolist()
+            return values
         if kind == Nodetype.NAME:
             if pa.types.is_null(arr.type):
                 arr = pa.nulls(len(arr), _message_type(details, factory.typestore, details))

@@ -24,7 +24,7 @@ TIMESTAMP_COLUMN = 'timestamp_ns'
 
 NUMPY_PRIMITIVES: dict[str, Any] = {
     'bool': np.bool_,
-    'byte': np.uint8,
+    'byte': np.int8,
     'char': np.uint8,
     'octet': np.uint8,
     'uint8': np.uint8,
