@@ -7,8 +7,11 @@ one sequence. The pipeline is columnar and memory-bounded:
 2. Per topic, raw payloads and log times are buffered, up to
    `InjectOptions.batch_messages` messages or `batch_bytes` bytes (and a
    global `buffer_budget` over all topics).
-3. A full buffer is decoded with the typestore in one go, the adapter turns
-   the decoded list into one struct array, and one record batch
+3. A full buffer is decoded with the typestore in one go and the adapter
+   turns the decoded list into one struct array; this runs in forked worker
+   processes (`InjectOptions.jobs`, see `mosaico_ros.bags.conversion`)
+   while reading goes on, with a bound on the batches in flight.
+4. In the order the batches were cut, per topic, one record batch
    (`timestamp_ns` = log time, then the data columns) goes to
    `TopicWriter.push_batch`.
 
@@ -55,6 +58,14 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import pyarrow as pa
 
+from mosaico_ros.bags.conversion import (
+    BatchConverter,
+    ConversionPool,
+    ConversionStats,
+    ConvertedBatch,
+    Payloads,
+    default_jobs,
+)
 from mosaico_ros.bags.report import BagReport, BagStatus, Failure, TopicReport
 
 if TYPE_CHECKING:
@@ -132,7 +143,11 @@ class InjectOptions:
         distro: ROS distribution whose stock types are the base typestore.
         batch_messages: Messages per topic decoded and pushed together.
         batch_bytes: Payload bytes per topic that force a flush.
-        buffer_budget: Payload bytes over all topics that force a flush of all.
+        buffer_budget: Payload bytes over all topics that force a flush of all;
+            also the bound on payload bytes in flight to the workers.
+        jobs: Worker processes decoding and converting batches; None is the
+            usable CPUs, at most four; 0 converts in this process. A bag
+            too small to fill a few batches is converted in-process.
 
     """
 
@@ -154,6 +169,7 @@ class InjectOptions:
     batch_messages: int = 1000
     batch_bytes: int = 8 << 20
     buffer_budget: int = 64 << 20
+    jobs: int | None = None
 
 
 def parse_time(text: str) -> int:
@@ -371,28 +387,58 @@ class JsonChannelAdapter:
 
 @dataclass
 class _TopicStream:
-    """Per-topic state while a bag is read: the buffer and the writer."""
+    """Per-topic state while a bag is read: the buffer, the converter and the writer.
+
+    `generation` counts converter changes (the stock-definition fallback):
+    a batch cut under an older one is converted again before it is stored.
+    A `local` topic is converted in this process, because the workers were
+    forked before its converter existed.
+    """
 
     report: TopicReport
     msgtype: str
     connection: Connection
     adapter: Any = None
-    decode: Callable[[bytes | memoryview], Any] | None = None
+    converter: BatchConverter | None = None
+    key: int = -1
+    generation: int = 0
+    local: bool = False
     writer: Any = None
     schema: pa.Schema | None = None
-    datas: list[bytes | memoryview] = field(default_factory=list)
+    blob: bytearray = field(default_factory=bytearray)
+    ends: list[int] = field(default_factory=list)
     times: list[int] = field(default_factory=list)
     offsets: list[int] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
-    buffered: int = 0
     unstorable: str | None = None
     stock_retry: Callable[[], bool] | None = None
     stock: bool = False
     stock_typestore: Any = None
 
-    def clear(self) -> None:
-        self.datas, self.times, self.offsets, self.files = [], [], [], []
-        self.buffered = 0
+    def take(self) -> _Batch:
+        """Return the buffered messages as a batch and start an empty buffer."""
+        batch = _Batch(
+            self,
+            self.generation,
+            Payloads(self.blob, self.ends),
+            self.times,
+            self.offsets,
+            self.files,
+        )
+        self.blob, self.ends, self.times, self.offsets, self.files = bytearray(), [], [], [], []
+        return batch
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """One batch cut from a topic, kept until its conversion is stored."""
+
+    stream: _TopicStream
+    generation: int
+    payloads: Payloads
+    times: list[int]
+    offsets: list[int]
+    files: list[Path]
 
 
 class Injector:
@@ -427,6 +473,8 @@ class Injector:
             self.options.topics, self.options.exclude, self.options.types
         )
         self.progress: InjectProgress = progress or NullProgress()
+        self.last_conversion: ConversionStats | None = None
+        """How the batches of the last injected bag were converted."""
 
     # -- planning -----------------------------------------------------------------------------
 
@@ -493,8 +541,9 @@ class Injector:
         encoding = conn.encoding
         if encoding == 'json':
             adapter = JsonChannelAdapter(conn)
-            stream.adapter, stream.decode = adapter, adapter.decode
+            stream.adapter = adapter
             report.adapter, report.ontology_tag = 'json (from jsonschema)', adapter.tag
+            stream.converter = BatchConverter(adapter.decode, adapter, conn.msgtype, report.adapter)
             return
         if encoding not in ('cdr', 'ros1'):
             stream.unstorable = (
@@ -524,7 +573,9 @@ class Injector:
         report.adapter = type(ros_adapter).__name__
         report.ontology_tag = ros_adapter.tag
         ros1 = encoding == 'ros1'
-        stream.decode = _decoder(typestore, conn.msgtype, ros1)
+        stream.converter = BatchConverter(
+            _decoder(typestore, conn.msgtype, ros1), ros_adapter, conn.msgtype, report.adapter
+        )
         stream.stock_retry = lambda: self._use_stock_definition(stream, ros1)
 
     def _use_stock_definition(self, stream: _TopicStream, ros1: bool) -> bool:
@@ -550,7 +601,11 @@ class Injector:
             )
         except Exception:
             return False
-        stream.decode = _decoder(store, msgtype, ros1)
+        stream.converter = BatchConverter(
+            _decoder(store, msgtype, ros1), adapter, msgtype, type(adapter).__name__
+        )
+        stream.generation += 1
+        stream.local = True
         stream.adapter = adapter
         stream.stock = True
         stream.stock_typestore = store
@@ -671,16 +726,78 @@ class Injector:
         wanted = [
             reader_conn for reader_conn in reader.connections if reader_conn.id in by_connection
         ]
-        session = self._session(report, path)
-        budget = self.options.buffer_budget
-        batch_messages = self.options.batch_messages
-        batch_bytes = self.options.batch_bytes
-        progress = self.progress
         counts = [conn.message_count for conn in wanted]
         known = None if any(c is None for c in counts) else sum(c or 0 for c in counts)
         if self.options.start_ns is not None or self.options.end_ns is not None:
             known = None
-        progress.start(path, known, reader.size_bytes)
+        converters: dict[int, BatchConverter] = {}
+        for key, stream in enumerate(by_topic.values()):
+            if stream.converter is not None:
+                stream.key = key
+                converters[key] = stream.converter
+        _freeze_setup()
+        # The pool forks before the session exists, so no child inherits an open upload.
+        with self._conversion_pool(converters, known, reader.size_bytes) as pool:
+            self.last_conversion = pool.stats
+            session = self._session(report, path)
+            self.progress.start(path, known, reader.size_bytes)
+            self._pump(
+                path,
+                reader,
+                wanted=wanted,
+                by_topic=by_topic,
+                by_connection=by_connection,
+                typestore=typestore,
+                session=session,
+                pool=pool,
+                report=report,
+            )
+
+    def _conversion_pool(
+        self,
+        converters: Mapping[int, BatchConverter],
+        known: int | None,
+        size_bytes: int,
+    ) -> ConversionPool[_Batch]:
+        """Return the pool for one bag: workers unless the bag is too small to pay for them."""
+        options = self.options
+        jobs = default_jobs() if options.jobs is None else max(0, options.jobs)
+        if known is not None:
+            small = known < 4 * options.batch_messages
+        else:
+            small = size_bytes < options.batch_bytes
+        if small or not converters:
+            jobs = 0
+        return ConversionPool(
+            converters,
+            jobs=jobs,
+            max_batches=2 * jobs + 1,
+            max_bytes=options.buffer_budget // 2,
+        )
+
+    def _pump(
+        self,
+        path: Path,
+        reader: BagReader,
+        *,
+        wanted: list[Connection],
+        by_topic: Mapping[str, _TopicStream],
+        by_connection: Mapping[int, _TopicStream],
+        typestore: Typestore,
+        session: Any,
+        pool: ConversionPool[_Batch],
+        report: BagReport,
+    ) -> None:
+        """Read every wanted message, cut batches, convert and store them."""
+        budget = self.options.buffer_budget
+        batch_messages = self.options.batch_messages
+        batch_bytes = self.options.batch_bytes
+        progress = self.progress
+
+        def store(wait: bool = False) -> None:
+            for batch, result in pool.completed(wait):
+                self._store(batch, result, session, path, typestore)
+
         try:
             with session:
                 buffered_total = 0
@@ -705,27 +822,28 @@ class Injector:
                             ),
                         )
                     else:
-                        if isinstance(data, memoryview):
-                            # A view pins its whole chunk; a copy keeps memory per message.
-                            data = bytes(data)
-                        stream.datas.append(data)
+                        # One copy into the topic's blob; a kept view would pin its whole chunk.
+                        stream.blob += data
+                        stream.ends.append(len(stream.blob))
                         stream.times.append(raw.log_time_ns)
                         stream.offsets.append(raw.offset)
                         stream.files.append(raw.file)
-                        stream.buffered += size
                         buffered_total += size
-                        if len(stream.datas) >= batch_messages or stream.buffered >= batch_bytes:
-                            buffered_total -= stream.buffered
-                            self._flush(stream, session, path, typestore)
+                        if len(stream.ends) >= batch_messages or len(stream.blob) >= batch_bytes:
+                            buffered_total -= len(stream.blob)
+                            self._submit(stream, pool)
+                            store()
                         elif buffered_total >= budget:
                             for other in by_topic.values():
-                                self._flush(other, session, path, typestore)
+                                self._submit(other, pool)
                             buffered_total = 0
+                            store()
                     if since_progress >= 1000:
                         progress.advance(since_progress, bytes_since)
                         since_progress = bytes_since = 0
                 for stream in by_topic.values():
-                    self._flush(stream, session, path, typestore)
+                    self._submit(stream, pool)
+                store(wait=True)
                 progress.advance(since_progress, bytes_since)
                 progress.finish()
                 self._check_completeness(reader, report)
@@ -762,105 +880,69 @@ class Injector:
             if topic.ingest and topic.read == 0:
                 topic.note = 'no messages'
 
-    def _flush(
+    @staticmethod
+    def _submit(stream: _TopicStream, pool: ConversionPool[_Batch]) -> None:
+        """Cut the topic's buffer into a batch and hand it to the pool."""
+        if not stream.ends:
+            return
+        batch = stream.take()
+        label = (
+            f'topic {stream.report.topic} ({len(batch.times)} messages from offset '
+            f'{batch.offsets[0]} of {batch.files[0]})'
+        )
+        local = stream.converter if stream.local else None
+        pool.submit(stream.key, batch.payloads, batch, label, local=local)
+
+    def _store(
         self,
-        stream: _TopicStream,
+        batch: _Batch,
+        result: ConvertedBatch,
         session: Any,
         path: Path,
         typestore: Typestore,
     ) -> None:
-        if not stream.datas:
-            return
-        datas, times, offsets, files = stream.datas, stream.times, stream.offsets, stream.files
-        stream.clear()
-        report = stream.report
-        decode = stream.decode
-        assert decode is not None
-        msgs: list[Any] = []
-        kept: list[int] = []
-        try:
-            msgs = [decode(data) for data in datas]
-            kept = times
-        except Exception:
+        """Count what a converted batch lost and push what it kept."""
+        stream = batch.stream
+        converter = stream.converter
+        assert converter is not None
+        if batch.generation != stream.generation:
+            # Cut before the topic switched definitions: the workers used the old one.
+            result = converter(batch.payloads)
+        if result.decoded < result.count:
             retry, stream.stock_retry = stream.stock_retry, None
-            if stream.writer is None and retry is not None and _all_fail(decode, datas) and retry():
-                stream.datas, stream.times = datas, times
-                stream.offsets, stream.files = offsets, files
+            if stream.writer is None and retry is not None and result.decoded == 0 and retry():
                 stream.report.note = 'decoded with the stock definition'
-                self._flush(stream, session, path, typestore)
+                stock = stream.converter
+                assert stock is not None
+                self._store(batch, stock(batch.payloads), session, path, typestore)
                 return
-            msgs, kept = [], []
-            for index, data in enumerate(datas):
-                try:
-                    msgs.append(decode(data))
-                    kept.append(times[index])
-                except Exception as err:
-                    reason = f'cannot decode as {stream.msgtype}: {type(err).__name__}'
-                    report.skip(
-                        reason,
-                        failure=Failure(
-                            f'{reason}: {err}', files[index], report.topic, offsets[index]
-                        ),
-                    )
-        if not msgs:
-            return
-        struct = self._convert(stream, msgs, kept, files, offsets)
+        report = stream.report
+        for failure in result.failures:
+            report.skip(
+                failure.reason,
+                failure=Failure(
+                    failure.detail,
+                    batch.files[failure.index],
+                    report.topic,
+                    batch.offsets[failure.index],
+                ),
+            )
+        struct = result.struct
         if struct is None or len(struct) == 0:
             return
-        if _has_hidden_nulls(struct):
-            struct = _fill_hidden_nulls(struct, pa.field('data', struct.type))
+        times = batch.times if result.kept is None else [batch.times[i] for i in result.kept]
         writer = stream.writer
         if writer is None:
             writer = self._create_topic(stream, session, path, typestore)
-            if writer is None:
-                return
         assert stream.schema is not None
-        timestamps = pa.array(kept, type=pa.int64())
-        batch = pa.RecordBatch.from_arrays(
-            [timestamps, *struct.flatten()],
+        record_batch = pa.RecordBatch.from_arrays(
+            [pa.array(times, type=pa.int64()), *struct.flatten()],
             schema=stream.schema,
         )
-        writer.push_batch(batch)
+        writer.push_batch(record_batch)
         _collect_garbage()
-        report.stored += batch.num_rows
-        report.bytes_stored += batch.nbytes
-
-    def _convert(
-        self,
-        stream: _TopicStream,
-        msgs: list[Any],
-        times: list[int],
-        files: list[Path],
-        offsets: list[int],
-    ) -> pa.StructArray | None:
-        """Run the adapter on a batch; on failure, isolate the messages it rejects."""
-        adapter = stream.adapter
-        try:
-            return adapter.to_arrow(msgs, stream.msgtype)
-        except Exception:
-            pass
-        report = stream.report
-        parts: list[pa.StructArray] = []
-        good_times: list[int] = []
-        for index, msg in enumerate(msgs):
-            try:
-                parts.append(adapter.to_arrow([msg], stream.msgtype))
-                good_times.append(times[index])
-            except Exception as err:
-                reason = f'adapter {report.adapter} rejected the message: {type(err).__name__}'
-                report.skip(
-                    reason,
-                    failure=Failure(
-                        f'{reason}: {err}',
-                        files[index] if index < len(files) else None,
-                        report.topic,
-                        offsets[index] if index < len(offsets) else None,
-                    ),
-                )
-        times[:] = good_times
-        if not parts:
-            return None
-        return pa.concat_arrays(parts)
+        report.stored += record_batch.num_rows
+        report.bytes_stored += record_batch.nbytes
 
     def _create_topic(
         self,
@@ -909,64 +991,6 @@ def topic_schema(struct: pa.StructType) -> pa.Schema:
     return pa.schema([timestamp, *struct])
 
 
-def _zero_fill(array: pa.Array) -> pa.Array:
-    """Replace nulls of a non-nullable column by the type's zero.
-
-    Nulls can only hide under a null parent struct; Arrow accepts them, but
-    Parquet writers reject them, so they are filled as `pa.array` would.
-    """
-    kind = array.type
-    if pa.types.is_struct(kind):
-        children = [
-            _fill_hidden_nulls(array.field(i), kind.field(i)) for i in range(kind.num_fields)
-        ]
-        return pa.StructArray.from_arrays(children, fields=list(kind))
-    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
-        return array.fill_null(pa.scalar([], type=kind))
-    if pa.types.is_fixed_size_list(kind):
-        zero = pa.array([0] * kind.list_size).cast(kind.value_type)
-        return array.fill_null(pa.scalar(zero.to_pylist(), type=kind))
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return array.fill_null('')
-    if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
-        return array.fill_null(b'')
-    if pa.types.is_boolean(kind):
-        return array.fill_null(False)
-    return array.fill_null(pa.scalar(0).cast(kind))
-
-
-def _fill_hidden_nulls(array: pa.Array, spec: pa.Field) -> pa.Array:
-    """Return `array` with no null left in any non-nullable column, recursively."""
-    kind = array.type
-    if not spec.nullable and array.null_count:
-        return _zero_fill(array)
-    if not _has_hidden_nulls(array):
-        return array
-    mask = array.is_null() if array.null_count else None
-    if pa.types.is_struct(kind):
-        children = [
-            _fill_hidden_nulls(array.field(i), kind.field(i)) for i in range(kind.num_fields)
-        ]
-        return pa.StructArray.from_arrays(children, fields=list(kind), mask=mask)
-    values = _fill_hidden_nulls(array.values, kind.value_field)
-    return pa.ListArray.from_arrays(array.offsets, values, type=kind, mask=mask)
-
-
-def _has_hidden_nulls(array: pa.Array) -> bool:
-    kind = array.type
-    if pa.types.is_list(kind):
-        values = array.values
-        spec = kind.value_field
-        return bool(not spec.nullable and values.null_count) or _has_hidden_nulls(values)
-    if not pa.types.is_struct(kind):
-        return False
-    for index in range(kind.num_fields):
-        child, spec = array.field(index), kind.field(index)
-        if (not spec.nullable and child.null_count) or _has_hidden_nulls(child):
-            return True
-    return False
-
-
 _FULL_GC_PERIOD_S = 1.0
 _last_full_gc = [0.0]
 
@@ -979,13 +1003,30 @@ def _collect_garbage() -> None:
         gc.collect()
 
 
+def _freeze_setup() -> None:
+    """Move every object alive now out of the collector's reach, for this bag.
+
+    The typestore, adapters and readers live as long as the bag: collections
+    need not walk them, and forked workers then share their pages instead of
+    copying them when the collector touches them. Left alone when the
+    application froze objects itself.
+    """
+    if gc.get_freeze_count() == 0:
+        gc.collect()
+        gc.freeze()
+        _frozen_by_us[0] = True
+
+
+_frozen_by_us = [False]
+
+
 @contextmanager
 def _scheduled_gc() -> Iterator[None]:
     """Run the garbage collector on our schedule while a bag is injected.
 
     Decoding allocates millions of small objects; with automatic collection,
     full collections walk every buffered message again and again and cost
-    about 40 % of decode time. `_flush` instead collects everything about
+    about 40 % of decode time. `_store` instead collects everything about
     once a second (`_collect_garbage`), which bounds cyclic garbage.
     """
     was_enabled = gc.isenabled()
@@ -993,6 +1034,9 @@ def _scheduled_gc() -> Iterator[None]:
     try:
         yield
     finally:
+        if _frozen_by_us[0]:
+            _frozen_by_us[0] = False
+            gc.unfreeze()
         if was_enabled:
             gc.enable()
 
@@ -1021,17 +1065,6 @@ def _decoder(typestore: Typestore, msgtype: str, ros1: bool) -> Callable[[Any], 
         return message
 
     return decode
-
-
-def _all_fail(decode: Callable[[bytes | memoryview], Any], datas: Sequence[Any]) -> bool:
-    """Whether not a single payload decodes."""
-    for data in datas:
-        try:
-            decode(data)
-        except Exception:
-            continue
-        return False
-    return True
 
 
 def _add_problems(report: BagReport, problems: Iterable[Any]) -> None:

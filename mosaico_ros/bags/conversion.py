@@ -1,0 +1,474 @@
+"""Batches of raw payloads into Arrow, in forked worker processes or in-process.
+
+Decoding a batch with the typestore and running the adapter on it is where
+an injection spends its CPU; reading the bag and uploading are cheap next to
+it. A `ConversionPool` moves that work to worker processes while the caller
+keeps reading and uploading:
+
+- Workers are forked (the 'fork' start method) when the pool is entered,
+  so they inherit the typestore, the resolved adapters and any user adapter
+  modules as they are; nothing about them has to be picklable. Enter the
+  pool before opening upload streams: a child then never inherits a
+  connection in the middle of an operation (and it never touches one: it
+  only decodes and converts, and leaves with ``os._exit``).
+- A batch travels as one payload blob plus message end offsets, and comes
+  back as one struct array plus the per-message failures (index, reason),
+  so the caller can still name the file and offset of every message that
+  was not stored.
+- Results are handed back strictly in submission order, and the number
+  and payload bytes of batches in flight are bounded, so memory stays
+  bounded however far ahead reading runs.
+- A worker that dies (killed, or crashed in native code) makes the pool
+  raise `ConversionError`, never hang.
+
+With ``jobs=0``, or where 'fork' does not exist, the same interface
+converts in-process at submission.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import pyarrow as pa
+
+ContextT = TypeVar('ContextT')
+
+_WORKER_GC_PERIOD_S = 1.0
+
+
+class ConversionError(Exception):
+    """A batch could not be converted at all: a worker died or the converter broke."""
+
+
+@dataclass(frozen=True)
+class Payloads:
+    """The raw payloads of one batch: one blob, and where each message ends in it."""
+
+    blob: bytes | bytearray
+    ends: Sequence[int]
+
+    def __len__(self) -> int:
+        """Return the number of messages."""
+        return len(self.ends)
+
+    def views(self) -> list[memoryview]:
+        """Return one view per message, without copying."""
+        view = memoryview(self.blob)
+        start = 0
+        views = []
+        for end in self.ends:
+            views.append(view[start:end])
+            start = end
+        return views
+
+
+@dataclass(frozen=True)
+class MessageFailure:
+    """A message of a batch that was not converted.
+
+    Attributes:
+        index: Position of the message in its batch.
+        reason: Short reason, the same for every message failing the same way.
+        detail: Reason with the error text of this message.
+
+    """
+
+    index: int
+    reason: str
+    detail: str
+
+
+@dataclass
+class ConvertedBatch:
+    """What became of one batch.
+
+    Attributes:
+        struct: The converted messages, in batch order; None when none was.
+        kept: Batch positions of the rows of `struct`; None when all were kept.
+        failures: Messages left out, with why.
+        decoded: How many messages decoded (before the adapter ran).
+        count: How many messages the batch had.
+        cpu_s: CPU seconds the conversion took.
+
+    """
+
+    struct: pa.StructArray | None
+    kept: list[int] | None
+    failures: list[MessageFailure]
+    decoded: int
+    count: int
+    cpu_s: float = 0.0
+
+
+class BatchConverter:
+    """Decodes the payloads of one topic and converts them with its adapter.
+
+    Args:
+        decode: Turns one payload into a message object.
+        adapter: Has ``to_arrow(msgs, msgtype) -> pa.StructArray``.
+        msgtype: Message type of the topic.
+        adapter_name: Name used in the reason of a rejected message.
+
+    """
+
+    def __init__(
+        self,
+        decode: Callable[[bytes | memoryview], Any],
+        adapter: Any,
+        msgtype: str,
+        adapter_name: str,
+    ) -> None:
+        """Keep what a batch needs."""
+        self.decode = decode
+        self.adapter = adapter
+        self.msgtype = msgtype
+        self.adapter_name = adapter_name
+
+    def __call__(self, payloads: Payloads) -> ConvertedBatch:
+        """Convert one batch; a message that fails is left out and named, never raised."""
+        started = time.process_time()
+        decode = self.decode
+        datas = payloads.views()
+        failures: list[MessageFailure] = []
+        kept = list(range(len(datas)))
+        try:
+            msgs = [decode(data) for data in datas]
+        except Exception:
+            msgs, kept = [], []
+            for index, data in enumerate(datas):
+                try:
+                    msgs.append(decode(data))
+                except Exception as err:
+                    reason = f'cannot decode as {self.msgtype}: {type(err).__name__}'
+                    failures.append(MessageFailure(index, reason, f'{reason}: {err}'))
+                else:
+                    kept.append(index)
+        del datas
+        decoded = len(msgs)
+        struct = self._to_arrow(msgs, kept, failures) if msgs else None
+        del msgs
+        if struct is not None and _has_hidden_nulls(struct):
+            struct = _fill_hidden_nulls(struct, pa.field('data', struct.type))
+        failures.sort(key=lambda failure: failure.index)
+        return ConvertedBatch(
+            struct,
+            None if len(kept) == len(payloads) else kept,
+            failures,
+            decoded,
+            len(payloads),
+            time.process_time() - started,
+        )
+
+    def _to_arrow(
+        self,
+        msgs: list[Any],
+        kept: list[int],
+        failures: list[MessageFailure],
+    ) -> pa.StructArray | None:
+        """Run the adapter on the batch; on failure, isolate the messages it rejects.
+
+        `kept` (batch positions of `msgs`) is narrowed in place to the rows returned.
+        """
+        adapter = self.adapter
+        try:
+            return adapter.to_arrow(msgs, self.msgtype)
+        except Exception:
+            pass
+        parts: list[pa.StructArray] = []
+        good: list[int] = []
+        for msg, position in zip(msgs, kept, strict=True):
+            try:
+                parts.append(adapter.to_arrow([msg], self.msgtype))
+            except Exception as err:
+                reason = f'adapter {self.adapter_name} rejected the message: {type(err).__name__}'
+                failures.append(MessageFailure(position, reason, f'{reason}: {err}'))
+            else:
+                good.append(position)
+        kept[:] = good
+        return pa.concat_arrays(parts) if parts else None
+
+
+@dataclass
+class ConversionStats:
+    """How a pool's batches were converted (for tests and benchmarks).
+
+    Attributes:
+        jobs: Worker processes (0: everything in-process).
+        in_workers: Batches converted by workers.
+        in_process: Batches converted in the calling process.
+        peak_in_flight: Most batches submitted and not yet taken at once.
+        peak_in_flight_bytes: Most payload bytes submitted and not yet taken at once.
+        convert_cpu_s: CPU seconds spent converting, over all processes.
+
+    """
+
+    jobs: int = 0
+    in_workers: int = 0
+    in_process: int = 0
+    peak_in_flight: int = 0
+    peak_in_flight_bytes: int = 0
+    convert_cpu_s: float = 0.0
+
+
+@dataclass
+class _Job(Generic[ContextT]):
+    context: ContextT
+    label: str
+    size: int
+    future: Future[ConvertedBatch] | None = None
+    result: ConvertedBatch | None = None
+
+    def done(self) -> bool:
+        return self.future is None or self.future.done()
+
+    def outcome(self) -> ConvertedBatch:
+        if self.future is None:
+            assert self.result is not None
+            return self.result
+        try:
+            return self.future.result()
+        except BrokenProcessPool as err:
+            raise ConversionError(
+                f'a conversion worker process ended abruptly (killed, or crashed in native '
+                f'code) while {self.label} was in flight: {err}',
+            ) from None
+        except Exception as err:
+            raise ConversionError(
+                f'converting {self.label} failed in a worker: {type(err).__name__}: {err}',
+            ) from err
+
+
+def fork_available() -> bool:
+    """Whether worker processes can be forked here."""
+    return 'fork' in multiprocessing.get_all_start_methods()
+
+
+def default_jobs() -> int:
+    """Return the default number of workers: the usable CPUs, at most four."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - platforms without affinity
+        cpus = os.cpu_count() or 1
+    return min(4, cpus)
+
+
+class ConversionPool(Generic[ContextT]):
+    """Converts batches in forked workers and hands results back in submission order.
+
+    Use as a context manager: entering forks the workers, leaving stops them.
+
+    Args:
+        converters: Key -> converter; workers see these as they were when forked.
+        jobs: Worker processes; 0 (or no 'fork' here) converts in-process.
+        max_batches: Most batches in flight; `completed` blocks beyond it.
+        max_bytes: Most payload bytes in flight; `completed` blocks beyond it.
+
+    """
+
+    def __init__(
+        self,
+        converters: Mapping[int, BatchConverter],
+        jobs: int = 0,
+        max_batches: int = 4,
+        max_bytes: int = 32 << 20,
+    ) -> None:
+        """Prepare the pool; nothing is forked before entering it."""
+        self.converters = dict(converters)
+        self.jobs = jobs
+        self.max_batches = max_batches
+        self.max_bytes = max_bytes
+        self.stats = ConversionStats()
+        self._executor: ProcessPoolExecutor | None = None
+        self._pending: deque[_Job[ContextT]] = deque()
+        self._pending_bytes = 0
+
+    def __enter__(self) -> ConversionPool[ContextT]:
+        """Fork the workers (if any) now, before the caller opens connections."""
+        jobs = self.jobs if self.jobs > 0 and fork_available() else 0
+        self.stats.jobs = jobs
+        if jobs:
+            executor = ProcessPoolExecutor(
+                max_workers=jobs,
+                mp_context=multiprocessing.get_context('fork'),
+                initializer=_start_worker,
+                initargs=(dict(self.converters),),
+            )
+            self._executor = executor
+            try:
+                # The first submission forks every worker at once; waiting on it proves they run.
+                executor.submit(os.getpid).result()
+            except BaseException:
+                executor.shutdown(wait=True, cancel_futures=True)
+                raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Stop the workers; batches not taken are dropped."""
+        executor, self._executor = self._executor, None
+        self._pending.clear()
+        self._pending_bytes = 0
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    @property
+    def in_flight(self) -> int:
+        """Batches submitted and not yet taken."""
+        return len(self._pending)
+
+    def submit(
+        self,
+        key: int,
+        payloads: Payloads,
+        context: ContextT,
+        label: str,
+        local: BatchConverter | None = None,
+    ) -> None:
+        """Queue one batch for conversion.
+
+        Args:
+            key: Converter of the batch, as given to the pool.
+            payloads: The batch.
+            context: Handed back with the result.
+            label: Names the batch in errors (topic, file, offset).
+            local: Convert in this process with this converter instead of in a
+                worker (the result still comes back in submission order).
+
+        """
+        size = len(payloads.blob)
+        job: _Job[ContextT] = _Job(context, label, size)
+        if self._executor is None or local is not None:
+            job.result = (local or self.converters[key])(payloads)
+            self.stats.in_process += 1
+        else:
+            try:
+                job.future = self._executor.submit(_convert_in_worker, key, payloads)
+            except BrokenProcessPool as err:
+                raise ConversionError(
+                    f'a conversion worker process ended abruptly (killed, or crashed in '
+                    f'native code) before {label} could be converted: {err}',
+                ) from None
+            self.stats.in_workers += 1
+        self._pending.append(job)
+        self._pending_bytes += size
+        stats = self.stats
+        stats.peak_in_flight = max(stats.peak_in_flight, len(self._pending))
+        stats.peak_in_flight_bytes = max(stats.peak_in_flight_bytes, self._pending_bytes)
+
+    def completed(self, wait: bool = False) -> Iterator[tuple[ContextT, ConvertedBatch]]:
+        """Yield converted batches in submission order.
+
+        Yields the finished batches at the head of the queue; waits for more
+        while the queue is over its bounds, or until it is empty when `wait`.
+
+        Raises:
+            ConversionError: A worker died or a batch could not be converted.
+
+        """
+        pending = self._pending
+        while pending:
+            job = pending[0]
+            over = len(pending) > self.max_batches or self._pending_bytes > self.max_bytes
+            if not (wait or over or job.done()):
+                return
+            result = job.outcome()
+            pending.popleft()
+            self._pending_bytes -= job.size
+            self.stats.convert_cpu_s += result.cpu_s
+            yield job.context, result
+
+
+_worker_converters: dict[int, BatchConverter] = {}
+_worker_last_gc = [0.0]
+
+
+def _start_worker(converters: dict[int, BatchConverter]) -> None:
+    """Set a freshly forked worker up.
+
+    Ctrl-C reaches the whole process group; only the parent reacts to it and
+    stops the pool. Everything inherited is frozen out of the collector's
+    reach (and its pages stay shared), and collection runs on a schedule:
+    decoded messages hold no cycles, and automatic full collections would
+    rescan each batch over and over.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker_converters.clear()
+    _worker_converters.update(converters)
+    gc.freeze()
+    gc.disable()
+
+
+def _convert_in_worker(key: int, payloads: Payloads) -> ConvertedBatch:
+    result = _worker_converters[key](payloads)
+    now = time.monotonic()
+    if now - _worker_last_gc[0] >= _WORKER_GC_PERIOD_S:
+        _worker_last_gc[0] = now
+        gc.collect()
+    return result
+
+
+def _zero_fill(array: pa.Array) -> pa.Array:
+    """Replace nulls of a non-nullable column by the type's zero.
+
+    Nulls can only hide under a null parent struct; Arrow accepts them, but
+    Parquet writers reject them, so they are filled as `pa.array` would.
+    """
+    kind = array.type
+    if pa.types.is_struct(kind):
+        children = [
+            _fill_hidden_nulls(array.field(i), kind.field(i)) for i in range(kind.num_fields)
+        ]
+        return pa.StructArray.from_arrays(children, fields=list(kind))
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return array.fill_null(pa.scalar([], type=kind))
+    if pa.types.is_fixed_size_list(kind):
+        zero = pa.array([0] * kind.list_size).cast(kind.value_type)
+        return array.fill_null(pa.scalar(zero.to_pylist(), type=kind))
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return array.fill_null('')
+    if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+        return array.fill_null(b'')
+    if pa.types.is_boolean(kind):
+        return array.fill_null(False)
+    return array.fill_null(pa.scalar(0).cast(kind))
+
+
+def _fill_hidden_nulls(array: pa.Array, spec: pa.Field) -> pa.Array:
+    """Return `array` with no null left in any non-nullable column, recursively."""
+    kind = array.type
+    if not spec.nullable and array.null_count:
+        return _zero_fill(array)
+    if not _has_hidden_nulls(array):
+        return array
+    mask = array.is_null() if array.null_count else None
+    if pa.types.is_struct(kind):
+        children = [
+            _fill_hidden_nulls(array.field(i), kind.field(i)) for i in range(kind.num_fields)
+        ]
+        return pa.StructArray.from_arrays(children, fields=list(kind), mask=mask)
+    values = _fill_hidden_nulls(array.values, kind.value_field)
+    return pa.ListArray.from_arrays(array.offsets, values, type=kind, mask=mask)
+
+
+def _has_hidden_nulls(array: pa.Array) -> bool:
+    kind = array.type
+    if pa.types.is_list(kind):
+        values = array.values
+        spec = kind.value_field
+        return bool(not spec.nullable and values.null_count) or _has_hidden_nulls(values)
+    if not pa.types.is_struct(kind):
+        return False
+    for index in range(kind.num_fields):
+        child, spec = array.field(index), kind.field(index)
+        if (not spec.nullable and child.null_count) or _has_hidden_nulls(child):
+            return True
+    return False
