@@ -836,13 +836,14 @@ class Injector:
                         elif buffered_total >= budget:
                             for other in by_topic.values():
                                 self._submit(other, pool)
+                                store()
                             buffered_total = 0
-                            store()
                     if since_progress >= 1000:
                         progress.advance(since_progress, bytes_since)
                         since_progress = bytes_since = 0
                 for stream in by_topic.values():
                     self._submit(stream, pool)
+                    store()
                 store(wait=True)
                 progress.advance(since_progress, bytes_since)
                 progress.finish()

@@ -1,0 +1,218 @@
+"""Conversion in forked workers: same result as in-process, bounded, and loud when a worker dies."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from mosaico_ros.bags.conversion import fork_available
+from mosaico_ros.bags.injector import InjectOptions, Injector
+from mosaico_ros.bags.report import BagReport, BagStatus
+from mosaico_ros.bags.synthetic import (
+    IMAGE_TOPIC,
+    IMU_TOPIC,
+    Recording,
+    RecordingSpec,
+    write_recording,
+)
+
+pytestmark = pytest.mark.skipif(not fork_available(), reason="no 'fork' start method here")
+
+# Small batches, so that a few seconds of recording make dozens of batches per topic.
+BATCH = 40
+BROKEN = {5, 77, 78, 300}
+
+
+@pytest.fixture
+def client(server: Any) -> Iterator[Any]:
+    from mosaico_ros.client import MosaicoClient
+
+    with MosaicoClient.connect('127.0.0.1', server.port) as connected:
+        yield connected
+
+
+def corrupt_imu(source: Path, target: Path, broken: set[int]) -> None:
+    """Copy an MCAP, replacing the IMU payloads numbered in `broken` with undecodable bytes."""
+    from mcap.reader import make_reader
+    from mcap.writer import Writer
+
+    with source.open('rb') as inp, target.open('wb') as out:
+        reader = make_reader(inp)
+        writer = Writer(out, chunk_size=64 << 10)
+        writer.start(profile='ros2', library='test')
+        schemas: dict[int, int] = {}
+        channels: dict[int, int] = {}
+        imu_index = 0
+        for schema, channel, message in reader.iter_messages(log_time_order=True):
+            assert schema is not None
+            if schema.id not in schemas:
+                schemas[schema.id] = writer.register_schema(
+                    schema.name, schema.encoding, schema.data
+                )
+            if channel.id not in channels:
+                channels[channel.id] = writer.register_channel(
+                    channel.topic, channel.message_encoding, schemas[schema.id]
+                )
+            data = message.data
+            if channel.topic == IMU_TOPIC:
+                if imu_index in broken:
+                    data = data[:4] + b'\xff' * 7
+                imu_index += 1
+            writer.add_message(
+                channels[channel.id],
+                log_time=message.log_time,
+                data=data,
+                publish_time=message.publish_time,
+            )
+        writer.finish()
+
+
+@pytest.fixture(scope='module')
+def recordings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Recording]:
+    root = tmp_path_factory.mktemp('parallel')
+    spec = RecordingSpec(duration_s=3.0)
+    return {
+        'mcap': write_recording(root / 'drive_mcap', 'mcap', spec),
+        'bag': write_recording(root / 'drive.bag', 'bag', spec),
+    }
+
+
+def read_all(client: Any, sequence: str, report: BagReport) -> dict[str, pa.Table]:
+    tables = {}
+    for topic in report.topics:
+        handler = client.topic_handler(sequence, topic)
+        assert handler is not None, f'{sequence}{topic} missing'
+        tables[topic] = pa.Table.from_batches(list(handler.iter_batches()), schema=handler.schema)
+    return tables
+
+
+def skipped(report: BagReport) -> dict[str, Any]:
+    return {topic: (t.stored, t.read, dict(t.skipped)) for topic, t in report.topics.items()}
+
+
+def first_skips(report: BagReport) -> dict[tuple[str, str], Any]:
+    return {
+        (topic, reason): (f.reason, f.file, f.topic, f.offset)
+        for topic, t in report.topics.items()
+        for reason, f in t.first_skip.items()
+    }
+
+
+@pytest.mark.parametrize('fmt', ['mcap', 'bag'])
+def test_workers_store_exactly_what_in_process_conversion_stores(
+    client: Any, recordings: dict[str, Recording], tmp_path: Path, fmt: str
+) -> None:
+    recording = recordings[fmt]
+    bag = recording.path
+    broken: set[int] = set()
+    if fmt == 'mcap':
+        bag = tmp_path / 'broken.mcap'
+        corrupt_imu(next(recording.path.glob('*.mcap')), bag, BROKEN)
+        broken = BROKEN
+
+    results = {}
+    for jobs in (0, 2):
+        injector = Injector(
+            client, InjectOptions(sequence=f'par_{fmt}_{jobs}', jobs=jobs, batch_messages=BATCH)
+        )
+        report = injector.inject(bag)
+        assert report.error is None, report.error
+        stats = injector.last_conversion
+        assert stats is not None
+        assert stats.jobs == jobs
+        if jobs:
+            assert stats.in_workers > 0
+            assert stats.in_process == 0
+        else:
+            assert stats.in_workers == 0
+        results[jobs] = (report, read_all(client, f'par_{fmt}_{jobs}', report))
+
+    (serial, serial_tables), (parallel, parallel_tables) = results[0], results[2]
+    assert serial.stored == parallel.stored == recording.message_count - len(broken)
+    assert skipped(serial) == skipped(parallel)
+    assert first_skips(serial) == first_skips(parallel)
+    assert serial_tables.keys() == parallel_tables.keys() == set(recording.counts)
+    for topic, table in serial_tables.items():
+        lost = len(broken) if topic == IMU_TOPIC else 0
+        assert table.num_rows == recording.counts[topic] - lost
+        assert table.equals(parallel_tables[topic]), topic
+    if broken:
+        imu = parallel.topics[IMU_TOPIC]
+        [reason] = imu.skipped
+        assert reason.startswith('cannot decode as sensor_msgs/msg/Imu: ')
+        assert imu.skipped[reason] == len(broken)
+        first = imu.first_skip[reason]
+        assert (first.file, first.topic) == (bag, IMU_TOPIC)
+        assert first.offset is not None
+        assert parallel.status is BagStatus.PARTIAL
+
+
+def test_batches_in_flight_stay_bounded(client: Any, recordings: dict[str, Recording]) -> None:
+    recording = recordings['mcap']
+    options = InjectOptions(
+        sequence='bounded',
+        jobs=2,
+        batch_messages=BATCH,
+        batch_bytes=64 << 10,
+        buffer_budget=256 << 10,
+    )
+    injector = Injector(client, options)
+    report = injector.inject(recording.path)
+    assert report.clean, report.problems()
+    assert report.stored == recording.message_count
+    stats = injector.last_conversion
+    assert stats is not None
+    assert stats.in_workers > 20
+    # 2 * jobs + 1 batches, and half the buffer budget, each overshot by at most one batch.
+    assert 2 <= stats.peak_in_flight <= 2 * 2 + 1 + 1
+    largest_frame = 64 * 48 * 3
+    assert stats.peak_in_flight_bytes <= (256 << 10) // 2 + (64 << 10) + largest_frame
+    camera = read_all(client, 'bounded', report)[IMAGE_TOPIC]
+    assert camera.num_rows == recording.counts[IMAGE_TOPIC]
+
+
+class _KillAWorker:
+    """Progress sink that kills one conversion worker once reading is under way."""
+
+    def __init__(self) -> None:
+        self.killed: int | None = None
+
+    def start(self, path: Path, messages: int | None, size_bytes: int) -> None:
+        del path, messages, size_bytes
+
+    def advance(self, messages: int, payload_bytes: int) -> None:
+        del messages, payload_bytes
+        if self.killed is None:
+            workers = multiprocessing.active_children()
+            assert workers, 'no worker process to kill'
+            pid = workers[0].pid
+            assert pid is not None
+            os.kill(pid, signal.SIGKILL)
+            self.killed = pid
+
+    def finish(self) -> None:
+        pass
+
+
+@pytest.mark.timeout(120)
+def test_a_killed_worker_fails_the_bag_with_a_clear_error(client: Any, tmp_path: Path) -> None:
+    recording = write_recording(tmp_path / 'long', 'mcap', RecordingSpec(duration_s=8.0))
+    progress = _KillAWorker()
+    options = InjectOptions(sequence='killed', jobs=2, batch_messages=BATCH)
+    report = Injector(client, options, progress=progress).inject(recording.path)
+
+    assert progress.killed is not None
+    assert report.status is not BagStatus.STORED
+    assert report.error is not None
+    assert str(recording.path) in report.error
+    assert 'conversion worker process ended abruptly' in report.error
+    assert 'topic /' in report.error
+    assert report.stored < recording.message_count
+    assert multiprocessing.active_children() == []
