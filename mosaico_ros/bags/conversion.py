@@ -27,6 +27,7 @@ converts in-process at submission.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import multiprocessing
 import os
@@ -44,6 +45,10 @@ import pyarrow as pa
 ContextT = TypeVar('ContextT')
 
 _WORKER_GC_PERIOD_S = 1.0
+# glibc mallopt parameters (malloc.h) and the largest documented mmap threshold on 64 bits.
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+_MMAP_THRESHOLD_MAX = 32 << 20
 
 
 class ConversionError(Exception):
@@ -405,6 +410,23 @@ def _start_worker(converters: dict[int, BatchConverter]) -> None:
     _worker_converters.update(converters)
     gc.freeze()
     gc.disable()
+    _keep_freed_memory()
+
+
+def _keep_freed_memory() -> None:
+    """Keep the memory a batch frees for the next batch instead of returning it to the OS.
+
+    Each batch allocates and frees megabytes; by default glibc hands large
+    blocks back to the kernel and the next batch faults them in again, which
+    was a third of the workers' system time. A worker holds one batch at a
+    time, so what it keeps is bounded. Without glibc this does nothing.
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_TRIM_THRESHOLD, 1 << 30)
+    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX)
 
 
 def _convert_in_worker(key: int, payloads: Payloads) -> ConvertedBatch:
