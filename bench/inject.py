@@ -4,11 +4,16 @@ Generates one rosbag2 MCAP recording (IMU 400 Hz, joint states, TF, GNSS and
 a camera), starts one `mosaico-ros serve` process, then runs each contender
 in its own subprocess so that peak RSS is its own:
 
-- ours -> server: `Injector` over Flight to the serve process;
+- ours -> server: `Injector` over Flight to the serve process, with the
+  default conversion workers, and again with ``jobs=0`` (all in one process);
 - ours --store: `Injector` with the in-process embedded server (the CLI default);
 - SDK -> server: `mosaicolabs.bridges.ros.RosbagInjector` to the same serve process;
 - rosbags read+deserialize: `AnyReader` over the same file, every message
   deserialized (the practical limit of any injector built on rosbags).
+
+Wall time is what counts; CPU is the contender's own plus its children's
+(our conversion workers), and peak RSS is the largest of the main process
+and of any one worker.
 
 Run: python bench/inject.py [--messages 200000] [--skip-sdk]
 """
@@ -24,6 +29,17 @@ import tempfile
 import time
 from pathlib import Path
 
+# Prepended to every contender's script.
+USAGE = """
+import json, resource
+def usage(seconds, **extra):
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    rss = max(own.ru_maxrss, kids.ru_maxrss) / 1024
+    print(json.dumps({'seconds': seconds, 'cpu': cpu, 'rss_mb': rss, **extra}))
+"""
+
 OURS_SERVER = """
 import json, resource, sys, time
 from pathlib import Path
@@ -31,13 +47,14 @@ import mosaico_ros.adapters  # imported before timing, as AnyReader is for the p
 from mosaico_ros.bags.injector import InjectOptions, Injector
 from mosaico_ros.client import MosaicoClient
 bag, port, name = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+jobs = None if sys.argv[4] == 'default' else int(sys.argv[4])
 with MosaicoClient.connect('127.0.0.1', port) as client:
     start = time.perf_counter()
-    report = Injector(client, InjectOptions(sequence=name)).inject(bag)
+    injector = Injector(client, InjectOptions(sequence=name, jobs=jobs))
+    report = injector.inject(bag)
     seconds = time.perf_counter() - start
 assert report.clean, report.problems()
-print(json.dumps({'messages': report.stored, 'seconds': seconds,
-                  'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+usage(seconds, messages=report.stored, workers=injector.last_conversion.jobs)
 """
 
 OURS_STORE = """
@@ -49,11 +66,11 @@ from mosaico_ros.connect import Target, open_client
 bag, store, name = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 start = time.perf_counter()
 with open_client(Target(store=store)) as client:
-    report = Injector(client, InjectOptions(sequence=name)).inject(bag)
+    injector = Injector(client, InjectOptions(sequence=name))
+    report = injector.inject(bag)
 seconds = time.perf_counter() - start
 assert report.clean, report.problems()
-print(json.dumps({'messages': report.stored, 'seconds': seconds,
-                  'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+usage(seconds, messages=report.stored, workers=injector.last_conversion.jobs)
 """
 
 SDK_SERVER = """
@@ -70,8 +87,7 @@ RosbagInjector(config).run()
 seconds = time.perf_counter() - start
 with MosaicoClient.connect(host='127.0.0.1', port=port) as client:
     topics = len(client.sequence_handler(name).topics)
-print(json.dumps({'messages': None, 'seconds': seconds, 'topics': topics,
-                  'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+usage(seconds, messages=None, topics=topics)
 """
 
 PLAIN_READ = """
@@ -86,8 +102,7 @@ with AnyReader([bag]) as reader:
         reader.deserialize(raw, conn.msgtype)
         count += 1
 seconds = time.perf_counter() - start
-print(json.dumps({'messages': count, 'seconds': seconds,
-                  'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+usage(seconds, messages=count)
 """
 
 
@@ -99,7 +114,7 @@ def free_port() -> int:
 
 def run(script: str, *args: str) -> dict[str, float]:
     done = subprocess.run(
-        [sys.executable, '-c', script, *args], capture_output=True, text=True, check=False
+        [sys.executable, '-c', USAGE + script, *args], capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
         raise RuntimeError(f'benchmark child failed:\n{done.stderr[-3000:]}')
@@ -159,7 +174,8 @@ def main() -> None:
             wait_for_port(server, port)
             results = {
                 'rosbags read+deserialize': run(PLAIN_READ, str(bag)),
-                'ours -> serve': run(OURS_SERVER, str(bag), str(port), 'ours'),
+                'ours -> serve': run(OURS_SERVER, str(bag), str(port), 'ours', 'default'),
+                'ours -> serve, jobs=0': run(OURS_SERVER, str(bag), str(port), 'ours0', '0'),
                 'ours --store (in-process)': run(
                     OURS_STORE, str(bag), str(root / 'own_store'), 'ours'
                 ),
@@ -171,14 +187,19 @@ def main() -> None:
             server.wait(timeout=30)
 
     total = recording.message_count
-    print(f'\n{"contender":32} {"wall s":>8} {"msgs/s":>10} {"peak RSS MB":>12}')
+    workers = results['ours -> serve'].get('workers')
+    print(f'\n{"contender":32} {"wall s":>8} {"msgs/s":>10} {"CPU s":>7} {"peak RSS MB":>12}')
     rates = {}
     for name, result in results.items():
         rates[name] = total / result['seconds']
-        print(f'{name:32} {result["seconds"]:8.2f} {rates[name]:10,.0f} {result["rss_mb"]:12.0f}')
+        print(
+            f'{name:32} {result["seconds"]:8.2f} {rates[name]:10,.0f} {result["cpu"]:7.1f} '
+            f'{result["rss_mb"]:12.0f}'
+        )
     ours = rates['ours -> serve']
     plain = rates['rosbags read+deserialize']
-    print(f'\nours / plain read+deserialize: {ours / plain:.2f}x (target >= 0.5x)')
+    print(f'\nours ({workers} workers) / plain: {ours / plain:.2f}x (target >= 0.5x)')
+    print(f'ours, jobs=0 / plain: {rates["ours -> serve, jobs=0"] / plain:.2f}x')
     print(f'ours --store / plain: {rates["ours --store (in-process)"] / plain:.2f}x')
     if 'SDK RosbagInjector -> serve' in rates:
         sdk = rates['SDK RosbagInjector -> serve']

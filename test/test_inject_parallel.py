@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ pytestmark = pytest.mark.skipif(not fork_available(), reason="no 'fork' start me
 # Small batches, so that a few seconds of recording make dozens of batches per topic.
 BATCH = 40
 BROKEN = {5, 77, 78, 300}
+IMU_TYPE = 'sensor_msgs/msg/Imu'
 
 
 @pytest.fixture
@@ -38,8 +39,10 @@ def client(server: Any) -> Iterator[Any]:
         yield connected
 
 
-def corrupt_imu(source: Path, target: Path, broken: set[int]) -> None:
-    """Copy an MCAP, replacing the IMU payloads numbered in `broken` with undecodable bytes."""
+def rewrite_mcap(
+    source: Path, target: Path, broken: Set[int] = frozenset(), imu_definition: bytes | None = None
+) -> None:
+    """Copy an MCAP, spoiling the IMU payloads numbered in `broken` or the IMU definition."""
     from mcap.reader import make_reader
     from mcap.writer import Writer
 
@@ -53,8 +56,11 @@ def corrupt_imu(source: Path, target: Path, broken: set[int]) -> None:
         for schema, channel, message in reader.iter_messages(log_time_order=True):
             assert schema is not None
             if schema.id not in schemas:
+                definition = schema.data
+                if imu_definition is not None and schema.name == IMU_TYPE:
+                    definition = imu_definition
                 schemas[schema.id] = writer.register_schema(
-                    schema.name, schema.encoding, schema.data
+                    schema.name, schema.encoding, definition
                 )
             if channel.id not in channels:
                 channels[channel.id] = writer.register_channel(
@@ -114,7 +120,7 @@ def test_workers_store_exactly_what_in_process_conversion_stores(
     broken: set[int] = set()
     if fmt == 'mcap':
         bag = tmp_path / 'broken.mcap'
-        corrupt_imu(next(recording.path.glob('*.mcap')), bag, BROKEN)
+        rewrite_mcap(next(recording.path.glob('*.mcap')), bag, BROKEN)
         broken = BROKEN
 
     results = {}
@@ -152,6 +158,35 @@ def test_workers_store_exactly_what_in_process_conversion_stores(
         assert (first.file, first.topic) == (bag, IMU_TOPIC)
         assert first.offset is not None
         assert parallel.status is BagStatus.PARTIAL
+
+
+def test_a_stub_definition_falls_back_to_the_stock_one_with_batches_in_flight(
+    client: Any, recordings: dict[str, Recording], tmp_path: Path
+) -> None:
+    # Like the rosbag2 talker fixture: the bag's definition cannot decode a single payload.
+    recording = recordings['mcap']
+    bag = tmp_path / 'stub.mcap'
+    rewrite_mcap(next(recording.path.glob('*.mcap')), bag, imu_definition=b'int32 data')
+    tables = {}
+    for jobs in (0, 2):
+        sequence = f'stub_{jobs}'
+        options = InjectOptions(sequence=sequence, jobs=jobs, batch_messages=BATCH)
+        injector = Injector(client, options)
+        report = injector.inject(bag)
+        assert report.clean, report.problems()
+        assert report.stored == recording.message_count
+        assert report.topics[IMU_TOPIC].note == 'decoded with the stock definition'
+        stats = injector.last_conversion
+        assert stats is not None
+        assert stats.jobs == jobs
+        if jobs:
+            # After the switch the workers' definition is stale: the topic converts here.
+            assert stats.in_workers > 0
+            assert stats.in_process > 0
+        tables[jobs] = read_all(client, sequence, report)
+    for topic, table in tables[0].items():
+        assert table.num_rows == recording.counts[topic]
+        assert table.equals(tables[2][topic]), topic
 
 
 def test_batches_in_flight_stay_bounded(client: Any, recordings: dict[str, Recording]) -> None:
