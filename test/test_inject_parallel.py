@@ -12,7 +12,14 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from mosaico_ros.bags.conversion import fork_available
+from mosaico_ros.bags.conversion import (
+    BatchConverter,
+    ConversionError,
+    ConversionPool,
+    ConvertedBatch,
+    Payloads,
+    fork_available,
+)
 from mosaico_ros.bags.injector import InjectOptions, Injector
 from mosaico_ros.bags.report import BagReport, BagStatus
 from mosaico_ros.bags.synthetic import (
@@ -251,3 +258,81 @@ def test_a_killed_worker_fails_the_bag_with_a_clear_error(client: Any, tmp_path:
     assert 'topic /' in report.error
     assert report.stored < recording.message_count
     assert multiprocessing.active_children() == []
+
+
+def imu_converter_and_batches(sizes: list[int]) -> tuple[BatchConverter, list[Payloads]]:
+    """A real IMU converter and CDR batches of `sizes` messages, one undecodable in each."""
+    from rosbags.typesys import Stores
+
+    from mosaico_ros.adapters import default_registry
+    from mosaico_ros.bags.synthetic import _MessageFactory
+
+    factory = _MessageFactory(Stores.ROS2_HUMBLE, RecordingSpec())
+    typestore = factory.typestore
+    adapter = default_registry.resolve(IMU_TYPE, typestore)
+    converter = BatchConverter(
+        lambda data: typestore.deserialize_cdr(data, IMU_TYPE), adapter, IMU_TYPE, 'IMUAdapter'
+    )
+    batches, index = [], 0
+    for size in sizes:
+        blob, ends = bytearray(), []
+        for position in range(size):
+            data = factory.serialize(factory.imu(index, 1_700_000_000 + index), IMU_TYPE)
+            blob += data[:4] + b'\xff' * 7 if position == size // 2 else data
+            ends.append(len(blob))
+            index += 1
+        batches.append(Payloads(bytes(blob), ends))
+    return converter, batches
+
+
+def test_pool_hands_back_batches_in_submission_order() -> None:
+    sizes = [30, 1, 120, 7, 60, 3, 90, 15, 45, 2, 75, 10]
+    converter, batches = imu_converter_and_batches(sizes)
+    taken: list[tuple[int, ConvertedBatch]] = []
+    with ConversionPool[int]({0: converter}, jobs=2, max_batches=3) as pool:
+        for number, payloads in enumerate(batches):
+            pool.submit(0, payloads, number, f'batch {number}')
+            taken.extend(pool.completed())
+            assert pool.in_flight <= 3
+        taken.extend(pool.completed(wait=True))
+        assert pool.in_flight == 0
+    assert pool.stats.in_workers == len(sizes)
+    assert [number for number, _ in taken] == list(range(len(sizes)))
+    for (number, result), size in zip(taken, sizes, strict=True):
+        expected = converter(batches[number])
+        assert result.count == size
+        assert result.decoded == size - 1
+        assert [f.index for f in result.failures] == [size // 2]
+        assert result.kept == [i for i in range(size) if i != size // 2]
+        if size == 1:
+            assert result.struct is None
+            continue
+        assert result.struct is not None
+        assert expected.struct is not None
+        assert len(result.struct) == size - 1
+        assert result.struct.equals(expected.struct)
+
+
+def convert_with_a_stopped_worker(
+    converter: BatchConverter, payloads: Payloads, stopped: list[Any]
+) -> None:
+    """Run one batch through a one-worker pool whose worker is stopped (alive, never answering)."""
+    before = {child.pid for child in multiprocessing.active_children()}
+    with ConversionPool[int]({0: converter}, jobs=1, stall_s=1.0) as pool:
+        [worker] = [p for p in multiprocessing.active_children() if p.pid not in before]
+        assert worker.pid is not None
+        stopped.append(worker)
+        os.kill(worker.pid, signal.SIGSTOP)
+        pool.submit(0, payloads, 0, 'the only batch')
+        list(pool.completed(wait=True))
+
+
+@pytest.mark.timeout(60)
+def test_a_stuck_worker_is_given_up_on_and_killed() -> None:
+    converter, batches = imu_converter_and_batches([20])
+    stopped: list[Any] = []
+    with pytest.raises(ConversionError, match=r'the only batch after 1 s: the workers are stuck'):
+        convert_with_a_stopped_worker(converter, batches[0], stopped)
+    [worker] = stopped
+    worker.join(10)
+    assert not worker.is_alive()

@@ -36,6 +36,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeoutError
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -236,12 +237,17 @@ class _Job(Generic[ContextT]):
     def done(self) -> bool:
         return self.future is None or self.future.done()
 
-    def outcome(self) -> ConvertedBatch:
+    def outcome(self, timeout: float) -> ConvertedBatch:
         if self.future is None:
             assert self.result is not None
             return self.result
         try:
-            return self.future.result()
+            return self.future.result(timeout)
+        except FutureTimeoutError:
+            raise ConversionError(
+                f'no conversion result for {self.label} after {timeout:.0f} s: the workers '
+                'are stuck (convert in-process with jobs=0)',
+            ) from None
         except BrokenProcessPool as err:
             raise ConversionError(
                 f'a conversion worker process ended abruptly (killed, or crashed in native '
@@ -277,6 +283,8 @@ class ConversionPool(Generic[ContextT]):
         jobs: Worker processes; 0 (or no 'fork' here) converts in-process.
         max_batches: Most batches in flight; `completed` blocks beyond it.
         max_bytes: Most payload bytes in flight; `completed` blocks beyond it.
+        stall_s: Longest wait for one batch (or for the workers to start)
+            before the pool gives up on its workers.
 
     """
 
@@ -286,12 +294,14 @@ class ConversionPool(Generic[ContextT]):
         jobs: int = 0,
         max_batches: int = 4,
         max_bytes: int = 32 << 20,
+        stall_s: float = 300.0,
     ) -> None:
         """Prepare the pool; nothing is forked before entering it."""
         self.converters = dict(converters)
         self.jobs = jobs
         self.max_batches = max_batches
         self.max_bytes = max_bytes
+        self.stall_s = stall_s
         self.stats = ConversionStats()
         self._executor: ProcessPoolExecutor | None = None
         self._pending: deque[_Job[ContextT]] = deque()
@@ -309,21 +319,38 @@ class ConversionPool(Generic[ContextT]):
                 initargs=(dict(self.converters),),
             )
             self._executor = executor
+            # The first submission forks every worker at once; its result proves they run.
             try:
-                # The first submission forks every worker at once; waiting on it proves they run.
-                executor.submit(os.getpid).result()
+                executor.submit(_ready).result(self.stall_s)
+            except (FutureTimeoutError, BrokenProcessPool) as err:
+                self._stop(executor, kill=True)
+                raise ConversionError(
+                    f'{jobs} conversion worker processes did not start: '
+                    f'{err or "timed out"} (convert in-process with jobs=0)',
+                ) from None
             except BaseException:
-                executor.shutdown(wait=True, cancel_futures=True)
+                self._stop(executor, kill=True)
                 raise
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
         """Stop the workers; batches not taken are dropped."""
         executor, self._executor = self._executor, None
         self._pending.clear()
         self._pending_bytes = 0
         if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+            self._stop(executor, kill=exc_type is not None)
+
+    @staticmethod
+    def _stop(executor: ProcessPoolExecutor, kill: bool) -> None:
+        """Shut the workers down; after a failure, kill them first so none can hang the exit."""
+        if kill:
+            # The executor has no public way to end its workers before Python 3.14.
+            processes = getattr(executor, '_processes', None) or {}
+            for process in list(processes.values()):
+                if process.is_alive():
+                    process.kill()
+        executor.shutdown(wait=True, cancel_futures=True)
 
     @property
     def in_flight(self) -> int:
@@ -385,7 +412,7 @@ class ConversionPool(Generic[ContextT]):
             over = len(pending) > self.max_batches or self._pending_bytes > self.max_bytes
             if not (wait or over or job.done()):
                 return
-            result = job.outcome()
+            result = job.outcome(self.stall_s)
             pending.popleft()
             self._pending_bytes -= job.size
             self.stats.convert_cpu_s += result.cpu_s
@@ -427,6 +454,10 @@ def _keep_freed_memory() -> None:
         return
     mallopt(_M_TRIM_THRESHOLD, 1 << 30)
     mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX)
+
+
+def _ready() -> None:
+    """Do nothing: a worker that returns this is up."""
 
 
 def _convert_in_worker(key: int, payloads: Payloads) -> ConvertedBatch:
