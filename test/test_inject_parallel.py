@@ -336,3 +336,18 @@ def test_a_stuck_worker_is_given_up_on_and_killed() -> None:
     [worker] = stopped
     worker.join(10)
     assert not worker.is_alive()
+
+
+@pytest.mark.timeout(60)
+def test_a_stuck_worker_is_killed_even_when_the_error_was_handled() -> None:
+    converter, batches = imu_converter_and_batches([20])
+    before = {child.pid for child in multiprocessing.active_children()}
+    with ConversionPool[int]({0: converter}, jobs=1, stall_s=1.0) as pool:
+        [worker] = [p for p in multiprocessing.active_children() if p.pid not in before]
+        assert worker.pid is not None
+        os.kill(worker.pid, signal.SIGSTOP)
+        pool.submit(0, batches[0], 0, 'the only batch')
+        with pytest.raises(ConversionError, match='the workers are stuck'):
+            list(pool.completed(wait=True))
+    worker.join(10)
+    assert not worker.is_alive()

@@ -18,8 +18,9 @@ keeps reading and uploading:
 - Results are handed back strictly in submission order, and the number
   and payload bytes of batches in flight are bounded, so memory stays
   bounded however far ahead reading runs.
-- A worker that dies (killed, or crashed in native code) makes the pool
-  raise `ConversionError`, never hang.
+- A worker that dies (killed, or crashed in native code) or stops
+  answering for `stall_s` makes the pool raise `ConversionError` and kill
+  its workers: an injection fails with a clear error, it never hangs.
 
 With ``jobs=0``, or where 'fork' does not exist, the same interface
 converts in-process at submission.
@@ -306,6 +307,7 @@ class ConversionPool(Generic[ContextT]):
         self._executor: ProcessPoolExecutor | None = None
         self._pending: deque[_Job[ContextT]] = deque()
         self._pending_bytes = 0
+        self._failed = False
 
     def __enter__(self) -> ConversionPool[ContextT]:
         """Fork the workers (if any) now, before the caller opens connections."""
@@ -339,7 +341,8 @@ class ConversionPool(Generic[ContextT]):
         self._pending.clear()
         self._pending_bytes = 0
         if executor is not None:
-            self._stop(executor, kill=exc_type is not None)
+            # Killed also when the caller swallowed our error: a stuck worker never exits.
+            self._stop(executor, kill=exc_type is not None or self._failed)
 
     @staticmethod
     def _stop(executor: ProcessPoolExecutor, kill: bool) -> None:
@@ -385,6 +388,7 @@ class ConversionPool(Generic[ContextT]):
             try:
                 job.future = self._executor.submit(_convert_in_worker, key, payloads)
             except BrokenProcessPool as err:
+                self._failed = True
                 raise ConversionError(
                     f'a conversion worker process ended abruptly (killed, or crashed in '
                     f'native code) before {label} could be converted: {err}',
@@ -412,7 +416,11 @@ class ConversionPool(Generic[ContextT]):
             over = len(pending) > self.max_batches or self._pending_bytes > self.max_bytes
             if not (wait or over or job.done()):
                 return
-            result = job.outcome(self.stall_s)
+            try:
+                result = job.outcome(self.stall_s)
+            except ConversionError:
+                self._failed = True
+                raise
             pending.popleft()
             self._pending_bytes -= job.size
             self.stats.convert_cpu_s += result.cpu_s
