@@ -7,7 +7,7 @@ import os
 import signal
 from collections.abc import Iterator, Set
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 import pytest
@@ -244,20 +244,28 @@ class _KillAWorker:
 
 
 @pytest.mark.timeout(120)
-def test_a_killed_worker_fails_the_bag_with_a_clear_error(client: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize('on_error', ['report', 'delete'])
+def test_a_killed_worker_fails_the_bag_with_a_clear_error(
+    client: Any, tmp_path: Path, on_error: Literal['report', 'delete']
+) -> None:
     recording = write_recording(tmp_path / 'long', 'mcap', RecordingSpec(duration_s=8.0))
     progress = _KillAWorker()
-    options = InjectOptions(sequence='killed', jobs=2, batch_messages=BATCH)
+    sequence = f'killed_{on_error}'
+    options = InjectOptions(sequence=sequence, jobs=2, batch_messages=BATCH, on_error=on_error)
     report = Injector(client, options, progress=progress).inject(recording.path)
 
     assert progress.killed is not None
-    assert report.status is not BagStatus.STORED
     assert report.error is not None
     assert str(recording.path) in report.error
     assert 'conversion worker process ended abruptly' in report.error
     assert 'topic /' in report.error
     assert report.stored < recording.message_count
     assert multiprocessing.active_children() == []
+    if on_error == 'delete':
+        assert report.status is BagStatus.DELETED
+        assert sequence not in client.list_sequences()
+    else:
+        assert report.status in (BagStatus.PARTIAL, BagStatus.FAILED)
 
 
 def imu_converter_and_batches(sizes: list[int]) -> tuple[BatchConverter, list[Payloads]]:
