@@ -270,7 +270,7 @@ def _adapter_overrides(specs: tuple[str, ...]) -> dict[str, str]:
 
 
 def _time_bound(text: str | None, option: str) -> int | None:
-    from mosaico_ros.bags.injector import parse_time
+    from mosaico_ros.bags.options import parse_time
 
     if text is None:
         return None
@@ -349,6 +349,12 @@ def _print_reports(reports: list[Any], dry_run: bool) -> None:
     help='Directory of <pkg>/msg/<Name>.msg definitions; repeatable.',
 )
 @click.option('--distro', help='ROS distro of the stock types (humble, jazzy, noetic, ...).')
+@click.option(
+    '--jobs',
+    type=click.IntRange(min=0),
+    help='Worker processes decoding and converting messages [default: CPUs, at most 4]; '
+    '0 does it all in this process.',
+)
 def inject(
     *,
     target: Target,
@@ -368,6 +374,7 @@ def inject(
     adapter_specs: tuple[str, ...],
     msg_path: tuple[Path, ...],
     distro: str | None,
+    jobs: int | None,
 ) -> None:
     """Store bags as sequences: one sequence per PATH.
 
@@ -376,7 +383,8 @@ def inject(
     expressions searched in the name, like `ros2 bag record -e`. Exits with
     status 1 when any message was skipped or any part of a bag was damaged.
     """
-    from mosaico_ros.bags.injector import InjectError, InjectOptions, inject_paths
+    from mosaico_ros.bags.injector import InjectError, inject_paths
+    from mosaico_ros.bags.options import InjectOptions
     from mosaico_ros.bags.report import exit_code
 
     if sequence is not None and len(paths) > 1:
@@ -397,6 +405,7 @@ def inject(
         adapter_overrides=_adapter_overrides(adapter_specs),
         msg_paths=msg_path,
         distro=distro,
+        jobs=jobs,
     )
     try:
         if dry_run:
@@ -434,7 +443,8 @@ def demo(*, target: Target, duration: float, fmt: str) -> None:
     """
     import tempfile
 
-    from mosaico_ros.bags.injector import InjectOptions, inject_paths
+    from mosaico_ros.bags.injector import inject_paths
+    from mosaico_ros.bags.options import InjectOptions
     from mosaico_ros.bags.report import exit_code
     from mosaico_ros.bags.synthetic import BagFormat, RecordingSpec, write_recording
 

@@ -135,3 +135,25 @@ def test_unreadable_protobuf_schema_is_named(tmp_path: Path) -> None:
         (connection,) = bag.connections
         with pytest.raises(AdapterError, match=r"topic '/reading'.*not a FileDescriptorSet"):
             ProtobufChannelAdapter(connection)
+
+
+def test_inject_stores_protobuf_channels(tmp_path: Path, server: Any) -> None:
+    from mosaico_ros.bags.injector import Injector
+    from mosaico_ros.bags.options import InjectOptions
+    from mosaico_ros.client import MosaicoClient
+
+    descriptor_set = _descriptor_set()
+    reading = _reading_class(descriptor_set)
+    payloads = [reading(stamp=i, mode=i % 2).SerializeToString() for i in range(20)]
+    path = tmp_path / 'proto.mcap'
+    _write_mcap(path, descriptor_set.SerializeToString(), payloads)
+
+    with MosaicoClient.connect('127.0.0.1', server.port) as client:
+        report = Injector(client, InjectOptions(sequence='proto', jobs=0)).inject(path)
+        assert report.clean, report.problems()
+        handler = client.topic_handler('proto', '/reading')
+        assert handler is not None
+        assert handler.ontology_tag == 'protobuf:demo.Reading'
+        rows = [row for batch in handler.iter_batches() for row in batch.to_pylist()]
+    assert [row['stamp'] for row in rows] == list(range(20))
+    assert [row['mode'] for row in rows] == ['IDLE', 'ACTIVE'] * 10

@@ -38,7 +38,7 @@ def _entries() -> list[Any]:
 # Topics that cannot be stored, with the reason the report must give.
 KNOWN_LOSSES: dict[str, dict[str, str]] = {
     'mcap_other/plotjuggler_test_unsupported_encoding.mcap': {
-        '/proto/data': "message encoding 'protobuf'",
+        '/proto/data': "protobuf schema 'test.SensorReading' is not a FileDescriptorSet",
     },
     'odd/rosbag2_wrong_rmw_test': {
         '/test_topic': "message encoding 'wrong_format'",

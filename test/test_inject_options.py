@@ -8,13 +8,9 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from mosaico_ros.bags.injector import (
-    JsonChannelAdapter,
-    TopicSelection,
-    parse_time,
-    sequence_name_for,
-)
+from mosaico_ros.adapters.json_channel import JsonChannelAdapter
 from mosaico_ros.bags.model import Connection
+from mosaico_ros.bags.options import TopicSelection, parse_time, sequence_name_for
 from mosaico_ros.bags.report import BagReport, BagStatus, Failure, TopicReport, exit_code
 
 

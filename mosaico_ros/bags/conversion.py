@@ -164,8 +164,6 @@ class BatchConverter:
         decoded = len(msgs)
         struct = self._to_arrow(msgs, kept, failures) if msgs else None
         del msgs
-        if struct is not None and _has_hidden_nulls(struct):
-            struct = _fill_hidden_nulls(struct, pa.field('data', struct.type))
         failures.sort(key=lambda failure: failure.index)
         return ConvertedBatch(
             struct,
@@ -475,61 +473,3 @@ def _convert_in_worker(key: int, payloads: Payloads) -> ConvertedBatch:
         _worker_last_gc[0] = now
         gc.collect()
     return result
-
-
-def _zero_fill(array: pa.Array) -> pa.Array:
-    """Replace nulls of a non-nullable column by the type's zero.
-
-    Nulls can only hide under a null parent struct; Arrow accepts them, but
-    Parquet writers reject them, so they are filled as `pa.array` would.
-    """
-    kind = array.type
-    if pa.types.is_struct(kind):
-        children = [
-            _fill_hidden_nulls(array.field(i), kind.field(i)) for i in range(kind.num_fields)
-        ]
-        return pa.StructArray.from_arrays(children, fields=list(kind))
-    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
-        return array.fill_null(pa.scalar([], type=kind))
-    if pa.types.is_fixed_size_list(kind):
-        zero = pa.array([0] * kind.list_size).cast(kind.value_type)
-        return array.fill_null(pa.scalar(zero.to_pylist(), type=kind))
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return array.fill_null('')
-    if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
-        return array.fill_null(b'')
-    if pa.types.is_boolean(kind):
-        return array.fill_null(False)
-    return array.fill_null(pa.scalar(0).cast(kind))
-
-
-def _fill_hidden_nulls(array: pa.Array, spec: pa.Field) -> pa.Array:
-    """Return `array` with no null left in any non-nullable column, recursively."""
-    kind = array.type
-    if not spec.nullable and array.null_count:
-        return _zero_fill(array)
-    if not _has_hidden_nulls(array):
-        return array
-    mask = array.is_null() if array.null_count else None
-    if pa.types.is_struct(kind):
-        children = [
-            _fill_hidden_nulls(array.field(i), kind.field(i)) for i in range(kind.num_fields)
-        ]
-        return pa.StructArray.from_arrays(children, fields=list(kind), mask=mask)
-    values = _fill_hidden_nulls(array.values, kind.value_field)
-    return pa.ListArray.from_arrays(array.offsets, values, type=kind, mask=mask)
-
-
-def _has_hidden_nulls(array: pa.Array) -> bool:
-    kind = array.type
-    if pa.types.is_list(kind):
-        values = array.values
-        spec = kind.value_field
-        return bool(not spec.nullable and values.null_count) or _has_hidden_nulls(values)
-    if not pa.types.is_struct(kind):
-        return False
-    for index in range(kind.num_fields):
-        child, spec = array.field(index), kind.field(index)
-        if (not spec.nullable and child.null_count) or _has_hidden_nulls(child):
-            return True
-    return False

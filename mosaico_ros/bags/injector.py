@@ -33,10 +33,11 @@ from the same bag:
 - Topic selection patterns (`topics`, `exclude`, `types`) are Python
   regular expressions searched anywhere in the name, like
   ``ros2 bag record -e``; anchor them (``^/camera/``) to match a prefix.
-- Channels in JSON are stored through a schema derived from their
-  jsonschema (objects become structs, arrays lists, base64 strings binary);
-  channels in protobuf or another encoding are read, counted and reported
-  as skipped with the reason: they are never dropped silently.
+- Channels in JSON or protobuf are stored through a schema derived from
+  their jsonschema or descriptor set (`mosaico_ros.adapters.json_channel`,
+  `.protobuf_channel`); a channel whose schema cannot be read, or in another
+  encoding, is read, counted and reported as skipped with the reason: it is
+  never dropped silently.
 
 Every message that is read and not stored is counted in the `BagReport`
 under a reason, with the file and offset of the first one.
@@ -44,20 +45,19 @@ under a reason, with the file and offset of the first one.
 
 from __future__ import annotations
 
-import base64
 import gc
-import json
-import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
 
+from mosaico_ros.adapters.errors import AdapterError
+from mosaico_ros.adapters.json_channel import JsonChannelAdapter
+from mosaico_ros.adapters.protobuf_channel import ProtobufChannelAdapter
 from mosaico_ros.bags.conversion import (
     BatchConverter,
     ConversionPool,
@@ -66,6 +66,7 @@ from mosaico_ros.bags.conversion import (
     Payloads,
     default_jobs,
 )
+from mosaico_ros.bags.options import InjectOptions, TopicSelection, sequence_name_for
 from mosaico_ros.bags.report import BagReport, BagStatus, Failure, TopicReport
 
 if TYPE_CHECKING:
@@ -75,8 +76,6 @@ if TYPE_CHECKING:
     from mosaico_ros.bags.model import Connection, RawMessage
     from mosaico_ros.bags.reader import BagReader
     from mosaico_ros.client import MosaicoClient
-
-OnError = Literal['report', 'delete']
 
 
 class InjectProgress(Protocol):
@@ -105,9 +104,12 @@ class NullProgress:
         """Ignore the end of a bag."""
 
 
-_VALID_NAME = re.compile(r'[^A-Za-z0-9_-]+')
-_BAG_SUFFIXES = ('.zstd', '.zst', '.mcap', '.db3', '.bag')
 _TIMESTAMP_DESCRIPTION = 'Ingestion timestamp in nanoseconds (record time).'
+_CHANNEL_ADAPTERS: dict[str, tuple[type[JsonChannelAdapter | ProtobufChannelAdapter], str]] = {
+    'json': (JsonChannelAdapter, 'json (from jsonschema)'),
+    'protobuf': (ProtobufChannelAdapter, 'protobuf (from descriptor set)'),
+}
+"""Non-ROS MCAP message encodings stored through a schema their channel carries."""
 
 
 class InjectError(Exception):
@@ -116,273 +118,6 @@ class InjectError(Exception):
 
 class _AbortSessionError(Exception):
     """Raised inside the session to make the client apply `--on-error delete`."""
-
-
-@dataclass(frozen=True)
-class InjectOptions:
-    """Everything `mosaico-ros inject` can be told.
-
-    Attributes:
-        sequence: Sequence name; only valid for a single bag. Derived from the
-            bag's name when None.
-        metadata: Sequence user metadata (``rosbag_injection`` is added).
-        topic_metadata: Topic name -> user metadata of that topic.
-        topics: Regexes; when given, only topics matching one are ingested.
-        exclude: Regexes of topics never ingested.
-        types: Regexes; when given, only ROS types matching one are ingested.
-        start_ns: Only messages with log time >= start_ns.
-        end_ns: Only messages with log time < end_ns.
-        dry_run: Plan only: nothing is written.
-        on_error: 'report' keeps what was stored and counts the losses;
-            'delete' removes the whole sequence (the session for --update)
-            when anything was lost.
-        update: Add a session to an existing sequence instead of failing.
-        adapters: Dotted modules to import so their adapters register.
-        adapter_overrides: Topic -> adapter class name or ontology tag.
-        msg_paths: Directories of ``<pkg>/msg/<Name>.msg`` definitions.
-        distro: ROS distribution whose stock types are the base typestore.
-        batch_messages: Messages per topic decoded and pushed together.
-        batch_bytes: Payload bytes per topic that force a flush.
-        buffer_budget: Payload bytes over all topics that force a flush of all;
-            also the bound on payload bytes in flight to the workers.
-        jobs: Worker processes decoding and converting batches; None is the
-            usable CPUs, at most four; 0 converts in this process. A bag
-            too small to fill a few batches is converted in-process.
-
-    """
-
-    sequence: str | None = None
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-    topic_metadata: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    topics: Sequence[str] = ()
-    exclude: Sequence[str] = ()
-    types: Sequence[str] = ()
-    start_ns: int | None = None
-    end_ns: int | None = None
-    dry_run: bool = False
-    on_error: OnError = 'report'
-    update: bool = False
-    adapters: Sequence[str] = ()
-    adapter_overrides: Mapping[str, str] = field(default_factory=dict)
-    msg_paths: Sequence[Path] = ()
-    distro: str | None = None
-    batch_messages: int = 1000
-    batch_bytes: int = 8 << 20
-    buffer_budget: int = 64 << 20
-    jobs: int | None = None
-
-
-def parse_time(text: str) -> int:
-    """Parse a time bound into nanoseconds since the epoch.
-
-    Accepted forms: an integer is nanoseconds (``1700000000123456789``); a
-    number with a decimal point or exponent is seconds (``1700000000.5``);
-    anything else is ISO-8601 (``2023-11-14T22:13:20Z``, ``2023-11-14
-    22:13:20.5+01:00``), UTC when no offset is given.
-
-    Args:
-        text: The bound as typed.
-
-    Returns:
-        Nanoseconds since the Unix epoch.
-
-    Raises:
-        ValueError: `text` is none of the accepted forms.
-
-    """
-    value = text.strip()
-    if re.fullmatch(r'[+-]?\d+', value):
-        return int(value)
-    if re.fullmatch(r'[+-]?(\d+\.\d*|\.\d+|\d+(\.\d*)?[eE][+-]?\d+)', value):
-        seconds, _, fraction = f'{float(value):.9f}'.partition('.')
-        sign = -1 if seconds.startswith('-') else 1
-        return int(seconds) * 1_000_000_000 + sign * int(fraction)
-    try:
-        moment = datetime.fromisoformat(value.replace('Z', '+00:00'))
-    except ValueError:
-        raise ValueError(
-            f'time {text!r} is neither nanoseconds (integer), seconds (with a decimal '
-            'point) nor ISO-8601',
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
-
-
-def sequence_name_for(path: Path) -> tuple[str, str | None]:
-    """Derive a valid sequence name from a bag path.
-
-    Known storage suffixes (``.mcap``, ``.db3``, ``.bag``, ``.zstd``) are
-    dropped, every run of characters outside ``[A-Za-z0-9_-]`` becomes one
-    ``_``, and a name not starting with a letter or digit gets an ``s``
-    prefix.
-
-    Args:
-        path: File or rosbag2 directory.
-
-    Returns:
-        The name, and the raw name it came from when they differ (else None).
-
-    """
-    raw = path.resolve().name if path.name in ('', '.', '..') else path.name
-    stem = raw
-    while True:
-        lowered = stem.lower()
-        suffix = next((s for s in _BAG_SUFFIXES if lowered.endswith(s) and len(stem) > len(s)), '')
-        if not suffix:
-            break
-        stem = stem[: -len(suffix)]
-    name = _VALID_NAME.sub('_', stem).strip('_') or 'bag'
-    if not name[0].isalnum():
-        name = f's{name}'
-    return name, (None if name == raw else raw)
-
-
-class TopicSelection:
-    """The `--topics`, `--exclude` and `--types` filters, compiled."""
-
-    def __init__(
-        self,
-        topics: Sequence[str] = (),
-        exclude: Sequence[str] = (),
-        types: Sequence[str] = (),
-    ) -> None:
-        """Compile the patterns.
-
-        Raises:
-            ValueError: A pattern is not a valid regular expression.
-
-        """
-        self._topics = [self._compile(p, '--topics') for p in topics]
-        self._exclude = [self._compile(p, '--exclude') for p in exclude]
-        self._types = [self._compile(p, '--types') for p in types]
-
-    @staticmethod
-    def _compile(pattern: str, option: str) -> re.Pattern[str]:
-        try:
-            return re.compile(pattern)
-        except re.error as err:
-            raise ValueError(f'{option} {pattern!r} is not a regular expression: {err}') from None
-
-    def why_not(self, topic: str, msgtype: str) -> str | None:
-        """Return why a topic is left out, or None when it is selected."""
-        if self._topics and not any(p.search(topic) for p in self._topics):
-            return 'not matched by --topics'
-        if any(p.search(topic) for p in self._exclude):
-            return 'matched by --exclude'
-        if self._types and not any(p.search(msgtype) for p in self._types):
-            return 'type not matched by --types'
-        return None
-
-
-def _arrow_from_jsonschema(schema: Any, defs: Mapping[str, Any]) -> pa.DataType:
-    """Map a jsonschema node to an Arrow type; unknown shapes stay JSON text."""
-    if not isinstance(schema, dict):
-        return pa.string()
-    if '$ref' in schema:
-        ref = str(schema['$ref']).rsplit('/', 1)[-1]
-        return _arrow_from_jsonschema(defs.get(ref), defs)
-    kind = schema.get('type')
-    if isinstance(kind, list):
-        kinds = [k for k in kind if k != 'null']
-        kind = kinds[0] if len(kinds) == 1 else None
-    if kind == 'object' and isinstance(schema.get('properties'), dict):
-        return pa.struct(
-            [
-                pa.field(name, _arrow_from_jsonschema(sub, defs))
-                for name, sub in schema['properties'].items()
-            ],
-        )
-    if kind == 'array':
-        return pa.list_(_arrow_from_jsonschema(schema.get('items', {}), defs))
-    if kind == 'string':
-        return pa.binary() if schema.get('contentEncoding') == 'base64' else pa.string()
-    if kind == 'integer':
-        return pa.int64()
-    if kind == 'number':
-        return pa.float64()
-    if kind == 'boolean':
-        return pa.bool_()
-    return pa.string()
-
-
-def _conform(value: Any, arrow_type: pa.DataType) -> Any:
-    """Shape one decoded JSON value to `arrow_type` (bytes decoded, odd values as text)."""
-    if value is None:
-        return None
-    if pa.types.is_struct(arrow_type):
-        if not isinstance(value, dict):
-            return None
-        return {f.name: _conform(value.get(f.name), f.type) for f in arrow_type}
-    if pa.types.is_list(arrow_type):
-        if not isinstance(value, list):
-            return None
-        return [_conform(item, arrow_type.value_type) for item in value]
-    if pa.types.is_binary(arrow_type):
-        return base64.b64decode(value) if isinstance(value, str) else None
-    if pa.types.is_string(arrow_type):
-        return value if isinstance(value, str) else json.dumps(value)
-    if pa.types.is_boolean(arrow_type):
-        return value if isinstance(value, bool) else None
-    if pa.types.is_int64(arrow_type):
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
-    if pa.types.is_float64(arrow_type):
-        return float(value) if isinstance(value, (int, float)) else None
-    return None
-
-
-class JsonChannelAdapter:
-    """Stores JSON-encoded MCAP channels with a schema derived from their jsonschema.
-
-    The tag is ``json:<schema name>``: the prefix keeps it apart from every
-    ontology tag and from ROS generic tags.
-    """
-
-    def __init__(self, connection: Connection) -> None:
-        """Derive the Arrow struct from the connection's jsonschema (if any)."""
-        self.name = 'json'
-        self.msgtype = connection.msgtype
-        self.tag = f'json:{connection.schema_name or connection.msgtype}'
-        self.serialization_format = 'default'
-        schema: Any = None
-        if connection.msgdef_encoding == 'jsonschema' and connection.msgdef:
-            try:
-                schema = json.loads(connection.msgdef)
-            except ValueError:
-                schema = None
-        defs = {}
-        if isinstance(schema, dict):
-            defs = {**schema.get('definitions', {}), **schema.get('$defs', {})}
-        struct = _arrow_from_jsonschema(schema, defs)
-        if not pa.types.is_struct(struct) or struct.num_fields == 0:
-            struct = pa.struct([pa.field('json', pa.string())])
-            self._raw = True
-        else:
-            self._raw = False
-        self.struct_type: pa.StructType = struct
-
-    def decode(self, data: bytes | memoryview) -> Any:
-        """Parse one payload."""
-        return json.loads(bytes(data))
-
-    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
-        """Convert parsed JSON documents into one struct array."""
-        del msgtype
-        if self._raw:
-            rows: list[Any] = [{'json': json.dumps(m)} for m in msgs]
-        else:
-            rows = [_conform(m, self.struct_type) or {} for m in msgs]
-        return pa.array(rows, type=self.struct_type)
-
-    def topic_metadata(self, connection: Connection) -> dict[str, Any]:
-        """Return the ``_ros_``-style block: what the channel was, to trace it back."""
-        return {
-            'msgtype': connection.msgtype,
-            'encoding': connection.encoding,
-            'msgdef': connection.msgdef,
-            'msgdef_encoding': connection.msgdef_encoding,
-        }
 
 
 @dataclass
@@ -539,10 +274,16 @@ class Injector:
             report.ingest, report.note = False, excluded
             return
         encoding = conn.encoding
-        if encoding == 'json':
-            adapter = JsonChannelAdapter(conn)
+        if encoding in _CHANNEL_ADAPTERS:
+            adapter_class, label = _CHANNEL_ADAPTERS[encoding]
+            try:
+                adapter = adapter_class(conn)
+            except AdapterError as err:
+                stream.unstorable = str(err)
+                report.ingest, report.note = False, stream.unstorable
+                return
             stream.adapter = adapter
-            report.adapter, report.ontology_tag = 'json (from jsonschema)', adapter.tag
+            report.adapter, report.ontology_tag = label, adapter.tag
             stream.converter = BatchConverter(adapter.decode, adapter, conn.msgtype, report.adapter)
             return
         if encoding not in ('cdr', 'ros1'):
@@ -955,7 +696,7 @@ class Injector:
         adapter = stream.adapter
         report = stream.report
         conn = stream.connection
-        if isinstance(adapter, JsonChannelAdapter):
+        if isinstance(adapter, (JsonChannelAdapter, ProtobufChannelAdapter)):
             ros_meta = adapter.topic_metadata(conn)
         elif stream.stock:
             ros_meta = adapter.topic_metadata(stream.msgtype, stream.stock_typestore, None)

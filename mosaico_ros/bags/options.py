@@ -1,0 +1,173 @@
+"""What `mosaico-ros inject` can be told: options, time bounds, names and topic filters."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+OnError = Literal['report', 'delete']
+
+_VALID_NAME = re.compile(r'[^A-Za-z0-9_-]+')
+_BAG_SUFFIXES = ('.zstd', '.zst', '.mcap', '.db3', '.bag')
+
+
+@dataclass(frozen=True)
+class InjectOptions:
+    """Everything `mosaico-ros inject` can be told.
+
+    Attributes:
+        sequence: Sequence name; only valid for a single bag. Derived from the
+            bag's name when None.
+        metadata: Sequence user metadata (``rosbag_injection`` is added).
+        topic_metadata: Topic name -> user metadata of that topic.
+        topics: Regexes; when given, only topics matching one are ingested.
+        exclude: Regexes of topics never ingested.
+        types: Regexes; when given, only ROS types matching one are ingested.
+        start_ns: Only messages with log time >= start_ns.
+        end_ns: Only messages with log time < end_ns.
+        dry_run: Plan only: nothing is written.
+        on_error: 'report' keeps what was stored and counts the losses;
+            'delete' removes the whole sequence (the session for --update)
+            when anything was lost.
+        update: Add a session to an existing sequence instead of failing.
+        adapters: Dotted modules to import so their adapters register.
+        adapter_overrides: Topic -> adapter class name or ontology tag.
+        msg_paths: Directories of ``<pkg>/msg/<Name>.msg`` definitions.
+        distro: ROS distribution whose stock types are the base typestore.
+        batch_messages: Messages per topic decoded and pushed together.
+        batch_bytes: Payload bytes per topic that force a flush.
+        buffer_budget: Payload bytes over all topics that force a flush of all;
+            also the bound on payload bytes in flight to the workers.
+        jobs: Worker processes decoding and converting batches; None is the
+            usable CPUs, at most four; 0 converts in this process. A bag
+            too small to fill a few batches is converted in-process.
+
+    """
+
+    sequence: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    topic_metadata: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    topics: Sequence[str] = ()
+    exclude: Sequence[str] = ()
+    types: Sequence[str] = ()
+    start_ns: int | None = None
+    end_ns: int | None = None
+    dry_run: bool = False
+    on_error: OnError = 'report'
+    update: bool = False
+    adapters: Sequence[str] = ()
+    adapter_overrides: Mapping[str, str] = field(default_factory=dict)
+    msg_paths: Sequence[Path] = ()
+    distro: str | None = None
+    batch_messages: int = 1000
+    batch_bytes: int = 8 << 20
+    buffer_budget: int = 64 << 20
+    jobs: int | None = None
+
+
+def parse_time(text: str) -> int:
+    """Parse a time bound into nanoseconds since the epoch.
+
+    Accepted forms: an integer is nanoseconds (``1700000000123456789``); a
+    number with a decimal point or exponent is seconds (``1700000000.5``);
+    anything else is ISO-8601 (``2023-11-14T22:13:20Z``, ``2023-11-14
+    22:13:20.5+01:00``), UTC when no offset is given.
+
+    Args:
+        text: The bound as typed.
+
+    Returns:
+        Nanoseconds since the Unix epoch.
+
+    Raises:
+        ValueError: `text` is none of the accepted forms.
+
+    """
+    value = text.strip()
+    if re.fullmatch(r'[+-]?\d+', value):
+        return int(value)
+    if re.fullmatch(r'[+-]?(\d+\.\d*|\.\d+|\d+(\.\d*)?[eE][+-]?\d+)', value):
+        seconds, _, fraction = f'{float(value):.9f}'.partition('.')
+        sign = -1 if seconds.startswith('-') else 1
+        return int(seconds) * 1_000_000_000 + sign * int(fraction)
+    try:
+        moment = datetime.fromisoformat(value.replace('Z', '+00:00'))
+    except ValueError:
+        raise ValueError(
+            f'time {text!r} is neither nanoseconds (integer), seconds (with a decimal '
+            'point) nor ISO-8601',
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+
+
+def sequence_name_for(path: Path) -> tuple[str, str | None]:
+    """Derive a valid sequence name from a bag path.
+
+    Known storage suffixes (``.mcap``, ``.db3``, ``.bag``, ``.zstd``) are
+    dropped, every run of characters outside ``[A-Za-z0-9_-]`` becomes one
+    ``_``, and a name not starting with a letter or digit gets an ``s``
+    prefix.
+
+    Args:
+        path: File or rosbag2 directory.
+
+    Returns:
+        The name, and the raw name it came from when they differ (else None).
+
+    """
+    raw = path.resolve().name if path.name in ('', '.', '..') else path.name
+    stem = raw
+    while True:
+        lowered = stem.lower()
+        suffix = next((s for s in _BAG_SUFFIXES if lowered.endswith(s) and len(stem) > len(s)), '')
+        if not suffix:
+            break
+        stem = stem[: -len(suffix)]
+    name = _VALID_NAME.sub('_', stem).strip('_') or 'bag'
+    if not name[0].isalnum():
+        name = f's{name}'
+    return name, (None if name == raw else raw)
+
+
+class TopicSelection:
+    """The `--topics`, `--exclude` and `--types` filters, compiled."""
+
+    def __init__(
+        self,
+        topics: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        types: Sequence[str] = (),
+    ) -> None:
+        """Compile the patterns.
+
+        Raises:
+            ValueError: A pattern is not a valid regular expression.
+
+        """
+        self._topics = [self._compile(p, '--topics') for p in topics]
+        self._exclude = [self._compile(p, '--exclude') for p in exclude]
+        self._types = [self._compile(p, '--types') for p in types]
+
+    @staticmethod
+    def _compile(pattern: str, option: str) -> re.Pattern[str]:
+        try:
+            return re.compile(pattern)
+        except re.error as err:
+            raise ValueError(f'{option} {pattern!r} is not a regular expression: {err}') from None
+
+    def why_not(self, topic: str, msgtype: str) -> str | None:
+        """Return why a topic is left out, or None when it is selected."""
+        if self._topics and not any(p.search(topic) for p in self._topics):
+            return 'not matched by --topics'
+        if any(p.search(topic) for p in self._exclude):
+            return 'matched by --exclude'
+        if self._types and not any(p.search(msgtype) for p in self._types):
+            return 'type not matched by --types'
+        return None
