@@ -53,6 +53,7 @@ setup(
             'pytest>=8',
             'pytest-timeout',
             'psutil',
+            'cryptography',
             'mosaicolabs==0.7.0',
             'ruff',
             'mypy',
