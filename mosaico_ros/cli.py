@@ -26,6 +26,7 @@ from rich.text import Text
 
 from mosaico_ros.connect import Target, default_store, open_client
 from mosaico_ros.protocol import DEFAULT_PORT
+from mosaico_ros.server.errors import StoreError
 
 F = TypeVar('F', bound=Callable[..., Any])
 
@@ -67,7 +68,10 @@ def target_options(func: F) -> F:
         if store is not None and host is not None:
             raise click.UsageError('give either --store or --host, not both')
         target = Target(store=store, host=host, port=port, api_key=api_key, tls_cert=tls_cert)
-        return func(target=target, **kwargs)
+        try:
+            return func(target=target, **kwargs)
+        except (StoreError, ConnectionError) as err:
+            raise click.ClickException(str(err)) from err
 
     return wrapper  # type: ignore[return-value]
 

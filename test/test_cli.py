@@ -93,3 +93,25 @@ def test_serve_answers_the_official_sdk_and_stops_on_sigint(tmp_path: Path) -> N
         output, _ = process.communicate(timeout=30)
     assert process.returncode == 0, output
     assert f'on grpc://127.0.0.1:{port}' in output
+
+
+def test_store_in_use_names_the_server_holding_it(tmp_path: Path) -> None:
+    from mosaico_ros.server import EmbeddedServer
+
+    store = tmp_path / 'store'
+    with EmbeddedServer(store, port=0) as running:
+        result = CliRunner().invoke(main, ['list', '--store', str(store)])
+        assert result.exit_code == 1
+        assert f'in use by the server at grpc://127.0.0.1:{running.port}' in result.output
+        assert 'reach it with --host/--port' in result.output
+        assert 'Traceback' not in result.output
+        served = CliRunner().invoke(
+            main, ['list', '--host', '127.0.0.1', '--port', str(running.port)]
+        )
+        assert served.exit_code == 0, served.output
+
+
+def test_unreachable_server_is_a_clear_error() -> None:
+    result = CliRunner().invoke(main, ['list', '--host', '127.0.0.1', '--port', str(_free_port())])
+    assert result.exit_code == 1
+    assert 'no Mosaico server answered at grpc://127.0.0.1:' in result.output

@@ -89,12 +89,18 @@ class EmbeddedServer:
 
     def _open_store(self) -> tuple[Catalog, ChunkFiles]:
         self.store.mkdir(parents=True, exist_ok=True)
-        lock_file = (self.store / 'LOCK').open('a')
+        lock_file = (self.store / 'LOCK').open('a+')
         try:
             fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as err:
+            lock_file.seek(0)
+            holder = lock_file.read().strip() or 'another server'
             lock_file.close()
-            raise StoreError(f'store {self.store} is in use by another server') from err
+            msg = (
+                f'store {self.store} is in use by {holder}; stop it, or reach it '
+                'with --host/--port instead of --store'
+            )
+            raise StoreError(msg) from err
         self._lock_file = lock_file
         catalog = Catalog(self.store / 'catalog.sqlite')
         files = ChunkFiles(self.store)
@@ -125,6 +131,7 @@ class EmbeddedServer:
             self._close_store()
             raise
         self.port = self._service.port
+        self._announce_in_lock_file()
         self._thread = threading.Thread(
             target=self._service.serve,
             name=f'mosaico-server-{self.port}',
@@ -132,6 +139,14 @@ class EmbeddedServer:
         )
         self._thread.start()
         logger.info('serving %s on %s', self.store, self.location)
+
+    def _announce_in_lock_file(self) -> None:
+        """Say in the LOCK file who holds the store, for the error a second opener gets."""
+        assert self._lock_file is not None
+        self._lock_file.seek(0)
+        self._lock_file.truncate()
+        self._lock_file.write(f'the server at {self.location} (pid {os.getpid()})')
+        self._lock_file.flush()
 
     def stop(self) -> None:
         """Stop serving and close the store."""
