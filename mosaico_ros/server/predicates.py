@@ -235,23 +235,6 @@ def lookup(document: dict[str, Any], dotted: str) -> tuple[bool, Any]:
     return True, current
 
 
-def match_metadata(user_metadata: dict[str, Any], conditions: dict[str, Any], where: str) -> bool:
-    """Whether user metadata meets every `{dot.path: {"$op": value}}` condition.
-
-    Raises:
-        BadRequestError: The conditions are malformed.
-
-    """
-    if not isinstance(conditions, dict):
-        raise BadRequestError(f'query {where}.user_metadata must be an object')
-    for path, raw in conditions.items():
-        condition = Condition.parse(raw, f'{where}.user_metadata.{path}')
-        present, value = lookup(user_metadata, path)
-        if not condition.test_value(value, present):
-            return False
-    return True
-
-
 # ---------------------------------------------------------------- column paths
 
 

@@ -15,7 +15,6 @@ Semantics chosen where PROTOCOL.md §8 is open:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,68 +25,12 @@ from mosaico_ros.server.catalog import Catalog
 from mosaico_ros.server.chunks import ChunkFiles
 from mosaico_ros.server.clusters import Clusterer, Span, intersect_all
 from mosaico_ros.server.errors import BadRequestError
-from mosaico_ros.server.predicates import Condition, FieldPath, match_metadata, path_mask
+from mosaico_ros.server.predicates import path_mask
+from mosaico_ros.server.query_body import OntologyTerm, QueryBody, parse_ontology
 from mosaico_ros.server.reader import Window, read_topic
 from mosaico_ros.server.records import ChunkRecord, TopicRecord
 from mosaico_ros.server.requests import split_topic, str_field
 from mosaico_ros.server.schemas import deserialize_schema
-
-_SEQUENCE_FIELDS = frozenset({'name', 'created_at_ns', 'user_metadata'})
-_TOPIC_FIELDS = frozenset({'name', 'ontology_tag', 'created_at_ns', 'user_metadata'})
-
-
-@dataclass(frozen=True)
-class OntologyTerm:
-    """One ontology condition: where to look and what to test."""
-
-    key: str
-    path: FieldPath
-    condition: Condition
-
-
-def parse_ontology(section: Any) -> dict[str, list[OntologyTerm]]:
-    """Group an ontology section's conditions by tag.
-
-    Raises:
-        BadRequestError: The section or one of its keys is malformed.
-
-    """
-    if section is None:
-        return {}
-    if not isinstance(section, dict):
-        raise BadRequestError('query ontology section must be an object')
-    by_tag: dict[str, list[OntologyTerm]] = {}
-    for key, raw in section.items():
-        path = FieldPath.parse(key)
-        by_tag.setdefault(path.tag, []).append(OntologyTerm(key, path, Condition.parse(raw, key)))
-    return by_tag
-
-
-def _normalize_topic_name(condition: Condition) -> Condition:
-    def fix(value: Any) -> Any:
-        return '/' + value.strip('/') if isinstance(value, str) else value
-
-    if condition.op == '$in':
-        return Condition(condition.op, [fix(item) for item in condition.value])
-    if condition.op in ('$eq', '$neq'):
-        return Condition(condition.op, fix(condition.value))
-    if condition.op == '$match' and not condition.value.startswith(('/', '*')):
-        return Condition(condition.op, '/' + condition.value)
-    return condition
-
-
-def _catalog_filter(section: Any, allowed: frozenset[str], where: str) -> dict[str, Any]:
-    if section is None:
-        return {}
-    if not isinstance(section, dict):
-        raise BadRequestError(f'query {where} section must be an object')
-    unknown = set(section) - allowed
-    if unknown:
-        raise BadRequestError(
-            f'query {where} section: unknown field(s) {sorted(unknown)}; '
-            f'expected {sorted(allowed)}',
-        )
-    return section
 
 
 class QueryEngine:
@@ -106,27 +49,19 @@ class QueryEngine:
             BadRequestError: The request is malformed.
 
         """
-        unknown = set(body) - {'sequence', 'topic', 'ontology'}
-        if unknown:
-            raise BadRequestError(f'query: unknown section(s) {sorted(unknown)}')
-        sequence_filter = _catalog_filter(body.get('sequence'), _SEQUENCE_FIELDS, 'sequence')
-        topic_filter = _catalog_filter(body.get('topic'), _TOPIC_FIELDS, 'topic')
-        ontology = parse_ontology(body.get('ontology'))
-        narrows_topics = 'topic' in body or 'ontology' in body
+        request = QueryBody.parse(body)
         items = []
         for sequence in self._catalog.visible_sequences():
-            if not self._sequence_matches(
-                sequence.name, sequence.created_at_ns, sequence.user_metadata, sequence_filter
-            ):
+            if not request.sequence.matches(sequence):
                 continue
             topics = [
                 topic
                 for topic in self._catalog.visible_topics(sequence.id)
-                if self._topic_matches(topic, topic_filter)
+                if request.topic.matches(topic)
             ]
-            if ontology:
-                topics = self._ontology_topics(topics, ontology)
-            if narrows_topics and not topics:
+            if request.ontology:
+                topics = self._ontology_topics(topics, request.ontology)
+            if request.narrows_topics and not topics:
                 continue
             items.append(
                 {
@@ -138,42 +73,6 @@ class QueryEngine:
                 }
             )
         return {'items': items}
-
-    @staticmethod
-    def _sequence_matches(
-        name: str,
-        created_at_ns: int,
-        user_metadata: dict[str, Any],
-        section: dict[str, Any],
-    ) -> bool:
-        for field, raw in section.items():
-            if field == 'user_metadata':
-                if not match_metadata(user_metadata, raw, 'sequence'):
-                    return False
-                continue
-            value = name if field == 'name' else created_at_ns
-            if not Condition.parse(raw, f'sequence.{field}').test_value(value):
-                return False
-        return True
-
-    @staticmethod
-    def _topic_matches(topic: TopicRecord, section: dict[str, Any]) -> bool:
-        for field, raw in section.items():
-            if field == 'user_metadata':
-                if not match_metadata(topic.user_metadata, raw, 'topic'):
-                    return False
-                continue
-            condition = Condition.parse(raw, f'topic.{field}')
-            value: Any
-            if field == 'name':
-                condition, value = _normalize_topic_name(condition), topic.name
-            elif field == 'ontology_tag':
-                value = topic.ontology_tag
-            else:
-                value = topic.created_at_ns
-            if not condition.test_value(value):
-                return False
-        return True
 
     def _ontology_topics(
         self,
