@@ -2,7 +2,7 @@
 
 Shared by the client and the embedded server: action names, locators, the JSON
 bodies of descriptors and tickets, the app-metadata documents of FlightInfo,
-and the notification documents.
+the notification documents and the answers of `info` and `query`.
 """
 
 from mosaico_ros.protocol.actions import Action
@@ -34,6 +34,12 @@ from mosaico_ros.protocol.notifications import (
     notification_request,
     parse_created_datetime,
 )
+from mosaico_ros.protocol.query_result import (
+    QueryResultItem,
+    QueryResultTopic,
+    parse_query_response,
+    query_response,
+)
 from mosaico_ros.protocol.server_info import SemVer, ServerConfig, ServerInfo
 
 DEFAULT_PORT = 6726
@@ -59,6 +65,8 @@ __all__ = [
     'Interval',
     'ProtocolError',
     'PutCommand',
+    'QueryResultItem',
+    'QueryResultTopic',
     'ResourceCommand',
     'SemVer',
     'SequenceAppMetadata',
@@ -76,6 +84,8 @@ __all__ = [
     'pack_session_locator',
     'pack_topic_locator',
     'parse_created_datetime',
+    'parse_query_response',
+    'query_response',
     'sanitize_sequence_name',
     'sanitize_topic_name',
     'split_session_locator',

@@ -20,7 +20,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from mosaico_ros.protocol import TIMESTAMP_COLUMN
+from mosaico_ros.protocol import (
+    TIMESTAMP_COLUMN,
+    QueryResultItem,
+    QueryResultTopic,
+    query_response,
+)
 from mosaico_ros.server.catalog import Catalog
 from mosaico_ros.server.chunks import ChunkFiles
 from mosaico_ros.server.clusters import Clusterer, Span, intersect_all
@@ -50,7 +55,7 @@ class QueryEngine:
 
         """
         request = QueryBody.parse(body)
-        items = []
+        items: list[QueryResultItem] = []
         for sequence in self._catalog.visible_sequences():
             if not request.sequence.matches(sequence):
                 continue
@@ -64,15 +69,15 @@ class QueryEngine:
             if request.narrows_topics and not topics:
                 continue
             items.append(
-                {
-                    'sequence': sequence.name,
-                    'topics': [
-                        {'locator': topic.locator, 'ontology_tag': topic.ontology_tag}
+                QueryResultItem(
+                    sequence.name,
+                    [
+                        QueryResultTopic(topic.locator, topic.name, topic.ontology_tag)
                         for topic in topics
                     ],
-                }
+                ),
             )
-        return {'items': items}
+        return query_response(items)
 
     def _ontology_topics(
         self,
