@@ -24,6 +24,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from mosaico_ros.bags.report import human_size
 from mosaico_ros.connect import Target, default_store, open_client
 from mosaico_ros.protocol import DEFAULT_PORT
 from mosaico_ros.server.errors import StoreError
@@ -142,7 +143,7 @@ def _sequences_table(client: Any, target: Target) -> Table:
             name,
             str(len(handler.topics)),
             str(len(handler.sessions)),
-            _size(handler.total_size_bytes),
+            human_size(handler.total_size_bytes),
             _time(handler.timestamp_ns_min),
             _duration(handler.timestamp_ns_min, handler.timestamp_ns_max),
         )
@@ -161,20 +162,11 @@ def _topics_table(client: Any, sequence: str, topics: list[str]) -> Table:
             topic,
             handler.ontology_tag,
             str(handler.msg_count),
-            _size(handler.total_size_bytes),
+            human_size(handler.total_size_bytes),
             _time(handler.timestamp_ns_min),
             _duration(handler.timestamp_ns_min, handler.timestamp_ns_max),
         )
     return table
-
-
-def _size(num_bytes: int | None) -> str:
-    value = float(num_bytes or 0)
-    for unit in ('B', 'kB', 'MB', 'GB'):
-        if value < 1000 or unit == 'GB':
-            return f'{value:.0f} {unit}' if unit == 'B' else f'{value:.1f} {unit}'
-        value /= 1000
-    raise AssertionError
 
 
 def _time(timestamp_ns: int | None) -> str:

@@ -184,8 +184,9 @@ def exit_code(reports: list[BagReport]) -> int:
     return 0 if reports and all(report.clean for report in reports) else 1
 
 
-def _size(num_bytes: int) -> str:
-    value = float(num_bytes)
+def human_size(num_bytes: int | None) -> str:
+    """Format a byte count the way the summary tables show it (`1.6 MB`); None is 0 B."""
+    value = float(num_bytes or 0)
     for unit in ('B', 'kB', 'MB', 'GB'):
         if value < 1000 or unit == 'GB':
             return f'{value:.0f} {unit}' if unit == 'B' else f'{value:.1f} {unit}'
@@ -193,12 +194,16 @@ def _size(num_bytes: int) -> str:
     raise AssertionError
 
 
-def summary_table(report: BagReport) -> Table:
-    """Return the closing per-topic table of one injected bag."""
-    title = f'{report.source} -> sequence {report.sequence} [{report.status.value}]'
+def _title(report: BagReport, state: str) -> str:
+    title = f'{report.source} -> sequence {report.sequence} {state}'
     if report.renamed_from is not None:
         title += f' (name sanitized from {report.renamed_from!r})'
-    table = Table(title=title, title_justify='left')
+    return title
+
+
+def summary_table(report: BagReport) -> Table:
+    """Return the closing per-topic table of one injected bag."""
+    table = Table(title=_title(report, f'[{report.status.value}]'), title_justify='left')
     for column in ('topic', 'ros type', 'adapter', 'stored', 'bytes', 'rate', 'skipped'):
         numeric = column in ('stored', 'bytes', 'rate')
         table.add_column(column, justify='right' if numeric else 'left', overflow='fold')
@@ -212,7 +217,7 @@ def summary_table(report: BagReport) -> Table:
             topic.msgtype,
             topic.adapter or '-',
             str(topic.stored),
-            _size(topic.bytes_stored),
+            human_size(topic.bytes_stored),
             f'{topic.stored / elapsed:,.0f}/s',
             skipped or '-',
         )
@@ -225,10 +230,7 @@ def summary_table(report: BagReport) -> Table:
 
 def plan_table(report: BagReport) -> Table:
     """Return the dry-run table: what would be ingested, with which adapter."""
-    title = f'{report.source} -> sequence {report.sequence} (dry run)'
-    if report.renamed_from is not None:
-        title += f' (name sanitized from {report.renamed_from!r})'
-    table = Table(title=title, title_justify='left')
+    table = Table(title=_title(report, '(dry run)'), title_justify='left')
     for column in ('topic', 'ros type', 'adapter', 'ontology', 'messages', 'ingest'):
         table.add_column(column, justify='right' if column == 'messages' else 'left')
     for topic in report.topics.values():
