@@ -1,0 +1,92 @@
+"""What `inject` stores is what it stored before the shared pipeline, except on purpose.
+
+`data/inject_baseline.json` holds fingerprints (schema, metadata, a digest of
+every value) of every bag in ``../shared/data/bags`` and of three generated
+recordings, taken on main before the pipeline refactor (see
+`inject_baseline.py`). Each difference made on purpose is listed here, with
+the issue that made it; everything else must be identical.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from inject_baseline import (
+    BASELINE,
+    GENERATED,
+    SHARED,
+    bag_paths,
+    capture,
+    sequence_name,
+    write_generated,
+)
+
+ADDED_TOPIC_ROS_KEYS: dict[str, str] = {}
+"""Keys of a topic's ``_ros_`` metadata added on purpose, and why."""
+
+CHANGED_TOPICS: dict[tuple[str, str], str] = {}
+"""(bag, topic) whose stored rows change on purpose, and why."""
+
+MOVED_METADATA: dict[str, str] = {}
+"""Bags whose topics' metadata key moves on purpose, and why."""
+
+
+def _keys() -> list[Any]:
+    if not (SHARED / 'data' / 'bags').exists():
+        return [pytest.param(None, id='no-shared')]
+    keys = sorted([*bag_paths(), *(f'generated/{s}' for s in GENERATED)])
+    return [pytest.param(key, id=key) for key in keys]
+
+
+@pytest.fixture(scope='module')
+def baseline() -> dict[str, Any]:
+    return json.loads(BASELINE.read_text())
+
+
+@pytest.fixture(scope='module')
+def client(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from mosaico_ros.client import MosaicoClient
+    from mosaico_ros.server import EmbeddedServer
+
+    store = tmp_path_factory.mktemp('baseline_store')
+    with (
+        EmbeddedServer(store, host='127.0.0.1', port=0) as server,
+        MosaicoClient.connect('127.0.0.1', server.port) as connected,
+    ):
+        yield connected
+
+
+def _without_added(metadata: dict[str, Any]) -> dict[str, Any]:
+    ros = metadata.get('_ros_')
+    if not isinstance(ros, dict):
+        return metadata
+    return {**metadata, '_ros_': {k: v for k, v in ros.items() if k not in ADDED_TOPIC_ROS_KEYS}}
+
+
+@pytest.mark.parametrize('key', _keys())
+def test_inject_matches_baseline(
+    key: str | None, baseline: dict[str, Any], client: Any, tmp_path: Path
+) -> None:
+    if key is None:
+        pytest.skip(f'{SHARED} is absent: the shared bags live beside the repo in CI only')
+    if key.startswith('generated/'):
+        path = write_generated(tmp_path, key.split('/')[1])
+    else:
+        path = bag_paths()[key]
+    now = capture(client, sequence_name(key), path)
+    before = baseline[key]
+    assert now.get('user_metadata') == before.get('user_metadata')
+    assert sorted(now.get('topics', {})) == sorted(before.get('topics', {}))
+    for topic, was in before.get('topics', {}).items():
+        got = now['topics'][topic]
+        if (key, topic) in CHANGED_TOPICS:
+            assert got['digest'] != was['digest'], f'{topic}: expected a change'
+            continue
+        for field in ('ontology_tag', 'schema', 'rows', 'digest'):
+            assert got[field] == was[field], f'{key} {topic}: {field} differs'
+        if key in MOVED_METADATA:
+            continue
+        assert _without_added(got['user_metadata']) == was['user_metadata'], topic
