@@ -7,9 +7,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mosaico_ros.client import MosaicoClient
 from mosaico_ros.protocol import DEFAULT_PORT
+
+if TYPE_CHECKING:
+    from mosaico_ros.client import MosaicoClient
 
 
 def default_store() -> Path:
@@ -56,6 +59,8 @@ def open_client(target: Target) -> Iterator[MosaicoClient]:
         A connected client.
 
     """
+    from mosaico_ros.client import MosaicoClient
+
     if target.host is not None:
         with MosaicoClient.connect(
             target.host,

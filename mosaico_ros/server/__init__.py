@@ -2,19 +2,28 @@
 
 The store holds `catalog.sqlite` (sequences, sessions, topics, chunks,
 notifications) and `data/<topic uuid>/NNNNNN.parquet` chunk files.
+
+Names are imported on first use, so `mosaico_ros.server.errors` can be
+imported without loading the Flight service.
 """
 
-from mosaico_ros.server.embedded import DEFAULT_MAX_MESSAGE_SIZE, EmbeddedServer
-from mosaico_ros.server.errors import (
-    BadRequestError,
-    ConflictError,
-    NotFoundError,
-    PermissionDeniedError,
-    ServerError,
-    StoreError,
-    UnauthenticatedError,
-)
-from mosaico_ros.server.permissions import Permission
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    'DEFAULT_MAX_MESSAGE_SIZE': 'embedded',
+    'EmbeddedServer': 'embedded',
+    'BadRequestError': 'errors',
+    'ConflictError': 'errors',
+    'NotFoundError': 'errors',
+    'PermissionDeniedError': 'errors',
+    'ServerError': 'errors',
+    'StoreError': 'errors',
+    'UnauthenticatedError': 'errors',
+    'Permission': 'permissions',
+}
 
 __all__ = [
     'DEFAULT_MAX_MESSAGE_SIZE',
@@ -28,3 +37,11 @@ __all__ = [
     'StoreError',
     'UnauthenticatedError',
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module defining `name` and return it."""
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    return getattr(importlib.import_module(f'{__name__}.{module}'), name)

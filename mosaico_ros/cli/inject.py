@@ -1,0 +1,218 @@
+"""`mosaico-ros inject`: bags into sequences, with a progress bar and a closing summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from mosaico_ros.cli.group import main
+from mosaico_ros.cli.options import (
+    console,
+    parse_adapter_overrides,
+    parse_json_object,
+    parse_time_bound,
+    parse_topic_metadata,
+    target_options,
+)
+from mosaico_ros.connect import Target, open_client
+
+
+class _RichInjectProgress:
+    """One rich progress bar per bag: messages, MB/s of payload, ETA."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._task: TaskID | None = None
+
+    def start(self, path: Path, messages: int | None, size_bytes: int) -> None:
+        del size_bytes
+        self._task = self._progress.add_task(path.name, total=messages, payload=0)
+
+    def advance(self, messages: int, payload_bytes: int) -> None:
+        if self._task is not None:
+            task = self._progress.tasks[self._task]
+            payload = int(task.fields.get('payload', 0)) + payload_bytes
+            self._progress.update(self._task, advance=messages, payload=payload)
+
+    def finish(self) -> None:
+        if self._task is not None:
+            task = self._progress.tasks[self._task]
+            self._progress.update(self._task, total=task.completed)
+            self._task = None
+
+
+class _PayloadRateColumn(ProgressColumn):
+    """Payload megabytes per second of the running bag."""
+
+    def render(self, task: Task) -> Text:
+        elapsed = task.elapsed or 0.0
+        payload = float(task.fields.get('payload', 0))
+        rate = payload / elapsed / 1e6 if elapsed > 0 else 0.0
+        return Text(f'{rate:6.1f} MB/s', style='progress.data.speed')
+
+
+def _inject_progress_bar() -> Progress:
+    return Progress(
+        TextColumn('[bold]{task.description}'),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn('msgs'),
+        _PayloadRateColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _print_reports(reports: list[Any], dry_run: bool) -> None:
+    from mosaico_ros.bags.report import plan_table, summary_table
+
+    for report in reports:
+        if report.error is not None and not report.topics:
+            console.print(f'[red]failed[/]: {report.error}')
+            continue
+        console.print(plan_table(report) if dry_run else summary_table(report))
+        for note in report.notes[:10]:
+            console.print(f'  [dim]note: {note}[/]', highlight=False)
+        problems = report.problems()
+        for line in problems[:20]:
+            console.print(f'  [yellow]![/] {line}', highlight=False)
+        if len(problems) > 20:
+            console.print(f'  ... and {len(problems) - 20} more')
+
+
+@main.command()
+@click.argument(
+    'paths',
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    metavar='PATH...',
+)
+@target_options
+@click.option('--sequence', help='Sequence name (one PATH only) [default: from the file name].')
+@click.option('--metadata', metavar='JSON|@FILE', help='Sequence metadata: a JSON object.')
+@click.option(
+    '--topic-metadata',
+    multiple=True,
+    metavar='TOPIC=JSON',
+    help='Metadata of one topic (JSON object or @file.json); repeatable.',
+)
+@click.option('--topics', multiple=True, metavar='REGEX', help='Only topics matching; repeatable.')
+@click.option(
+    '--exclude', multiple=True, metavar='REGEX', help='Never topics matching; repeatable.'
+)
+@click.option(
+    '--types', multiple=True, metavar='REGEX', help='Only ROS types matching; repeatable.'
+)
+@click.option('--start', metavar='T', help='From log time T (ns integer, seconds float, ISO-8601).')
+@click.option('--end', metavar='T', help='Until log time T, exclusive (same forms as --start).')
+@click.option('--dry-run', is_flag=True, help='Print what would be ingested; write nothing.')
+@click.option(
+    '--on-error',
+    type=click.Choice(['report', 'delete']),
+    default='report',
+    show_default=True,
+    help='On damage or a failure: keep what was stored, or remove the sequence.',
+)
+@click.option('--update', is_flag=True, help='Add a session to an existing sequence.')
+@click.option(
+    '--adapters', multiple=True, metavar='MODULE', help='Import a module of adapters; repeatable.'
+)
+@click.option(
+    '--adapter',
+    'adapter_specs',
+    multiple=True,
+    metavar='TOPIC=ADAPTER',
+    help='Adapter (class name or ontology tag) for one topic, e.g. /points=Lidar; repeatable.',
+)
+@click.option(
+    '--msg-path',
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help='Directory of <pkg>/msg/<Name>.msg definitions; repeatable.',
+)
+@click.option('--distro', help='ROS distro of the stock types (humble, jazzy, noetic, ...).')
+@click.option(
+    '--jobs',
+    type=click.IntRange(min=0),
+    help='Worker processes decoding and converting messages [default: CPUs, at most 4]; '
+    '0 does it all in this process.',
+)
+def inject(
+    *,
+    target: Target,
+    paths: tuple[Path, ...],
+    sequence: str | None,
+    metadata: str | None,
+    topic_metadata: tuple[str, ...],
+    topics: tuple[str, ...],
+    exclude: tuple[str, ...],
+    types: tuple[str, ...],
+    start: str | None,
+    end: str | None,
+    dry_run: bool,
+    on_error: str,
+    update: bool,
+    adapters: tuple[str, ...],
+    adapter_specs: tuple[str, ...],
+    msg_path: tuple[Path, ...],
+    distro: str | None,
+    jobs: int | None,
+) -> None:
+    """Store bags as sequences: one sequence per PATH.
+
+    PATH is an .mcap, a ROS 1 .bag, a .db3 or a rosbag2 directory (found by
+    its metadata.yaml, whatever its name). Topic patterns are Python regular
+    expressions searched in the name, like `ros2 bag record -e`. Exits with
+    status 1 when any message was skipped or any part of a bag was damaged.
+    """
+    from mosaico_ros.bags.injector import InjectError, inject_paths
+    from mosaico_ros.bags.options import InjectOptions
+    from mosaico_ros.bags.report import exit_code
+
+    if sequence is not None and len(paths) > 1:
+        raise click.UsageError('--sequence names one sequence; give a single PATH with it')
+    options = InjectOptions(
+        sequence=sequence,
+        metadata=parse_json_object(metadata, '--metadata') if metadata else {},
+        topic_metadata=parse_topic_metadata(topic_metadata),
+        topics=topics,
+        exclude=exclude,
+        types=types,
+        start_ns=parse_time_bound(start, '--start'),
+        end_ns=parse_time_bound(end, '--end'),
+        dry_run=dry_run,
+        on_error='delete' if on_error == 'delete' else 'report',
+        update=update,
+        adapters=adapters,
+        adapter_overrides=parse_adapter_overrides(adapter_specs),
+        msg_paths=msg_path,
+        distro=distro,
+        jobs=jobs,
+    )
+    try:
+        if dry_run:
+            reports = inject_paths(None, paths, options)
+        else:
+            with open_client(target) as client, _inject_progress_bar() as bar:
+                reports = inject_paths(client, paths, options, _RichInjectProgress(bar))
+    except (InjectError, ValueError) as err:
+        raise click.ClickException(str(err)) from None
+    _print_reports(reports, dry_run)
+    status = exit_code(reports)
+    if status:
+        raise SystemExit(status)
