@@ -139,7 +139,7 @@ def main() -> None:
     parser.add_argument('--skip-sdk', action='store_true', help='Leave out the slow SDK run.')
     args = parser.parse_args()
 
-    from mosaico_ros.bags.synthetic import RecordingSpec, write_recording
+    from mosaico_ros.demo.recording import RecordingSpec, write_recording
 
     with tempfile.TemporaryDirectory(prefix='mosaico-bench-') as tmp:
         root = Path(tmp)

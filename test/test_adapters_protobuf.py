@@ -93,7 +93,7 @@ def test_protobuf_channel_rows(tmp_path: Path) -> None:
 
     with open_bag(path) as bag:
         (connection,) = bag.connections
-        adapter = ProtobufChannelAdapter(connection)
+        adapter = ProtobufChannelAdapter(connection.schema_name, connection.schema_data)
         messages = [adapter.decode(raw.data) for raw in bag.messages()]
     array = adapter.to_arrow(messages, connection.msgtype)
 
@@ -133,8 +133,8 @@ def test_unreadable_protobuf_schema_is_named(tmp_path: Path) -> None:
     _write_mcap(path, b'syntax = "proto3"; message Reading { double value = 1; }', [b'\x00' * 8])
     with open_bag(path) as bag:
         (connection,) = bag.connections
-        with pytest.raises(AdapterError, match=r"topic '/reading'.*not a FileDescriptorSet"):
-            ProtobufChannelAdapter(connection)
+        with pytest.raises(AdapterError, match=r"'demo.Reading' is not a FileDescriptorSet"):
+            ProtobufChannelAdapter(connection.schema_name, connection.schema_data)
 
 
 def test_inject_stores_protobuf_channels(tmp_path: Path, server: Any) -> None:

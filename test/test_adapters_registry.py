@@ -78,20 +78,21 @@ def test_lookups(registry: AdapterRegistry) -> None:
 
 def test_resolve_override_and_fallback(registry: AdapterRegistry, typestore: Any) -> None:
     cloud = 'sensor_msgs/msg/PointCloud2'
-    registry.parse_overrides(['/points=Lidar'])
-    assert isinstance(registry.resolve(cloud, typestore, topic='/points'), LidarAdapter)
-    assert registry.resolve(cloud, typestore, topic='/other').tag == 'PointCloud2'
+    overrides = {'/points': 'Lidar'}
+    assert isinstance(
+        registry.resolve(cloud, typestore, topic='/points', overrides=overrides), LidarAdapter
+    )
+    assert registry.resolve(cloud, typestore, topic='/other', overrides=overrides).tag == (
+        'PointCloud2'
+    )
     assert registry.resolve(cloud, typestore, topic='/x', overrides={'/x': 'Radar'}).tag == 'Radar'
     with pytest.raises(AdapterNotFoundError, match='/imu'):
         registry.resolve(
             'sensor_msgs/msg/Imu', typestore, topic='/imu', overrides={'/imu': 'Lidar'}
         )
-    with pytest.raises(ValueError, match='TOPIC=ADAPTER'):
-        registry.parse_overrides(['Lidar'])
 
     generic = registry.resolve('sensor_msgs/msg/Range', typestore)
     assert isinstance(generic, GenericAdapter)
-    assert registry.resolve('sensor_msgs/msg/Range', typestore) is generic
     with pytest.raises(AdapterNotFoundError, match='nope_msgs/msg/Thing'):
         registry.resolve('nope_msgs/msg/Thing', typestore, topic='/t')
 
@@ -158,7 +159,7 @@ def test_entry_points(
         USER_MODULE.format(name='EntryFloatAdapter')
         + textwrap.dedent("""
             def install(registry):
-                registry.overrides['/from_callable'] = 'Lidar'
+                registry.installed_by_hook = True
         """)
     )
     dist = tmp_path / 'ep_adapters-1.0.dist-info'
@@ -172,7 +173,7 @@ def test_entry_points(
     monkeypatch.delitem(sys.modules, 'ep_adapters', raising=False)
     assert sorted(registry.load_entry_points()) == ['floats', 'hook', 'module']
     assert type(registry.resolve('std_msgs/msg/Float32', typestore)).__name__ == 'EntryFloatAdapter'
-    assert registry.overrides['/from_callable'] == 'Lidar'
+    assert registry.installed_by_hook is True
 
 
 def test_resolve_reverse(registry: AdapterRegistry, typestore: Any) -> None:

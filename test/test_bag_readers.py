@@ -8,6 +8,7 @@ import math
 import shutil
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,16 +21,27 @@ from rosbags.rosbag2 import CompressionFormat, CompressionMode, StoragePlugin
 from rosbags.rosbag2 import Writer as Ros2Writer
 from rosbags.typesys import Stores, get_typestore
 
+from mosaico_ros.adapters import default_registry
+from mosaico_ros.adapters.msgtype import normalize_msgtype
 from mosaico_ros.bags import (
     BagCorruptError,
     BagFormatError,
     BagMissingFileError,
-    Connection,
-    deserialize,
     open_bag,
-    resolve_types,
 )
-from mosaico_ros.bags.msgtype import normalize_msgtype
+from mosaico_ros.bags.source import BagSource
+from mosaico_ros.pipeline.decoding import payload_decoder
+from mosaico_ros.pipeline.envelope import ROS_ENCODINGS, TopicInfo
+from mosaico_ros.pipeline.routing import Refused, Router
+from mosaico_ros.pipeline.selection import TopicSelection
+from mosaico_ros.pipeline.types import resolve_types
+
+
+def deserialize(store: Any, msg: Any) -> Any:
+    """Decode a bag message with the pipeline's one payload decoder."""
+    conn = msg.connection
+    return payload_decoder(store, conn.msgtype, conn.encoding == 'ros1')(msg.data)
+
 
 _INVENTORY = SHARED / 'data' / 'bags' / 'inventory.json'
 
@@ -101,7 +113,7 @@ def test_inventory_entry(entry_path: Path, bags_dir: Path) -> None:
             if conn.encoding == 'json':
                 json.loads(bytes(msg.data))
                 parsed_json[conn.topic] += 1
-            if conn.id in resolution.unknown:
+            if conn.encoding not in ROS_ENCODINGS or conn.msgtype in resolution.unknown:
                 continue
             try:
                 deserialize(resolution.typestore, msg)
@@ -274,8 +286,13 @@ def test_wrong_serialization_format_is_yielded_raw_but_not_decoded(bags_dir: Pat
     with open_bag(bags_dir / 'odd' / 'rosbag2_wrong_rmw_test') as reader:
         assert {c.encoding for c in reader.connections} == {'wrong_format'}
         resolution = reader.type_resolution()
-        assert set(resolution.unknown) == {c.id for c in reader.connections}
-        assert 'wrong_format' in next(iter(resolution.unknown.values()))
+        assert resolution.unknown == {}
+        source = BagSource(reader, reader.path)
+        router = Router(default_registry, resolution.typestore, TopicSelection())
+        for info in source.topics():
+            refused = router.route(info)
+            assert isinstance(refused, Refused)
+            assert "message encoding 'wrong_format'" in refused.reason
 
 
 # -- generated bags: no shared data needed ---------------------------------------------------
@@ -499,22 +516,11 @@ def test_msg_paths_define_custom_types(tmp_path: Path) -> None:
     pkg = tmp_path / 'defs' / 'my_pkg' / 'msg'
     pkg.mkdir(parents=True)
     (pkg / 'Reading.msg').write_text('std_msgs/Header header\nfloat32[3] xyz\nstring note\n')
-    conn = Connection(
-        id=0,
-        topic='/reading',
-        msgtype=normalize_msgtype('my_pkg/Reading'),
-        encoding='cdr',
-        msgdef='',
-        msgdef_encoding='',
-        md5sum='',
-        message_count=None,
-        qos=None,
-        schema_name='my_pkg/Reading',
-        source_file=tmp_path,
-    )
-    bare = resolve_types([conn])
-    assert bare.unknown == {0: 'type my_pkg/msg/Reading is in no definition source'}
-    resolved = resolve_types([conn], distro='jazzy', msg_paths=[tmp_path / 'defs'])
+    info = TopicInfo('/reading', normalize_msgtype('my_pkg/Reading'), 'cdr')
+    bare = resolve_types([info])
+    reason = 'type my_pkg/msg/Reading is in no definition source'
+    assert bare.unknown == {'my_pkg/msg/Reading': reason}
+    resolved = resolve_types([info], distro='jazzy', msg_paths=[tmp_path / 'defs'])
     assert resolved.unknown == {}
     store = resolved.typestore
     msg_cls = store.types['my_pkg/msg/Reading']

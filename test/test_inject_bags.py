@@ -20,7 +20,7 @@ import pyarrow as pa
 import pytest
 
 from mosaico_ros.bags.injector import InjectOptions, Injector
-from mosaico_ros.bags.report import BagReport, BagStatus, exit_code
+from mosaico_ros.pipeline.report import SequenceReport, SequenceStatus, exit_code
 
 REPO = Path(__file__).resolve().parents[1]
 INVENTORY = (
@@ -105,7 +105,9 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-def _spot_check(client: Any, entry: dict[str, Any], path: Path, sequence: str, report: BagReport):
+def _spot_check(
+    client: Any, entry: dict[str, Any], path: Path, sequence: str, report: SequenceReport
+):
     """Compare the first stored row of a few topics with rosbags' decode of the source."""
     from rosbags.highlevel import AnyReader
     from rosbags.typesys import Stores, get_typestore
@@ -152,12 +154,12 @@ def test_inventory_entry(entry: dict[str, Any] | None, bags_dir: Path, client: A
     defects = KNOWN_DEFECTS.get(entry['path'], {})
     problems = '\n'.join(report.problems())
 
-    assert report.status is not BagStatus.DELETED
+    assert report.status is not SequenceStatus.DELETED
     for topic in entry['topics']:
         name, count = topic['topic'], topic['count']
         got = report.topics.get(name)
         assert got is not None, f'{name} missing from the report'
-        assert got.read == count, f'{name}: read {got.read} of {count}\n{problems}'
+        assert got.received == count, f'{name}: read {got.received} of {count}\n{problems}'
         assert got.stored + got.skipped_total == count, f'{name}: messages unaccounted for'
         if name in losses:
             assert got.stored == 0

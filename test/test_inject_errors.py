@@ -18,9 +18,9 @@ from click.testing import CliRunner
 from rosbags.typesys import Stores, get_typestore
 
 from mosaico_ros.bags.injector import InjectOptions, Injector
-from mosaico_ros.bags.report import BagStatus, exit_code
-from mosaico_ros.bags.synthetic import IMU_TOPIC, RecordingSpec, write_recording
 from mosaico_ros.cli import main
+from mosaico_ros.demo.recording import IMU_TOPIC, RecordingSpec, write_recording
+from mosaico_ros.pipeline.report import SequenceStatus, exit_code
 
 IMU = 'sensor_msgs/msg/Imu'
 
@@ -37,7 +37,7 @@ def write_imu_mcap(path: Path, count: int, broken: set[int] = frozenset(), chunk
     """Write an MCAP of IMU messages with the mcap library (zstd chunks, CRCs on)."""
     from mcap.writer import Writer
 
-    from mosaico_ros.bags.synthetic import _MessageFactory
+    from mosaico_ros.demo.recording import _MessageFactory
 
     factory = _MessageFactory(Stores.ROS2_HUMBLE, RecordingSpec())
     store = get_typestore(Stores.ROS2_HUMBLE)
@@ -80,7 +80,7 @@ def test_zero_byte_file(client: Any, tmp_path: Path) -> None:
     empty = tmp_path / 'empty.mcap'
     empty.touch()
     report = Injector(client).inject(empty)
-    assert report.status is BagStatus.FAILED
+    assert report.status is SequenceStatus.FAILED
     assert str(empty) in report.error
     assert 'empty' in report.error.lower() or 'zero' in report.error.lower()
     assert exit_code([report]) == 1
@@ -91,7 +91,7 @@ def test_unknown_storage_format(client: Any, tmp_path: Path) -> None:
     odd = tmp_path / 'notes.bag'
     odd.write_bytes(b'just some text, not a bag at all\n' * 4)
     report = Injector(client).inject(odd)
-    assert report.status is BagStatus.FAILED
+    assert report.status is SequenceStatus.FAILED
     assert str(odd) in report.error
     result = CliRunner().invoke(main, ['inject', str(odd), '--store', str(tmp_path / 's')])
     assert result.exit_code == 1
@@ -102,9 +102,9 @@ def test_message_failing_to_decode_report_then_delete(client: Any, tmp_path: Pat
     bag = tmp_path / 'glitch.mcap'
     write_imu_mcap(bag, 300, broken={17, 250})
     report = Injector(client).inject(bag)
-    assert report.status is BagStatus.PARTIAL
+    assert report.status is SequenceStatus.PARTIAL
     imu = report.topics[IMU_TOPIC]
-    assert (imu.read, imu.stored, imu.skipped_total) == (300, 298, 2)
+    assert (imu.received, imu.stored, imu.skipped_total) == (300, 298, 2)
     ((reason, first),) = imu.first_skip.items()
     assert reason.startswith(f'cannot decode as {IMU}')
     assert first.file == bag
@@ -118,7 +118,7 @@ def test_message_failing_to_decode_report_then_delete(client: Any, tmp_path: Pat
     assert stored_rows(client, 'glitch', IMU_TOPIC) == 298
 
     deleted = Injector(client, InjectOptions(sequence='glitch2', on_error='delete')).inject(bag)
-    assert deleted.status is BagStatus.DELETED
+    assert deleted.status is SequenceStatus.DELETED
     assert 'nothing kept (--on-error delete)' in deleted.error
     assert f'cannot decode as {IMU}' in deleted.error
     assert 'glitch2' not in client.list_sequences()
@@ -131,7 +131,7 @@ def test_truncated_mcap(client: Any, tmp_path: Path) -> None:
     data = whole.read_bytes()
     cut.write_bytes(data[: len(data) // 2])
     report = Injector(client).inject(cut)
-    assert report.status is BagStatus.PARTIAL
+    assert report.status is SequenceStatus.PARTIAL
     stored = report.topics[IMU_TOPIC].stored
     assert 0 < stored < 2000
     assert stored_rows(client, 'cut', IMU_TOPIC) == stored
@@ -141,7 +141,7 @@ def test_truncated_mcap(client: Any, tmp_path: Path) -> None:
     assert exit_code([report]) == 1
 
     deleted = Injector(client, InjectOptions(sequence='cut2', on_error='delete')).inject(cut)
-    assert deleted.status is BagStatus.DELETED
+    assert deleted.status is SequenceStatus.DELETED
     assert 'cut2' not in client.list_sequences()
 
 
@@ -157,7 +157,7 @@ def test_chunk_with_bad_crc(client: Any, tmp_path: Path) -> None:
     damaged.write_bytes(bytes(raw))
 
     report = Injector(client).inject(damaged)
-    assert report.status is BagStatus.PARTIAL
+    assert report.status is SequenceStatus.PARTIAL
     stored = report.topics[IMU_TOPIC].stored
     assert 0 < stored < 2000
     text = '\n'.join(report.problems())
@@ -171,7 +171,7 @@ def test_db3_without_metadata_yaml_and_with_broken_table(client: Any, tmp_path: 
     bare = tmp_path / 'bare.db3'
     shutil.copy(next(recording.path.glob('*.db3')), bare)
     report = Injector(client).inject(bare)
-    assert report.status is BagStatus.STORED, report.problems()
+    assert report.status is SequenceStatus.STORED, report.problems()
     assert {t: r.stored for t, r in report.topics.items()} == recording.counts
 
     broken = tmp_path / 'broken.db3'
@@ -179,7 +179,7 @@ def test_db3_without_metadata_yaml_and_with_broken_table(client: Any, tmp_path: 
     with sqlite3.connect(broken) as db:
         db.execute('DROP TABLE messages')
     failed = Injector(client).inject(broken)
-    assert failed.status is BagStatus.FAILED
+    assert failed.status is SequenceStatus.FAILED
     assert str(broken) in failed.error
     assert 'broken' not in client.list_sequences()
 
@@ -188,6 +188,6 @@ def test_rosbag2_directory_without_metadata_yaml(client: Any, tmp_path: Path) ->
     recording = write_recording(tmp_path / 'rec', 'mcap', RecordingSpec(duration_s=1.0))
     (recording.path / 'metadata.yaml').unlink()
     report = Injector(client).inject(recording.path)
-    assert report.status is BagStatus.FAILED
+    assert report.status is SequenceStatus.FAILED
     assert str(recording.path) in report.error
     assert 'metadata.yaml' in report.error

@@ -12,8 +12,8 @@ from rosbags.rosbag2 import Writer
 from rosbags.typesys import Stores, get_typestore
 
 from mosaico_ros.bags.injector import InjectOptions, Injector
-from mosaico_ros.bags.typesys import installed_share_dirs, register_installed
 from mosaico_ros.client import MosaicoClient
+from mosaico_ros.pipeline.types import installed_share_dirs, register_installed
 
 # Iron-and-later types, absent from the Humble stock store, with nested message fields.
 MSGTYPE = 'type_description_interfaces/msg/TypeDescription'

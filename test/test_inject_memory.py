@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mosaico_ros.bags.synthetic import RecordingSpec, write_recording
+from mosaico_ros.demo.recording import RecordingSpec, write_recording
 
 CHILD = """
 import json, resource, sys

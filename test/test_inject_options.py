@@ -9,9 +9,17 @@ import pyarrow as pa
 import pytest
 
 from mosaico_ros.adapters.json_channel import JsonChannelAdapter
-from mosaico_ros.bags.model import Connection
-from mosaico_ros.bags.options import TopicSelection, parse_time, sequence_name_for
-from mosaico_ros.bags.report import BagReport, BagStatus, Failure, TopicReport, exit_code
+from mosaico_ros.bags.options import parse_time, sequence_name_for
+from mosaico_ros.pipeline.report import (
+    Failure,
+    SequenceReport,
+    SequenceStatus,
+    TopicReport,
+    exit_code,
+)
+from mosaico_ros.pipeline.selection import TopicSelection
+
+INJECT_NAMES = {'regex': '--topics', 'exclude_regex': '--exclude', 'type_regex': '--types'}
 
 
 @pytest.mark.parametrize(
@@ -53,32 +61,18 @@ def test_sequence_names_are_sanitized(name: str, expected: str, renamed: str | N
 
 
 def test_topic_selection_uses_searched_regexes() -> None:
-    selection = TopicSelection(topics=['^/camera/', 'imu'], exclude=['compressed$'])
+    selection = TopicSelection(
+        regex=['^/camera/', 'imu'], exclude_regex=['compressed$'], names=INJECT_NAMES
+    )
     assert selection.why_not('/camera/image_raw', 'sensor_msgs/msg/Image') is None
     assert selection.why_not('/base/imu/data', 'sensor_msgs/msg/Imu') is None
     assert selection.why_not('/tf', 'tf2_msgs/msg/TFMessage') == 'not matched by --topics'
     assert selection.why_not('/camera/image/compressed', 'x/msg/Y') == 'matched by --exclude'
-    by_type = TopicSelection(types=[r'^sensor_msgs/msg/(Imu|NavSatFix)$'])
+    by_type = TopicSelection(type_regex=[r'^sensor_msgs/msg/(Imu|NavSatFix)$'], names=INJECT_NAMES)
     assert by_type.why_not('/gps', 'sensor_msgs/msg/NavSatFix') is None
     assert by_type.why_not('/gps', 'sensor_msgs/msg/NavSatStatus') == 'type not matched by --types'
     with pytest.raises(ValueError, match=r"--topics '\(' is not a regular expression"):
-        TopicSelection(topics=['('])
-
-
-def _json_connection(schema: object) -> Connection:
-    return Connection(
-        id=1,
-        topic='/log',
-        msgtype='foxglove.Log',
-        encoding='json',
-        msgdef=json.dumps(schema) if schema is not None else '',
-        msgdef_encoding='jsonschema' if schema is not None else '',
-        md5sum='',
-        message_count=None,
-        qos=None,
-        schema_name='foxglove.Log',
-        source_file=Path('x.mcap'),
-    )
+        TopicSelection(regex=['('], names=INJECT_NAMES)
 
 
 def test_json_channels_get_a_schema_from_their_jsonschema() -> None:
@@ -97,7 +91,7 @@ def test_json_channels_get_a_schema_from_their_jsonschema() -> None:
             'anything': {},
         },
     }
-    adapter = JsonChannelAdapter(_json_connection(schema))
+    adapter = JsonChannelAdapter('foxglove.Log', json.dumps(schema))
     assert adapter.tag == 'json:foxglove.Log'
     docs = [
         adapter.decode(
@@ -123,19 +117,21 @@ def test_json_channels_get_a_schema_from_their_jsonschema() -> None:
 
 
 def test_json_channels_without_schema_keep_the_text() -> None:
-    adapter = JsonChannelAdapter(_json_connection(None))
+    adapter = JsonChannelAdapter('foxglove.Log')
     array = adapter.to_arrow([{'x': [1, 2]}], 'foxglove.Log')
     assert array.to_pylist() == [{'json': '{"x": [1, 2]}'}]
 
 
 def test_exit_code_follows_losses() -> None:
-    clean = BagReport(source=Path('a.mcap'), sequence='a')
-    clean.topics['/a'] = TopicReport('/a', 'std_msgs/msg/String', read=3, stored=3)
+    clean = SequenceReport(source=Path('a.mcap'), sequence='a')
+    clean.topics['/a'] = TopicReport('/a', 'std_msgs/msg/String', received=3, stored=3)
     assert exit_code([clean]) == 0
-    lossy = BagReport(source=Path('b.mcap'), sequence='b')
-    topic = lossy.topics['/b'] = TopicReport('/b', 'std_msgs/msg/String', read=3, stored=2)
+    lossy = SequenceReport(source=Path('b.mcap'), sequence='b')
+    topic = lossy.topics['/b'] = TopicReport('/b', 'std_msgs/msg/String', received=3, stored=2)
     topic.skip('cannot decode', failure=Failure('bad', Path('b.mcap'), '/b', 42))
-    lossy.status = BagStatus.PARTIAL
+    lossy.status = SequenceStatus.PARTIAL
     assert exit_code([clean, lossy]) == 1
-    assert lossy.problems() == ['topic /b: 1 skipped: cannot decode (first at b.mcap, offset 42)']
+    assert lossy.problems() == [
+        'topic /b: 1 skipped: cannot decode (first at b.mcap, offset 42: bad)'
+    ]
     assert exit_code([]) == 1

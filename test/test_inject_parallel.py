@@ -12,7 +12,15 @@ from typing import Any, Literal
 import pyarrow as pa
 import pytest
 
-from mosaico_ros.bags.conversion import (
+from mosaico_ros.bags.injector import InjectOptions, Injector
+from mosaico_ros.demo.recording import (
+    IMAGE_TOPIC,
+    IMU_TOPIC,
+    Recording,
+    RecordingSpec,
+    write_recording,
+)
+from mosaico_ros.pipeline.conversion import (
     BatchConverter,
     ConversionError,
     ConversionPool,
@@ -20,15 +28,8 @@ from mosaico_ros.bags.conversion import (
     Payloads,
     fork_available,
 )
-from mosaico_ros.bags.injector import InjectOptions, Injector
-from mosaico_ros.bags.report import BagReport, BagStatus
-from mosaico_ros.bags.synthetic import (
-    IMAGE_TOPIC,
-    IMU_TOPIC,
-    Recording,
-    RecordingSpec,
-    write_recording,
-)
+from mosaico_ros.pipeline.decoding import ROS_DECODE_ERRORS
+from mosaico_ros.pipeline.report import SequenceReport, SequenceStatus
 
 pytestmark = pytest.mark.skipif(not fork_available(), reason="no 'fork' start method here")
 
@@ -97,7 +98,7 @@ def recordings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Recording]
     }
 
 
-def read_all(client: Any, sequence: str, report: BagReport) -> dict[str, pa.Table]:
+def read_all(client: Any, sequence: str, report: SequenceReport) -> dict[str, pa.Table]:
     tables = {}
     for topic in report.topics:
         handler = client.topic_handler(sequence, topic)
@@ -106,11 +107,11 @@ def read_all(client: Any, sequence: str, report: BagReport) -> dict[str, pa.Tabl
     return tables
 
 
-def skipped(report: BagReport) -> dict[str, Any]:
-    return {topic: (t.stored, t.read, dict(t.skipped)) for topic, t in report.topics.items()}
+def skipped(report: SequenceReport) -> dict[str, Any]:
+    return {topic: (t.stored, t.received, dict(t.skipped)) for topic, t in report.topics.items()}
 
 
-def first_skips(report: BagReport) -> dict[tuple[str, str], Any]:
+def first_skips(report: SequenceReport) -> dict[tuple[str, str], Any]:
     return {
         (topic, reason): (f.reason, f.file, f.topic, f.offset)
         for topic, t in report.topics.items()
@@ -164,7 +165,7 @@ def test_workers_store_exactly_what_in_process_conversion_stores(
         first = imu.first_skip[reason]
         assert (first.file, first.topic) == (bag, IMU_TOPIC)
         assert first.offset is not None
-        assert parallel.status is BagStatus.PARTIAL
+        assert parallel.status is SequenceStatus.PARTIAL
 
 
 def test_a_stub_definition_falls_back_to_the_stock_one_with_batches_in_flight(
@@ -262,10 +263,10 @@ def test_a_killed_worker_fails_the_bag_with_a_clear_error(
     assert report.stored < recording.message_count
     assert multiprocessing.active_children() == []
     if on_error == 'delete':
-        assert report.status is BagStatus.DELETED
+        assert report.status is SequenceStatus.DELETED
         assert sequence not in client.list_sequences()
     else:
-        assert report.status in (BagStatus.PARTIAL, BagStatus.FAILED)
+        assert report.status in (SequenceStatus.PARTIAL, SequenceStatus.FAILED)
 
 
 def imu_converter_and_batches(sizes: list[int]) -> tuple[BatchConverter, list[Payloads]]:
@@ -273,13 +274,17 @@ def imu_converter_and_batches(sizes: list[int]) -> tuple[BatchConverter, list[Pa
     from rosbags.typesys import Stores
 
     from mosaico_ros.adapters import default_registry
-    from mosaico_ros.bags.synthetic import _MessageFactory
+    from mosaico_ros.demo.recording import _MessageFactory
 
     factory = _MessageFactory(Stores.ROS2_HUMBLE, RecordingSpec())
     typestore = factory.typestore
     adapter = default_registry.resolve(IMU_TYPE, typestore)
     converter = BatchConverter(
-        lambda data: typestore.deserialize_cdr(data, IMU_TYPE), adapter, IMU_TYPE, 'IMUAdapter'
+        lambda data: typestore.deserialize_cdr(data, IMU_TYPE),
+        adapter,
+        IMU_TYPE,
+        'IMUAdapter',
+        ROS_DECODE_ERRORS,
     )
     batches, index = [], 0
     for size in sizes:

@@ -18,8 +18,7 @@ import pyarrow as pa
 import pytest
 
 from mosaico_ros.bags.injector import InjectOptions, Injector
-from mosaico_ros.bags.report import BagStatus
-from mosaico_ros.bags.synthetic import (
+from mosaico_ros.demo.recording import (
     GPS_TOPIC,
     IMU_TOPIC,
     Recording,
@@ -27,6 +26,7 @@ from mosaico_ros.bags.synthetic import (
     expected_imu,
     write_recording,
 )
+from mosaico_ros.pipeline.report import SequenceStatus
 
 mosaicolabs = pytest.importorskip('mosaicolabs', reason='the peer SDK mosaicolabs is not installed')
 
@@ -72,7 +72,7 @@ def test_sdk_reads_our_sequence_and_rebuilds_the_bag(
     from rosbags.highlevel import AnyReader
 
     report = Injector(client, InjectOptions(sequence='ours')).inject(recording.path)
-    assert report.status is BagStatus.STORED
+    assert report.status is SequenceStatus.STORED
 
     with mosaicolabs.MosaicoClient.connect(host='127.0.0.1', port=server.port) as sdk:
         handler = sdk.sequence_handler('ours')
@@ -141,7 +141,7 @@ def test_our_client_reads_what_the_sdk_injector_wrote(
         )
     ).run()
     report = Injector(client, InjectOptions(sequence='ours')).inject(mcap_file)
-    assert report.status is BagStatus.STORED
+    assert report.status is SequenceStatus.STORED
 
     theirs = client.sequence_handler('theirs')
     assert sorted(theirs.topics) == sorted(recording.counts)
@@ -149,7 +149,11 @@ def test_our_client_reads_what_the_sdk_injector_wrote(
         sdk_handler = client.topic_handler('theirs', topic)
         our_handler = client.topic_handler('ours', topic)
         assert our_handler.ontology_tag == sdk_handler.ontology_tag
-        assert our_handler.user_metadata['_ros_'] == sdk_handler.user_metadata['_ros_']
+        ours = dict(our_handler.user_metadata['_ros_'])
+        # Ours adds what the SDK drops: the source ROS version and the recorded QoS.
+        assert ours.pop('ros_version') == 2
+        ours.pop('qos', None)
+        assert ours == sdk_handler.user_metadata['_ros_']
         sdk_rows = _table(client, 'theirs', topic)
         our_rows = _table(client, 'ours', topic)
         assert our_rows.schema.equals(sdk_rows.schema), topic

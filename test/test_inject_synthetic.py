@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from mosaico_ros.bags.injector import InjectOptions, Injector
-from mosaico_ros.bags.report import BagStatus
-from mosaico_ros.bags.synthetic import (
+from mosaico_ros.cli import main
+from mosaico_ros.demo.recording import (
     COMPRESSED_TOPIC,
     GPS_TOPIC,
     IMU_TOPIC,
@@ -26,7 +26,7 @@ from mosaico_ros.bags.synthetic import (
     expected_imu,
     write_recording,
 )
-from mosaico_ros.cli import main
+from mosaico_ros.pipeline.report import SequenceStatus
 
 SPEC = RecordingSpec(duration_s=2.0)
 
@@ -61,7 +61,7 @@ def test_every_message_is_stored_with_its_values(
 ) -> None:
     recording = recordings[fmt]
     report = Injector(client, InjectOptions(metadata={'site': 'lab'})).inject(recording.path)
-    assert report.status is BagStatus.STORED, report.problems()
+    assert report.status is SequenceStatus.STORED, report.problems()
     assert report.clean
     name = 'drive' if fmt == 'bag' else f'drive_{fmt}'
     assert report.sequence == name
@@ -111,16 +111,16 @@ def test_existing_sequence_needs_update_and_update_adds_a_session(
 ) -> None:
     recording = recordings['mcap']
     first = Injector(client, InjectOptions(topics=['^/imu'])).inject(recording.path)
-    assert first.status is BagStatus.STORED
+    assert first.status is SequenceStatus.STORED
     assert [t for t, r in first.topics.items() if r.stored] == [IMU_TOPIC]
     assert first.topics[GPS_TOPIC].note == 'not matched by --topics'
 
     again = Injector(client, InjectOptions(topics=['^/gps'])).inject(recording.path)
-    assert again.status is BagStatus.FAILED
+    assert again.status is SequenceStatus.FAILED
     assert "sequence 'drive_mcap' exists already; pass --update" in (again.error or '')
 
     update = Injector(client, InjectOptions(topics=['^/gps'], update=True)).inject(recording.path)
-    assert update.status is BagStatus.STORED
+    assert update.status is SequenceStatus.STORED
     sequence = client.sequence_handler('drive_mcap')
     assert len(sequence.sessions) == 2
     assert sorted(sequence.topics) == sorted([IMU_TOPIC, GPS_TOPIC])

@@ -25,6 +25,7 @@ from mosaico_ros.adapters.generic import (
     generic_tag,
     register_msgdef,
 )
+from mosaico_ros.adapters.msgtype import normalize_msgtype
 from mosaico_ros.adapters.nmea_msgs import SENTENCE_MSGDEF
 from mosaico_ros.adapters.registry import (
     ENTRY_POINT_GROUP,
@@ -32,8 +33,8 @@ from mosaico_ros.adapters.registry import (
     AdapterRegistry,
     RosAdapter,
     default_registry,
-    normalize_msgtype,
     register_adapter,
+    run_registry,
 )
 from mosaico_ros.adapters.sensor_msgs import (
     LidarAdapter,
@@ -72,6 +73,7 @@ __all__ = [
     'normalize_msgtype',
     'register_adapter',
     'register_msgdef',
+    'run_registry',
     'sensor_msgs',
     'std_msgs',
     'tf2_msgs',

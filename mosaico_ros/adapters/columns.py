@@ -8,7 +8,7 @@ names, order and nullability exactly as the model declares them.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 from itertools import chain
 from operator import attrgetter, not_
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -87,7 +87,7 @@ def empty_value(dtype: pa.DataType) -> Any:
     return 0
 
 
-@cache
+@lru_cache(maxsize=1024)
 def empty_scalar(dtype: pa.DataType) -> pa.Scalar:
     """`empty_value` of `dtype` as an Arrow scalar (cached per type)."""
     return pa.scalar(empty_value(dtype), type=dtype)

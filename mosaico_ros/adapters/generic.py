@@ -33,7 +33,8 @@ from rosbags.typesys import get_types_from_msg
 
 from mosaico_ros.adapters import columns, rows
 from mosaico_ros.adapters.errors import UnsupportedDefinitionError
-from mosaico_ros.adapters.registry import RosAdapter, normalize_msgtype
+from mosaico_ros.adapters.msgtype import normalize_msgtype
+from mosaico_ros.adapters.registry import RosAdapter
 from mosaico_ros.ontology import resolve_model
 
 if TYPE_CHECKING:

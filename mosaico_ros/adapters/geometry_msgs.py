@@ -19,7 +19,8 @@ import numpy as np
 
 from mosaico_ros.adapters import columns, rows
 from mosaico_ros.adapters.errors import AdapterError
-from mosaico_ros.adapters.registry import RosAdapter, normalize_msgtype, register_adapter
+from mosaico_ros.adapters.msgtype import normalize_msgtype
+from mosaico_ros.adapters.registry import RosAdapter, register_adapter
 from mosaico_ros.ontology import (
     Acceleration,
     ForceTorque,

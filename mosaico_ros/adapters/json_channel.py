@@ -12,12 +12,9 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
-
-if TYPE_CHECKING:
-    from mosaico_ros.bags.model import Connection
 
 
 def _arrow_from_jsonschema(schema: Any, defs: Mapping[str, Any]) -> pa.DataType:
@@ -83,16 +80,22 @@ class JsonChannelAdapter:
     ontology tag and from ROS generic tags.
     """
 
-    def __init__(self, connection: Connection) -> None:
-        """Derive the Arrow struct from the connection's jsonschema (if any)."""
+    def __init__(self, schema_name: str, jsonschema: str = '') -> None:
+        """Derive the Arrow struct from the channel's jsonschema (if any).
+
+        Args:
+            schema_name: Name of the channel's schema.
+            jsonschema: The schema's JSON text; '' when the channel has none.
+
+        """
         self.name = 'json'
-        self.msgtype = connection.msgtype
-        self.tag = f'json:{connection.schema_name or connection.msgtype}'
+        self.msgtype = schema_name
+        self.tag = f'json:{schema_name}'
         self.serialization_format = 'default'
         schema: Any = None
-        if connection.msgdef_encoding == 'jsonschema' and connection.msgdef:
+        if jsonschema:
             try:
-                schema = json.loads(connection.msgdef)
+                schema = json.loads(jsonschema)
             except ValueError:
                 schema = None
         defs = {}
@@ -118,12 +121,3 @@ class JsonChannelAdapter:
         else:
             rows = [_conform(m, self.struct_type) or {} for m in msgs]
         return pa.array(rows, type=self.struct_type)
-
-    def topic_metadata(self, connection: Connection) -> dict[str, Any]:
-        """Return the ``_ros_``-style block: what the channel was, to trace it back."""
-        return {
-            'msgtype': connection.msgtype,
-            'encoding': connection.encoding,
-            'msgdef': connection.msgdef,
-            'msgdef_encoding': connection.msgdef_encoding,
-        }

@@ -34,8 +34,6 @@ from mosaico_ros.adapters.errors import AdapterError
 if TYPE_CHECKING:
     from google.protobuf.message import Message as ProtoMessage
 
-    from mosaico_ros.bags.model import Connection
-
 _SCALARS: dict[int, pa.DataType] = {
     FieldDescriptor.TYPE_DOUBLE: pa.float64(),
     FieldDescriptor.TYPE_FLOAT: pa.float32(),
@@ -136,26 +134,29 @@ class ProtobufChannelAdapter:
     name = 'protobuf'
     serialization_format = 'default'
 
-    def __init__(self, connection: Connection) -> None:
-        """Load the descriptor set of the connection's schema.
+    def __init__(self, schema_name: str, descriptor_set: bytes) -> None:
+        """Load the descriptor set of the channel's schema.
+
+        Args:
+            schema_name: Full name of the channel's message type.
+            descriptor_set: Serialized ``FileDescriptorSet`` defining it.
 
         Raises:
             AdapterError: The schema is not a FileDescriptorSet holding the
                 channel's message type.
 
         """
-        where = f'{connection.source_file} topic {connection.topic!r}'
-        self.msgtype = connection.schema_name or connection.msgtype
+        self.msgtype = schema_name
         self.tag = f'protobuf:{self.msgtype}'
         try:
-            descriptor_set = descriptor_pb2.FileDescriptorSet.FromString(connection.schema_data)
+            files = descriptor_pb2.FileDescriptorSet.FromString(descriptor_set)
             pool = descriptor_pool.DescriptorPool()
-            for file in descriptor_set.file:
+            for file in files.file:
                 pool.Add(file)
             self._descriptor = pool.FindMessageTypeByName(self.msgtype)
         except (DecodeError, KeyError, TypeError) as err:
             msg = (
-                f'{where}: protobuf schema {self.msgtype!r} is not a FileDescriptorSet '
+                f'protobuf schema {self.msgtype!r} is not a FileDescriptorSet '
                 f'defining that message ({type(err).__name__}: {err})'
             )
             raise AdapterError(msg) from err
@@ -171,11 +172,3 @@ class ProtobufChannelAdapter:
         del msgtype
         rows = [_row(message, self._descriptor, ()) for message in msgs]
         return pa.array(rows, type=self.struct_type)
-
-    def topic_metadata(self, connection: Connection) -> dict[str, Any]:
-        """Return what the channel was, to trace the topic back to its source."""
-        return {
-            'msgtype': self.msgtype,
-            'encoding': connection.encoding,
-            'msgdef_encoding': connection.msgdef_encoding,
-        }

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import re
 from functools import cached_property
-from importlib.metadata import entry_points
+from importlib import metadata
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -22,6 +21,7 @@ from mosaico_ros.adapters.errors import (
     AdapterNotFoundError,
     AdapterRegistrationError,
 )
+from mosaico_ros.adapters.msgtype import normalize_msgtype
 from mosaico_ros.adapters.rows import is_ros1_store
 
 if TYPE_CHECKING:
@@ -38,26 +38,7 @@ ENTRY_POINT_GROUP = 'mosaico_ros.adapters'
 ROS_METADATA_KEY = '_ros_'
 """Key of the ROS block in a topic's ``user_metadata``, as the SDK writes it."""
 
-_ROS1_NAME = re.compile(r'^([^/]+)/([^/]+)$')
-
 AdapterT = TypeVar('AdapterT', bound='type[RosAdapter]')
-
-
-def normalize_msgtype(msgtype: str) -> str:
-    """Normalize a ROS type name to ``pkg/msg/Name``.
-
-    Args:
-        msgtype: ``pkg/msg/Name``, ROS 1 ``pkg/Name`` or ``pkg.msg.Name``.
-
-    Returns:
-        The ``pkg/msg/Name`` form.
-
-    """
-    name = msgtype.strip().replace('.', '/')
-    match = _ROS1_NAME.match(name)
-    if match:
-        return f'{match[1]}/msg/{match[2]}'
-    return name
 
 
 class RosAdapter:
@@ -196,9 +177,18 @@ class AdapterRegistry:
         self._by_msgtype: dict[str, type[RosAdapter]] = {}
         self._by_tag: dict[str, type[RosAdapter]] = {}
         self._instances: dict[type[RosAdapter], RosAdapter] = {}
-        self._generic: dict[tuple[int, str], RosAdapter] = {}
-        self.overrides: dict[str, str] = {}
-        """Topic name -> adapter class name or ontology tag (``--adapter /points=Lidar``)."""
+
+    def copy(self) -> AdapterRegistry:
+        """Return an independent registry holding the same adapters.
+
+        A run (an injection, a recorder, a player) registers its user
+        adapters in a copy, so nothing leaks into `default_registry`.
+        """
+        other = AdapterRegistry()
+        other._by_name = dict(self._by_name)
+        other._by_msgtype = dict(self._by_msgtype)
+        other._by_tag = dict(self._by_tag)
+        return other
 
     def register(self, adapter_cls: AdapterT) -> AdapterT:
         """Register an adapter class; usable as a decorator.
@@ -283,25 +273,6 @@ class AdapterRegistry:
             )
         return self._instance(adapter_cls)
 
-    def set_override(self, topic: str, name_or_tag: str) -> None:
-        """Use adapter `name_or_tag` for `topic` (checked now, so typos fail early)."""
-        self.by_name(name_or_tag)
-        self.overrides[topic] = name_or_tag
-
-    def parse_overrides(self, specs: Sequence[str]) -> None:
-        """Apply ``TOPIC=ADAPTER`` override strings (CLI ``--adapter``).
-
-        Raises:
-            AdapterNotFoundError: The adapter is unknown.
-            ValueError: A string is not ``TOPIC=ADAPTER``.
-
-        """
-        for spec in specs:
-            topic, sep, name = spec.rpartition('=')
-            if not sep or not topic or not name:
-                raise ValueError(f'adapter override {spec!r} is not TOPIC=ADAPTER')
-            self.set_override(topic, name)
-
     def resolve(
         self,
         msgtype: str,
@@ -314,11 +285,11 @@ class AdapterRegistry:
         Args:
             msgtype: ROS type of the topic.
             typestore: Typestore that decodes it (the generic fallback needs its definition).
-            topic: Topic name, looked up in `overrides` and `self.overrides`.
-            overrides: Extra topic -> adapter name/tag overrides for this call.
+            topic: Topic name, looked up in `overrides`.
+            overrides: Topic -> adapter class name or ontology tag (``--adapter /points=Lidar``).
 
         Returns:
-            The adapter.
+            The adapter; a new `GenericAdapter` for types without one (callers keep it).
 
         Raises:
             AdapterNotFoundError: The override does not handle `msgtype`, or the type has
@@ -329,7 +300,7 @@ class AdapterRegistry:
 
         msgtype = normalize_msgtype(msgtype)
         if topic is not None:
-            name = (overrides or {}).get(topic) or self.overrides.get(topic)
+            name = (overrides or {}).get(topic)
             if name is not None:
                 adapter = self.by_name(name)
                 if not adapter.handles(msgtype):
@@ -346,11 +317,7 @@ class AdapterRegistry:
             raise AdapterNotFoundError(
                 f'no adapter for {msgtype}{where} and the typestore has no definition of it',
             )
-        key = (id(typestore), msgtype)
-        generic = self._generic.get(key)
-        if generic is None:
-            generic = self._generic[key] = GenericAdapter(msgtype, typestore)
-        return generic
+        return GenericAdapter(msgtype, typestore)
 
     def resolve_reverse(
         self,
@@ -433,7 +400,7 @@ class AdapterRegistry:
 
         """
         loaded = []
-        for entry in entry_points(group=group):
+        for entry in metadata.entry_points(group=group):
             try:
                 obj = entry.load()
             except Exception as err:
@@ -455,7 +422,33 @@ class AdapterRegistry:
 
 
 default_registry = AdapterRegistry()
-"""The process-wide registry holding the built-in adapters."""
+"""The process-wide registry holding the built-in adapters (and `register_adapter`'s)."""
+
+
+def run_registry(modules: Sequence[str] = (), *, entry_points: bool = True) -> AdapterRegistry:
+    """Return the registry of one run: the built-ins, installed plugins, then user modules.
+
+    A copy of `default_registry`, so the run's additions stay its own. Later
+    registrations win, so a module named on the command line overrides an
+    installed plugin, which overrides a built-in.
+
+    Args:
+        modules: Dotted names of modules of adapters to import (``--adapters``).
+        entry_points: Load the ``mosaico_ros.adapters`` entry points of installed packages.
+
+    Returns:
+        The registry.
+
+    Raises:
+        AdapterRegistrationError: A module or an entry point does not load.
+
+    """
+    registry = default_registry.copy()
+    if entry_points:
+        registry.load_entry_points()
+    for module in modules:
+        registry.load_module(module)
+    return registry
 
 
 def register_adapter(adapter_cls: AdapterT) -> AdapterT:

@@ -13,14 +13,13 @@ import numpy as np
 import pyarrow as pa
 
 from mosaico_ros.adapters.errors import AdapterError
+from mosaico_ros.protocol import TIMESTAMP_COLUMN
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from numpy.typing import DTypeLike, NDArray
     from rosbags.typesys.store import Typestore
-
-TIMESTAMP_COLUMN = 'timestamp_ns'
 
 NUMPY_PRIMITIVES: dict[str, Any] = {
     'bool': np.bool_,

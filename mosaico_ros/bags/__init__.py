@@ -1,7 +1,9 @@
 """Bag readers: ROS 1 `.bag`, rosbag2 directories (sqlite3 and MCAP), `.db3`, `.mcap`.
 
 `open_bag` recognizes the format by content and returns a `BagReader` that
-streams `RawMessage`s in log-time order and records damage in `problems`.
+streams `BagMessage`s in log-time order and records damage in `problems`;
+`BagSource` feeds an open bag to the pipeline, and `injector` is
+`mosaico-ros inject` built on both.
 """
 
 from mosaico_ros.bags.errors import (
@@ -9,26 +11,22 @@ from mosaico_ros.bags.errors import (
     BagError,
     BagFormatError,
     BagMissingFileError,
-    UnknownTypeError,
 )
-from mosaico_ros.bags.model import Connection, Problem, RawMessage
+from mosaico_ros.bags.model import BagMessage, Connection, Problem
 from mosaico_ros.bags.opener import open_bag
 from mosaico_ros.bags.reader import BagReader
-from mosaico_ros.bags.typesys import TypeResolution, build_typestore, deserialize, resolve_types
+from mosaico_ros.bags.source import BagSource, topic_info
 
 __all__ = [
     'BagCorruptError',
     'BagError',
     'BagFormatError',
+    'BagMessage',
     'BagMissingFileError',
     'BagReader',
+    'BagSource',
     'Connection',
     'Problem',
-    'RawMessage',
-    'TypeResolution',
-    'UnknownTypeError',
-    'build_typestore',
-    'deserialize',
     'open_bag',
-    'resolve_types',
+    'topic_info',
 ]

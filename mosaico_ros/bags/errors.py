@@ -64,7 +64,3 @@ class BagCorruptError(BagError):
         self.offset = offset
         self.topic = topic
         super().__init__(f'{describe_place(file, offset, topic)}: {reason}')
-
-
-class UnknownTypeError(BagError):
-    """A message type has no definition in the bag, the typestore or msg_paths."""

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, BinaryIO
 import lz4.frame
 import zstandard
 
+from mosaico_ros.adapters.msgtype import normalize_msgtype
 from mosaico_ros.bags.errors import BagFormatError
-from mosaico_ros.bags.model import Connection, RawMessage
-from mosaico_ros.bags.msgtype import normalize_msgtype
+from mosaico_ros.bags.model import BagMessage, Connection
 from mosaico_ros.bags.ordering import clip, merge_chunks, select_chunks, sort_chunk
 from mosaico_ros.bags.reader import BagReader
 
@@ -425,7 +425,7 @@ class McapReader(BagReader):
             return None
         return records
 
-    def _indexed_chunk_messages(self, pos: int, wanted: set[int] | None) -> list[RawMessage]:
+    def _indexed_chunk_messages(self, pos: int, wanted: set[int] | None) -> list[BagMessage]:
         """Read the chunk a chunk index points at; see `_chunk_messages`."""
         try:
             rec = self._read_record(pos)
@@ -437,14 +437,14 @@ class McapReader(BagReader):
             return []
         return self._chunk_messages(pos, rec[1], wanted)
 
-    def _chunk_messages(self, pos: int, body: bytes, wanted: set[int] | None) -> list[RawMessage]:
+    def _chunk_messages(self, pos: int, body: bytes, wanted: set[int] | None) -> list[BagMessage]:
         """Decompress and parse one chunk record's messages; damage is reported, not raised."""
         records = self._decompress_chunk(pos, body)
         if records is None:
             return []
         conns = self._conns
         file = self.path
-        out: list[RawMessage] = []
+        out: list[BagMessage] = []
         append = out.append
         unpack_rec = RECORD.unpack_from
         unpack_msg = MESSAGE.unpack_from
@@ -468,16 +468,16 @@ class McapReader(BagReader):
                     pos, 'unknown-connection', f'message on undeclared channel {cid}', lost=1
                 )
                 continue
-            append(RawMessage(conn, log_time, records[body_start + 22 : ipos], pos, file))
+            append(BagMessage(conn, log_time, records[body_start + 22 : ipos], pos, file))
         return sort_chunk(out)
 
     # -- reading -------------------------------------------------------------------
 
     def _messages(
         self, wanted: set[int] | None, start: int | None, end: int | None
-    ) -> Iterator[RawMessage]:
+    ) -> Iterator[BagMessage]:
         """Merge indexed chunks in log-time order; without an index, read in file order."""
-        loaded: Iterator[tuple[int, list[RawMessage]]]
+        loaded: Iterator[tuple[int, list[BagMessage]]]
         if self._chunks is not None:
             loaded = (
                 (chunk.start_ns, self._indexed_chunk_messages(chunk.pos, wanted))
@@ -490,7 +490,7 @@ class McapReader(BagReader):
             return self._counted(stream)
         return clip(stream, start, end)
 
-    def _counted(self, stream: Iterator[RawMessage]) -> Iterator[RawMessage]:
+    def _counted(self, stream: Iterator[BagMessage]) -> Iterator[BagMessage]:
         """Pass a full read through and check it against the statistics record."""
         count = 0
         for msg in stream:
@@ -504,7 +504,7 @@ class McapReader(BagReader):
                 lost=self._stats_count - count,
             )
 
-    def _linear_chunks(self, wanted: set[int] | None) -> Iterator[tuple[int, list[RawMessage]]]:
+    def _linear_chunks(self, wanted: set[int] | None) -> Iterator[tuple[int, list[BagMessage]]]:
         last_start = -1
         for opcode, pos, body in self._records():
             if opcode == OP_CHUNK:
@@ -515,7 +515,7 @@ class McapReader(BagReader):
                 conn = self._conns.get(cid)
                 if conn is None or (wanted is not None and cid not in wanted):
                     continue
-                msgs = [RawMessage(conn, start_ns, body[22:], pos, self.path)]
+                msgs = [BagMessage(conn, start_ns, body[22:], pos, self.path)]
             else:
                 continue
             if msgs and start_ns < last_start:

@@ -50,7 +50,7 @@ class Connection:
     schema_data: bytes = b''
 
 
-class RawMessage(NamedTuple):
+class BagMessage(NamedTuple):
     """One serialized message as stored.
 
     Attributes:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Iterator
 
-    from mosaico_ros.bags.model import RawMessage
+    from mosaico_ros.bags.model import BagMessage
 
 log_time = attrgetter('log_time_ns')
 
@@ -70,7 +70,7 @@ def select_chunks(
     )
 
 
-def merge_chunks(chunks: Iterable[tuple[int, list[RawMessage]]]) -> Iterator[RawMessage]:
+def merge_chunks(chunks: Iterable[tuple[int, list[BagMessage]]]) -> Iterator[BagMessage]:
     """Merge chunks of messages into one log-time ordered stream.
 
     Chunks must come in ascending order of their start time; each chunk's
@@ -85,7 +85,7 @@ def merge_chunks(chunks: Iterable[tuple[int, list[RawMessage]]]) -> Iterator[Raw
         Messages in log-time order.
 
     """
-    pending: list[RawMessage] = []
+    pending: list[BagMessage] = []
     for start, msgs in chunks:
         if pending:
             cut = bisect_left(pending, start, key=log_time)
@@ -103,13 +103,13 @@ def merge_chunks(chunks: Iterable[tuple[int, list[RawMessage]]]) -> Iterator[Raw
     yield from pending
 
 
-def sort_chunk(msgs: list[RawMessage]) -> list[RawMessage]:
+def sort_chunk(msgs: list[BagMessage]) -> list[BagMessage]:
     """Sort one chunk's messages by log time in place, keeping ties in file order."""
     msgs.sort(key=log_time)
     return msgs
 
 
-def clip(stream: Iterator[RawMessage], start: int | None, end: int | None) -> Iterator[RawMessage]:
+def clip(stream: Iterator[BagMessage], start: int | None, end: int | None) -> Iterator[BagMessage]:
     """Drop messages outside [start, end) that a selected chunk also held.
 
     Args:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from mosaico_ros.bags.errors import BagCorruptError
 from mosaico_ros.bags.model import Problem
-from mosaico_ros.bags.typesys import resolve_types
+from mosaico_ros.pipeline.types import resolve_types
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 
     from rosbags.typesys.store import Typestore
 
-    from mosaico_ros.bags.model import Connection, RawMessage
-    from mosaico_ros.bags.typesys import TypeResolution
+    from mosaico_ros.bags.model import BagMessage, Connection
+    from mosaico_ros.pipeline.types import TypeResolution
 
 
 def known_total(counts: Iterable[int | None]) -> int | None:
@@ -100,7 +100,7 @@ class BagReader(ABC):
         connections: Iterable[Connection] | None = None,
         start: int | None = None,
         end: int | None = None,
-    ) -> Iterator[RawMessage]:
+    ) -> Iterator[BagMessage]:
         """Yield raw messages in log-time order.
 
         Args:
@@ -118,12 +118,15 @@ class BagReader(ABC):
     @abstractmethod
     def _messages(
         self, wanted: set[int] | None, start: int | None, end: int | None
-    ) -> Iterator[RawMessage]:
+    ) -> Iterator[BagMessage]:
         """Yield messages of the wanted connection ids (all when None) as `messages` does."""
 
     def type_resolution(self) -> TypeResolution:
-        """Typestore for this bag (see `typesys.resolve_types`) with unknown connections."""
-        return resolve_types(self.connections, self.distro, self.msg_paths)
+        """Typestore for this bag (see `pipeline.types.resolve_types`) with undecodable types."""
+        from mosaico_ros.bags.source import topic_info
+
+        infos = [topic_info(conn, self.path) for conn in self.connections]
+        return resolve_types(infos, self.distro, self.msg_paths)
 
     def typestore(self) -> Typestore:
         """Typestore that decodes every connection whose definition is known."""

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import lz4.frame
 
+from mosaico_ros.adapters.msgtype import normalize_msgtype
 from mosaico_ros.bags.errors import BagFormatError
-from mosaico_ros.bags.model import Connection, RawMessage
-from mosaico_ros.bags.msgtype import normalize_msgtype
+from mosaico_ros.bags.model import BagMessage, Connection
 from mosaico_ros.bags.ordering import clip, merge_chunks, select_chunks, sort_chunk
 from mosaico_ros.bags.reader import BagReader, known_total
 
@@ -378,7 +378,7 @@ class Ros1Reader(BagReader):
 
     # -- reading -------------------------------------------------------------------
 
-    def _chunk_messages(self, chunk: _Chunk, wanted: set[int] | None) -> list[RawMessage]:
+    def _chunk_messages(self, chunk: _Chunk, wanted: set[int] | None) -> list[BagMessage]:
         """Read, decompress and parse one chunk; damage is reported, not raised."""
         lost = sum(chunk.conn_counts.values()) or None
         complete = True
@@ -401,7 +401,7 @@ class Ros1Reader(BagReader):
         record_base = None if compressed else data_pos
         conns = self._conns
         file = self.path
-        out: list[RawMessage] = []
+        out: list[BagMessage] = []
         append = out.append
         try:
             for ipos, hdr, dstart, dend in _chunk_records(raw):
@@ -420,7 +420,7 @@ class Ros1Reader(BagReader):
                     sec, nsec = TIME.unpack(hdr[b'time'])
                     offset = chunk.pos if record_base is None else record_base + ipos
                     append(
-                        RawMessage(conn, sec * 1_000_000_000 + nsec, raw[dstart:dend], offset, file)
+                        BagMessage(conn, sec * 1_000_000_000 + nsec, raw[dstart:dend], offset, file)
                     )
         except _ChunkDamageError as damage:
             # A cut chunk ends mid-record by nature; the cut itself is reported at open.
@@ -433,7 +433,7 @@ class Ros1Reader(BagReader):
 
     def _messages(
         self, wanted: set[int] | None, start: int | None, end: int | None
-    ) -> Iterator[RawMessage]:
+    ) -> Iterator[BagMessage]:
         """Merge the chunks that may hold wanted messages in log-time order."""
         chunks = select_chunks(self._chunks, wanted, start, end)
         loaded = ((chunk.start_ns, self._chunk_messages(chunk, wanted)) for chunk in chunks)

@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 import zstandard
 from ruamel.yaml import YAML, YAMLError
 
+from mosaico_ros.adapters.msgtype import normalize_msgtype
 from mosaico_ros.bags.detect import open_file
 from mosaico_ros.bags.errors import BagFormatError, BagMissingFileError
-from mosaico_ros.bags.model import Connection, Problem, RawMessage
-from mosaico_ros.bags.msgtype import normalize_msgtype
+from mosaico_ros.bags.model import BagMessage, Connection, Problem
 from mosaico_ros.bags.ordering import log_time
 from mosaico_ros.bags.reader import BagReader, known_total
 
@@ -227,7 +227,7 @@ class Rosbag2Reader(BagReader):
 
     def _messages(
         self, wanted: set[int] | None, start: int | None, end: int | None
-    ) -> Iterator[RawMessage]:
+    ) -> Iterator[BagMessage]:
         """Yield messages of all storage files merged in log-time order."""
         streams = []
         for index, reader in enumerate(self.readers):
@@ -250,7 +250,7 @@ class Rosbag2Reader(BagReader):
         subs: list[Connection],
         start: int | None,
         end: int | None,
-    ) -> Iterator[RawMessage]:
+    ) -> Iterator[BagMessage]:
         mapping = self._map
         conns = None if len(subs) == len(reader.connections) else subs
         unzstd = zstandard.ZstdDecompressor() if self.message_compression else None
@@ -272,7 +272,7 @@ class Rosbag2Reader(BagReader):
                         )
                     )
                     continue
-            yield RawMessage(
+            yield BagMessage(
                 mapping[index, msg.connection.id], msg.log_time_ns, data, msg.offset, msg.file
             )
 

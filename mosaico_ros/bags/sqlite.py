@@ -12,9 +12,9 @@ import os
 import sqlite3
 from typing import TYPE_CHECKING
 
+from mosaico_ros.adapters.msgtype import normalize_msgtype, service_of_event
 from mosaico_ros.bags.errors import BagFormatError
-from mosaico_ros.bags.model import Connection, RawMessage
-from mosaico_ros.bags.msgtype import normalize_msgtype, service_of_event
+from mosaico_ros.bags.model import BagMessage, Connection
 from mosaico_ros.bags.reader import BagReader
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ class Db3Reader(BagReader):
 
     def _messages(
         self, wanted: set[int] | None, start: int | None, end: int | None
-    ) -> Iterator[RawMessage]:
+    ) -> Iterator[BagMessage]:
         """Yield messages in timestamp order, streamed from one SQL cursor."""
         where: list[str] = []
         args: list[int] = []
@@ -156,7 +156,7 @@ class Db3Reader(BagReader):
                 for rowid, tid, stamp, data in rows:
                     conn = conns.get(tid)
                     if conn is not None:
-                        yield RawMessage(conn, stamp, data, rowid, file)
+                        yield BagMessage(conn, stamp, data, rowid, file)
         except sqlite3.DatabaseError as exc:
             self.report_at(None, 'corrupt', f'SQLite read failed: {exc}')
         finally:

@@ -29,7 +29,7 @@ def list_command(target: Target, sequence: str | None) -> None:
 
 
 def _sequences_table(client: Any, target: Target) -> Table:
-    from mosaico_ros.bags.report import human_size
+    from mosaico_ros.pipeline.report import human_size
 
     names = client.list_sequences()
     table = Table(title=f'{len(names)} sequence(s) in {target.describe()}')
@@ -52,7 +52,7 @@ def _sequences_table(client: Any, target: Target) -> Table:
 
 
 def _topics_table(client: Any, sequence: str, topics: list[str]) -> Table:
-    from mosaico_ros.bags.report import human_size
+    from mosaico_ros.pipeline.report import human_size
 
     table = Table(title=f'sequence {sequence}')
     for column in ('topic', 'ontology', 'rows', 'size', 'start', 'duration'):

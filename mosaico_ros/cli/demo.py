@@ -9,7 +9,7 @@ import click
 
 from mosaico_ros.cli.catalog import _sequences_table
 from mosaico_ros.cli.group import main
-from mosaico_ros.cli.inject import _inject_progress_bar, _print_reports, _RichInjectProgress
+from mosaico_ros.cli.inject import _print_reports, inject_with_progress
 from mosaico_ros.cli.options import console, target_options
 from mosaico_ros.connect import Target, open_client
 
@@ -36,10 +36,9 @@ def demo(*, target: Target, duration: float, fmt: str) -> None:
     """
     import tempfile
 
-    from mosaico_ros.bags.injector import inject_paths
     from mosaico_ros.bags.options import InjectOptions
-    from mosaico_ros.bags.report import exit_code
-    from mosaico_ros.bags.synthetic import BagFormat, RecordingSpec, write_recording
+    from mosaico_ros.demo.recording import BagFormat, RecordingSpec, write_recording
+    from mosaico_ros.pipeline.report import exit_code
 
     stamp = datetime.now(tz=timezone.utc).strftime('%Y%m%d_%H%M%S_%f')
     name = f'demo_{stamp}'
@@ -53,8 +52,7 @@ def demo(*, target: Target, duration: float, fmt: str) -> None:
         )
         options = InjectOptions(sequence=name, metadata={'demo': True})
         with open_client(target) as client:
-            with _inject_progress_bar() as bar:
-                reports = inject_paths(client, [path], options, _RichInjectProgress(bar))
+            reports = inject_with_progress(client, [path], options)
             _print_reports(reports, dry_run=False)
             console.print(_sequences_table(client, target))
     status = exit_code(reports)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.progress import (
@@ -18,6 +18,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from mosaico_ros.cli.gcpolicy import GcSchedule
 from mosaico_ros.cli.group import main
 from mosaico_ros.cli.options import (
     console,
@@ -29,16 +30,25 @@ from mosaico_ros.cli.options import (
 )
 from mosaico_ros.connect import Target, open_client
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from mosaico_ros.bags.options import InjectOptions
+    from mosaico_ros.client import MosaicoClient
+    from mosaico_ros.pipeline.report import SequenceReport
+
 
 class _RichInjectProgress:
-    """One rich progress bar per bag: messages, MB/s of payload, ETA."""
+    """One rich progress bar per bag (messages, MB/s of payload, ETA); freezes setup for the GC."""
 
-    def __init__(self, progress: Progress) -> None:
+    def __init__(self, progress: Progress, gc: GcSchedule) -> None:
         self._progress = progress
+        self._gc = gc
         self._task: TaskID | None = None
 
     def start(self, path: Path, messages: int | None, size_bytes: int) -> None:
         del size_bytes
+        self._gc.freeze()
         self._task = self._progress.add_task(path.name, total=messages, payload=0)
 
     def advance(self, messages: int, payload_bytes: int) -> None:
@@ -48,6 +58,7 @@ class _RichInjectProgress:
             self._progress.update(self._task, advance=messages, payload=payload)
 
     def finish(self) -> None:
+        self._gc.thaw()
         if self._task is not None:
             task = self._progress.tasks[self._task]
             self._progress.update(self._task, total=task.completed)
@@ -64,8 +75,13 @@ class _PayloadRateColumn(ProgressColumn):
         return Text(f'{rate:6.1f} MB/s', style='progress.data.speed')
 
 
-def _inject_progress_bar() -> Progress:
-    return Progress(
+def inject_with_progress(
+    client: MosaicoClient, paths: Sequence[Path], options: InjectOptions
+) -> list[SequenceReport]:
+    """Inject bags showing a progress bar, with the garbage collector on a schedule."""
+    from mosaico_ros.bags.injector import inject_paths
+
+    bar = Progress(
         TextColumn('[bold]{task.description}'),
         BarColumn(),
         MofNCompleteColumn(),
@@ -75,10 +91,13 @@ def _inject_progress_bar() -> Progress:
         console=console,
         transient=False,
     )
+    with GcSchedule() as gc, bar:
+        progress = _RichInjectProgress(bar, gc)
+        return inject_paths(client, paths, options, progress, on_stored=gc.collect)
 
 
 def _print_reports(reports: list[Any], dry_run: bool) -> None:
-    from mosaico_ros.bags.report import plan_table, summary_table
+    from mosaico_ros.pipeline.report import plan_table, summary_table
 
     for report in reports:
         if report.error is not None and not report.topics:
@@ -182,7 +201,7 @@ def inject(
     """
     from mosaico_ros.bags.injector import InjectError, inject_paths
     from mosaico_ros.bags.options import InjectOptions
-    from mosaico_ros.bags.report import exit_code
+    from mosaico_ros.pipeline.report import exit_code
 
     if sequence is not None and len(paths) > 1:
         raise click.UsageError('--sequence names one sequence; give a single PATH with it')
@@ -208,8 +227,8 @@ def inject(
         if dry_run:
             reports = inject_paths(None, paths, options)
         else:
-            with open_client(target) as client, _inject_progress_bar() as bar:
-                reports = inject_paths(client, paths, options, _RichInjectProgress(bar))
+            with open_client(target) as client:
+                reports = inject_with_progress(client, paths, options)
     except (InjectError, ValueError) as err:
         raise click.ClickException(str(err)) from None
     _print_reports(reports, dry_run)

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
-from functools import cache
+from functools import lru_cache
 from itertools import accumulate, chain, compress, repeat
 from operator import attrgetter, itemgetter, methodcaller
 from typing import Annotated, Any, get_args, get_origin
@@ -215,7 +215,7 @@ _SET_EXTRA = BaseModel.__dict__['__pydantic_extra__'].__set__
 _SET_PRIVATE = BaseModel.__dict__['__pydantic_private__'].__set__
 
 
-@cache
+@lru_cache(maxsize=1024)
 def dict_builder(names: tuple[str, ...]) -> Callable[..., list[dict[str, Any]]]:
     """Return a function turning one list per field into one dict per row.
 
@@ -447,7 +447,7 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-@cache
+@lru_cache(maxsize=512)
 def codec_for(model_cls: type[Serializable]) -> ModelCodec:
     """Return the cached codec of a model class.
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 
 import pyarrow as pa
 from pydantic import BaseModel, Field
 
+from mosaico_ros.protocol import TIMESTAMP_COLUMN
+
 from .errors import SchemaError
 from .serializable import Serializable
 
-TIMESTAMP_COLUMN = 'timestamp_ns'
 TIMESTAMP_DESCRIPTION = 'Ingestion timestamp in nanoseconds (record time).'
 
 
@@ -44,9 +45,9 @@ class Message(BaseModel):
         return topic_schema(model_cls)
 
 
-@cache
+@lru_cache(maxsize=512)
 def topic_schema(model_cls: type[Serializable]) -> pa.Schema:
-    """Return (cached per class) the Arrow schema of a topic holding `model_cls` records.
+    """Return (cached per class, bounded) the Arrow schema of a topic holding `model_cls` records.
 
     Args:
         model_cls: The ontology model class.
@@ -58,11 +59,26 @@ def topic_schema(model_cls: type[Serializable]) -> pa.Schema:
         SchemaError: The model has a field named `timestamp_ns`.
 
     """
-    struct = model_cls.arrow_struct()
+    return topic_schema_of(model_cls.arrow_struct(), model_cls.__qualname__)
+
+
+def topic_schema_of(struct: pa.StructType, what: str = 'the topic struct') -> pa.Schema:
+    """Return the Arrow schema of a topic whose rows are `struct`: `timestamp_ns`, then its fields.
+
+    The one builder of topic schemas, for ontology models and for structs
+    derived elsewhere (generic ROS types, JSON and protobuf channels).
+
+    Args:
+        struct: The data columns.
+        what: Names the struct in the error.
+
+    Raises:
+        SchemaError: The struct has a field named `timestamp_ns`.
+
+    """
     if struct.get_field_index(TIMESTAMP_COLUMN) >= 0:
         raise SchemaError(
-            f'{model_cls.__qualname__} declares a field {TIMESTAMP_COLUMN!r}, which is the '
-            'envelope column',
+            f'{what} declares a field {TIMESTAMP_COLUMN!r}, which is the envelope column',
         )
     timestamp = pa.field(
         TIMESTAMP_COLUMN,

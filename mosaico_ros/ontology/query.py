@@ -14,9 +14,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.types as pat
 
+from mosaico_ros.protocol import TIMESTAMP_COLUMN
+
 from .errors import OntologyError
 
-TIMESTAMP_FIELD = pa.field('timestamp_ns', pa.int64(), nullable=False)
+TIMESTAMP_FIELD = pa.field(TIMESTAMP_COLUMN, pa.int64(), nullable=False)
 
 
 class QueryError(OntologyError, ValueError):

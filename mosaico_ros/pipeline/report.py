@@ -1,8 +1,11 @@
-"""What an injection did, per bag and per topic, and how it is shown.
+"""What a run did to one sequence, per topic, and how it is shown.
 
-The report is the injector's answer: the CLI prints it and derives its exit
-status from it, tests assert on it. Every message that was read but not
-stored is counted under a reason, so nothing disappears silently.
+The report is the pipeline's answer, for `inject` (one per bag), the
+recorder (one per sequence it writes) and tests: the CLI prints it and
+derives its exit status from it. Every message that was received but not
+stored is counted under a reason, and every message a source knows it lost
+before receiving it (a gap in a publisher's sequence numbers, a full
+spool) is counted too, so nothing disappears silently.
 """
 
 from __future__ import annotations
@@ -12,17 +15,17 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from rich.table import Table
-
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from rich.table import Table
 
-class BagStatus(str, Enum):
-    """How the injection of one bag ended."""
+
+class SequenceStatus(str, Enum):
+    """How a run on one sequence ended."""
 
     STORED = 'stored'
-    """Every message read was stored."""
+    """Every message received was stored."""
     PARTIAL = 'partial'
     """Something was stored, something was skipped or damaged (`--on-error report`)."""
     DELETED = 'deleted'
@@ -68,17 +71,18 @@ class TopicReport:
     """What happened to one topic.
 
     Attributes:
-        topic: Topic name (the same in the bag and in Mosaico).
+        topic: Topic name (the same in the source and in Mosaico).
         msgtype: ROS type (or schema name for non-ROS channels).
         adapter: Name of the adapter used, 'generic' for the fallback, '' if none.
         ontology_tag: Tag of the Mosaico topic, if one was chosen.
-        expected: Messages the container's index declares, if known.
-        read: Messages read from the container (inside the time window).
+        expected: Messages the source announces (a bag's index), if known.
+        received: Messages received from the source (inside the time window).
         stored: Rows written to Mosaico.
-        bytes_read: Payload bytes read.
+        bytes_received: Payload bytes received.
         bytes_stored: Arrow bytes written.
-        skipped: Messages read but not stored, per reason.
+        skipped: Messages received but not stored, per reason.
         first_skip: Where the first skipped message of each reason was.
+        lost: Messages the source lost before they reached the pipeline, per reason.
         ingest: Whether the topic is selected and has a way to be stored.
         note: Why the topic is not ingested, when it is not.
 
@@ -89,62 +93,68 @@ class TopicReport:
     adapter: str = ''
     ontology_tag: str | None = None
     expected: int | None = None
-    read: int = 0
+    received: int = 0
     stored: int = 0
-    bytes_read: int = 0
+    bytes_received: int = 0
     bytes_stored: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     first_skip: dict[str, Failure] = field(default_factory=dict)
+    lost: Counter[str] = field(default_factory=Counter)
     ingest: bool = True
     note: str = ''
 
     def skip(self, reason: str, count: int = 1, failure: Failure | None = None) -> None:
-        """Count `count` messages that were read and not stored."""
+        """Count `count` messages that were received and not stored."""
         self.skipped[reason] += count
         if failure is not None and reason not in self.first_skip:
             self.first_skip[reason] = failure
 
     @property
     def skipped_total(self) -> int:
-        """Messages read and not stored."""
+        """Messages received and not stored."""
         return sum(self.skipped.values())
+
+    @property
+    def lost_total(self) -> int:
+        """Messages lost before they were received."""
+        return sum(self.lost.values())
 
 
 @dataclass
-class BagReport:
-    """What happened to one bag.
+class SequenceReport:
+    """What happened to one sequence.
 
     Attributes:
-        source: The bag path as given.
+        source: What fed it: the bag path as given, or a name for a live source.
         sequence: Name of the Mosaico sequence.
         renamed_from: The raw name the sequence name was derived from, when
             it had to be sanitized.
-        topics: Per-topic results, in bag order.
+        topics: Per-topic results, in the order the source declared them.
         failures: Damage and errors not tied to single messages (truncated
             files, bad chunks, failed uploads).
         notes: Disagreements that lost nothing (metadata.yaml vs storage file).
         status: How it ended.
-        error: The error that stopped the bag, if any.
+        error: The error that stopped the run, if any.
         elapsed_s: Wall time.
-        bytes_total: Size of the bag on disk.
+        bytes_total: Size of the source on disk (0 for a live source).
 
     """
 
-    source: Path
+    source: Path | str
     sequence: str
     renamed_from: str | None = None
     topics: dict[str, TopicReport] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    status: BagStatus = BagStatus.STORED
+    status: SequenceStatus = SequenceStatus.STORED
     error: str | None = None
     elapsed_s: float = 0.0
     bytes_total: int = 0
 
     @property
-    def read(self) -> int:
-        """Messages read."""
-        return sum(t.read for t in self.topics.values())
+    def received(self) -> int:
+        """Messages received."""
+        return sum(t.received for t in self.topics.values())
 
     @property
     def stored(self) -> int:
@@ -153,33 +163,55 @@ class BagReport:
 
     @property
     def skipped(self) -> int:
-        """Messages read and not stored."""
+        """Messages received and not stored."""
         return sum(t.skipped_total for t in self.topics.values())
 
     @property
+    def lost(self) -> int:
+        """Messages lost before they were received."""
+        return sum(t.lost_total for t in self.topics.values())
+
+    @property
     def clean(self) -> bool:
-        """True when everything read was stored and nothing was damaged."""
+        """True when everything received was stored, nothing was lost and nothing damaged."""
         return (
             self.error is None
             and not self.failures
             and self.skipped == 0
-            and self.status in (BagStatus.STORED, BagStatus.PLANNED)
+            and self.lost == 0
+            and self.status in (SequenceStatus.STORED, SequenceStatus.PLANNED)
         )
 
     def problems(self) -> list[str]:
-        """Every loss as one line of text: failures, then skipped messages by reason."""
+        """Every loss as one line of text: failures, then skipped and lost messages by reason."""
         lines = [str(failure) for failure in self.failures]
         for report in self.topics.values():
             for reason, count in report.skipped.items():
-                first = report.first_skip.get(reason)
-                where = f' (first at {first.file}, offset {first.offset})' if first else ''
-                lines.append(f'topic {report.topic}: {count} skipped: {reason}{where}')
+                lines.append(
+                    f'topic {report.topic}: {count} skipped: {reason}{_first(report, reason)}'
+                )
+            for reason, count in report.lost.items():
+                lines.append(f'topic {report.topic}: {count} lost: {reason}')
         if self.error is not None:
             lines.append(self.error)
         return lines
 
 
-def exit_code(reports: list[BagReport]) -> int:
+def _first(report: TopicReport, reason: str) -> str:
+    """Where the first message skipped for `reason` was, and its own error text."""
+    first = report.first_skip.get(reason)
+    if first is None:
+        return ''
+    where = []
+    if first.file is not None:
+        where.append(f'at {first.file}')
+    if first.offset is not None:
+        where.append(f'offset {first.offset}')
+    detail = f': {first.reason}' if first.reason and first.reason != reason else ''
+    return f' (first {", ".join(where)}{detail})' if where or detail else ''
+
+
+def exit_code(reports: list[SequenceReport]) -> int:
     """Return the process status for a set of bags: 0 only if every bag is clean."""
     return 0 if reports and all(report.clean for report in reports) else 1
 
@@ -194,22 +226,25 @@ def human_size(num_bytes: int | None) -> str:
     raise AssertionError
 
 
-def _title(report: BagReport, state: str) -> str:
+def _title(report: SequenceReport, state: str) -> str:
     title = f'{report.source} -> sequence {report.sequence} {state}'
     if report.renamed_from is not None:
         title += f' (name sanitized from {report.renamed_from!r})'
     return title
 
 
-def summary_table(report: BagReport) -> Table:
-    """Return the closing per-topic table of one injected bag."""
+def summary_table(report: SequenceReport) -> Table:
+    """Return the closing per-topic table of one sequence."""
+    from rich.table import Table
+
     table = Table(title=_title(report, f'[{report.status.value}]'), title_justify='left')
     for column in ('topic', 'ros type', 'adapter', 'stored', 'bytes', 'rate', 'skipped'):
         numeric = column in ('stored', 'bytes', 'rate')
         table.add_column(column, justify='right' if numeric else 'left', overflow='fold')
     elapsed = max(report.elapsed_s, 1e-9)
     for topic in report.topics.values():
-        skipped = '; '.join(f'{count} {reason}' for reason, count in topic.skipped.items())
+        losses = [*topic.skipped.items(), *((f'lost: {r}', c) for r, c in topic.lost.items())]
+        skipped = '; '.join(f'{count} {reason}' for reason, count in losses)
         if not topic.ingest:
             skipped = skipped or topic.note
         table.add_row(
@@ -222,14 +257,16 @@ def summary_table(report: BagReport) -> Table:
             skipped or '-',
         )
     table.caption = (
-        f'{report.stored} of {report.read} message(s) stored in {report.elapsed_s:.2f} s'
+        f'{report.stored} of {report.received} message(s) stored in {report.elapsed_s:.2f} s'
         + (f' ({report.stored / elapsed:,.0f} msg/s)' if report.stored else '')
     )
     return table
 
 
-def plan_table(report: BagReport) -> Table:
+def plan_table(report: SequenceReport) -> Table:
     """Return the dry-run table: what would be ingested, with which adapter."""
+    from rich.table import Table
+
     table = Table(title=_title(report, '(dry run)'), title_justify='left')
     for column in ('topic', 'ros type', 'adapter', 'ontology', 'messages', 'ingest'):
         table.add_column(column, justify='right' if column == 'messages' else 'left')

@@ -1,9 +1,10 @@
 """Batches of raw payloads into Arrow, in forked worker processes or in-process.
 
 Decoding a batch with the typestore and running the adapter on it is where
-an injection spends its CPU; reading the bag and uploading are cheap next to
-it. A `ConversionPool` moves that work to worker processes while the caller
-keeps reading and uploading:
+a run spends its CPU; reading and uploading are cheap next to it. A
+`ConversionPool` moves that work to worker processes while the caller keeps
+reading and uploading; the caller chooses (a node that has called
+``rclpy.init`` must not fork, so it converts in-process with ``jobs=0``):
 
 - Workers are forked (the 'fork' start method) when the pool is entered,
   so they inherit the typestore, the resolved adapters and any user adapter
@@ -44,17 +45,24 @@ from typing import Any, Generic, TypeVar
 
 import pyarrow as pa
 
+from mosaico_ros.adapters.errors import AdapterError
+from mosaico_ros.pipeline.errors import ConversionError
+
 ContextT = TypeVar('ContextT')
+
+REJECTIONS: tuple[type[Exception], ...] = (
+    AdapterError,
+    pa.ArrowInvalid,
+    pa.ArrowTypeError,
+    OverflowError,
+)
+"""What an adapter raises for a message it cannot convert (as opposed to a bug in it)."""
 
 _WORKER_GC_PERIOD_S = 1.0
 # glibc mallopt parameters (malloc.h) and the largest documented mmap threshold on 64 bits.
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 _MMAP_THRESHOLD_MAX = 32 << 20
-
-
-class ConversionError(Exception):
-    """A batch could not be converted at all: a worker died or the converter broke."""
 
 
 @dataclass(frozen=True)
@@ -120,11 +128,18 @@ class ConvertedBatch:
 class BatchConverter:
     """Decodes the payloads of one topic and converts them with its adapter.
 
+    A message the decoder cannot read (one of `decode_errors`) or the adapter
+    rejects (one of `REJECTIONS`) is left out and named with the error's
+    text. Any other exception is a bug in the decoder or the adapter: the
+    whole batch is left out under a reason that names the exception, and the
+    batch is not retried message by message.
+
     Args:
         decode: Turns one payload into a message object.
         adapter: Has ``to_arrow(msgs, msgtype) -> pa.StructArray``.
         msgtype: Message type of the topic.
         adapter_name: Name used in the reason of a rejected message.
+        decode_errors: What `decode` raises for a payload that does not fit.
 
     """
 
@@ -134,28 +149,40 @@ class BatchConverter:
         adapter: Any,
         msgtype: str,
         adapter_name: str,
+        decode_errors: tuple[type[Exception], ...],
     ) -> None:
         """Keep what a batch needs."""
         self.decode = decode
         self.adapter = adapter
         self.msgtype = msgtype
         self.adapter_name = adapter_name
+        self.decode_errors = decode_errors
 
     def __call__(self, payloads: Payloads) -> ConvertedBatch:
-        """Convert one batch; a message that fails is left out and named, never raised."""
+        """Convert one batch; what fails is left out and named, never raised."""
         started = time.process_time()
+        try:
+            result = self._convert(payloads)
+        except Exception as err:  # a bug: report it for the whole batch, keep running
+            reason = f'{self.adapter_name} failed on {self.msgtype} ({type(err).__name__}: {err})'
+            failures = [MessageFailure(i, _short(reason), reason) for i in range(len(payloads))]
+            result = ConvertedBatch(None, [], failures, 0, len(payloads))
+        result.cpu_s = time.process_time() - started
+        return result
+
+    def _convert(self, payloads: Payloads) -> ConvertedBatch:
         decode = self.decode
         datas = payloads.views()
         failures: list[MessageFailure] = []
         kept = list(range(len(datas)))
         try:
             msgs = [decode(data) for data in datas]
-        except Exception:
+        except self.decode_errors:
             msgs, kept = [], []
             for index, data in enumerate(datas):
                 try:
                     msgs.append(decode(data))
-                except Exception as err:
+                except self.decode_errors as err:
                     reason = f'cannot decode as {self.msgtype}: {type(err).__name__}'
                     failures.append(MessageFailure(index, reason, f'{reason}: {err}'))
                 else:
@@ -171,7 +198,6 @@ class BatchConverter:
             failures,
             decoded,
             len(payloads),
-            time.process_time() - started,
         )
 
     def _to_arrow(
@@ -180,27 +206,32 @@ class BatchConverter:
         kept: list[int],
         failures: list[MessageFailure],
     ) -> pa.StructArray | None:
-        """Run the adapter on the batch; on failure, isolate the messages it rejects.
+        """Run the adapter on the batch; when it rejects it, find the messages it rejects.
 
         `kept` (batch positions of `msgs`) is narrowed in place to the rows returned.
         """
         adapter = self.adapter
         try:
             return adapter.to_arrow(msgs, self.msgtype)
-        except Exception:
+        except REJECTIONS:
             pass
         parts: list[pa.StructArray] = []
         good: list[int] = []
         for msg, position in zip(msgs, kept, strict=True):
             try:
                 parts.append(adapter.to_arrow([msg], self.msgtype))
-            except Exception as err:
-                reason = f'adapter {self.adapter_name} rejected the message: {type(err).__name__}'
-                failures.append(MessageFailure(position, reason, f'{reason}: {err}'))
+            except REJECTIONS as err:
+                detail = f'{self.adapter_name} rejected the message: {err}'
+                failures.append(MessageFailure(position, _short(detail), detail))
             else:
                 good.append(position)
         kept[:] = good
         return pa.concat_arrays(parts) if parts else None
+
+
+def _short(text: str, limit: int = 160) -> str:
+    """Cut a reason to a length a summary table can show."""
+    return text if len(text) <= limit else text[: limit - 3] + '...'
 
 
 @dataclass

@@ -1,8 +1,10 @@
-"""A rosbags typestore that knows every type a bag's connections use.
+"""A rosbags typestore that knows every type a run's topics use.
 
-Order of sources: a stock store for the distro, then definitions embedded in
-the bag (ROS 1 connection headers, MCAP schemas, db3 message_definitions),
-then `.msg`/`.idl` files under msg_paths, and last, for types still missing,
+One augmentation path for bags, live topics and replay. Order of sources: a
+stock store for the distro, then definitions the source carries (ROS 1
+connection headers, MCAP schemas, db3 message_definitions, a stored topic's
+``_ros_.msgdef``), then `.msg`/`.idl` files under msg_paths, and last, for
+types still missing,
 the `.msg` files of installed ROS interface packages (every prefix on
 `AMENT_PREFIX_PATH`, and this interpreter's prefix, where the ROS wheels from
 PyPI install their `share/`). Where an embedded definition of a
@@ -35,15 +37,16 @@ from rosbags.typesys import (
     get_typestore,
 )
 
-from mosaico_ros.bags.errors import BagError, UnknownTypeError
-from mosaico_ros.bags.msgtype import normalize_msgtype, service_of_event
+from mosaico_ros.adapters.msgtype import normalize_msgtype, service_of_event
+from mosaico_ros.pipeline.envelope import ROS_ENCODINGS
+from mosaico_ros.pipeline.errors import PipelineError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
     from rosbags.typesys.store import Typestore
 
-    from mosaico_ros.bags.model import Connection, RawMessage
+    from mosaico_ros.pipeline.envelope import TopicInfo
 
 DISTROS = {
     'noetic': Stores.ROS1_NOETIC,
@@ -59,7 +62,6 @@ DISTROS = {
     'latest': Stores.LATEST,
     'empty': Stores.EMPTY,
 }
-DECODABLE_ENCODINGS = frozenset({'cdr', 'ros1'})
 TEXT_DEFINITIONS = frozenset({'ros1msg', 'ros2msg', ''})
 
 _SEPARATOR = re.compile(r'^={3,}[ \t]*$', re.MULTILINE)
@@ -80,40 +82,44 @@ int64 sequence_number
 Typesdict = dict[str, Any]
 
 
+class UnknownDistroError(PipelineError, ValueError):
+    """A distro name names no stock typestore."""
+
+
 @dataclass
 class TypeResolution:
     """A typestore and what it could not learn.
 
     Attributes:
         typestore: rosbags typestore for decoding.
-        unknown: Connection id -> reason, for ROS-encoded connections whose
-            type cannot be decoded.
+        unknown: ROS type -> why it cannot be decoded.
         notes: Definitions that were rejected or overridden, for a person to read.
 
     """
 
     typestore: Typestore
-    unknown: dict[int, str] = field(default_factory=dict)
+    unknown: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
-def stock_store(connections: Iterable[Connection], distro: str | None = None) -> Typestore:
-    """Return a fresh stock typestore for a distro name or the bag's flavour.
+def stock_store(distro: str | None = None, ros1: bool = False) -> Typestore:
+    """Return a fresh stock typestore for a distro name, else for the flavour of the data.
+
+    Args:
+        distro: 'humble', 'noetic', ... (a `ros2_`/`ros1_` prefix is allowed).
+        ros1: Without a distro: the data is ROS 1 only (Noetic), else ROS 2 (Humble).
 
     Raises:
-        BagError: Unknown distro name.
+        UnknownDistroError: Unknown distro name.
 
     """
     if distro:
         key = distro.lower().removeprefix('ros2_').removeprefix('ros1_')
         if key not in DISTROS:
             msg = f'unknown ROS distro {distro!r}; known: {", ".join(sorted(DISTROS))}'
-            raise BagError(msg)
+            raise UnknownDistroError(msg)
         return get_typestore(DISTROS[key])
-    encodings = {c.encoding for c in connections}
-    if 'ros1' in encodings and 'cdr' not in encodings:
-        return get_typestore(Stores.ROS1_NOETIC)
-    return get_typestore(Stores.ROS2_HUMBLE)
+    return get_typestore(Stores.ROS1_NOETIC if ros1 else Stores.ROS2_HUMBLE)
 
 
 def clean_msg_text(text: str) -> tuple[str, str | None]:
@@ -280,69 +286,116 @@ def msg_path_types(msg_paths: Sequence[Path]) -> dict[Path, Typesdict]:
     return out
 
 
+class TypeResolver:
+    """Owns a typestore and teaches it the types of topics as they appear.
+
+    Bags declare all their topics at once; a recorder meets topics while it
+    runs. Both call `add`, which registers what the topics carry, then the
+    `msg_paths` files (once), then installed packages for what is still
+    missing, and says which types stay undecodable.
+
+    Args:
+        distro: Stock store name ('humble', 'noetic', ...); default by flavour.
+        msg_paths: Roots of `<pkg>/msg/<Name>.msg` trees.
+        ros1: Without a distro, start from the ROS 1 (Noetic) stock store.
+
+    Raises:
+        UnknownDistroError: Unknown distro name.
+
+    """
+
+    def __init__(
+        self,
+        distro: str | None = None,
+        msg_paths: Sequence[Path | str] = (),
+        *,
+        ros1: bool = False,
+    ) -> None:
+        """Start from the stock store."""
+        self.typestore = stock_store(distro, ros1)
+        self.notes: list[str] = []
+        self._msg_paths = [Path(p) for p in msg_paths]
+        self._paths_registered = False
+        self._protected: set[str] = set()
+        self._failed: dict[str, str] = {}
+
+    def add(self, infos: Iterable[TopicInfo]) -> dict[str, str]:
+        """Register the definitions of these topics' types.
+
+        Args:
+            infos: Topics; those with a non-ROS encoding are passed over.
+
+        Returns:
+            ROS type -> why it cannot be decoded, for the types of `infos` that cannot.
+
+        """
+        ros = [info for info in infos if info.encoding in ROS_ENCODINGS]
+        store = self.typestore
+        for info in ros:
+            if not info.msgdef.strip() or info.msgtype in self._protected:
+                continue
+            if info.msgtype in self._failed:
+                continue
+            origin = f'{info.definition_origin or "the source"} topic {info.topic!r}'
+            try:
+                typs = parse_definition(info.msgtype, info.msgdef, info.msgdef_encoding)
+                if info.msgtype.endswith('_Event') and (
+                    'service_msgs/msg/ServiceEventInfo' not in store.fielddefs
+                ):
+                    typs.update(
+                        get_types_from_msg(SERVICE_EVENT_INFO, 'service_msgs/msg/ServiceEventInfo')
+                    )
+                if info.msgtype not in typs:
+                    msg = f'definition does not define {info.msgtype}'
+                    raise ValueError(msg)
+                _register(store, typs, self._protected, self.notes, origin)
+            except (TypesysError, ValueError, KeyError) as exc:
+                self._failed[info.msgtype] = f'embedded definition rejected: {exc}'
+                self.notes.append(f'{origin}: definition of {info.msgtype} rejected: {exc}')
+        if not self._paths_registered:
+            self._paths_registered = True
+            for path, typs in msg_path_types(self._msg_paths).items():
+                fresh = {k: v for k, v in typs.items() if k not in self._protected}
+                try:
+                    _register(store, fresh, set(), self.notes, str(path))
+                except TypesysError as exc:
+                    self.notes.append(f'{path}: rejected: {exc}')
+        register_installed(store, (info.msgtype for info in ros), self.notes)
+        unknown: dict[str, str] = {}
+        for info in ros:
+            if info.msgtype not in store.fielddefs:
+                unknown[info.msgtype] = self._failed.get(
+                    info.msgtype, f'type {info.msgtype} is in no definition source'
+                )
+            elif reason := _incomplete(store, info.msgtype):
+                unknown[info.msgtype] = reason
+        return unknown
+
+
 def resolve_types(
-    connections: Sequence[Connection],
+    infos: Sequence[TopicInfo],
     distro: str | None = None,
     msg_paths: Sequence[Path | str] = (),
 ) -> TypeResolution:
-    """Build a typestore for connections and say which stay undecodable.
+    """Build a typestore for a set of topics and say which types stay undecodable.
 
     Args:
-        connections: Connections of a bag.
-        distro: Stock store name ('humble', 'noetic', ...); default by bag flavour.
+        infos: The topics.
+        distro: Stock store name ('humble', 'noetic', ...); default by flavour
+            (Noetic when every ROS topic is ROS 1).
         msg_paths: Roots of `<pkg>/msg/<Name>.msg` trees.
 
     Returns:
-        The typestore with its unknown connections and notes.
+        The typestore with its undecodable types and notes.
+
+    Raises:
+        UnknownDistroError: Unknown distro name.
 
     """
-    store = stock_store(connections, distro)
-    result = TypeResolution(store)
-    protected: set[str] = set()
-    failed: dict[str, str] = {}
-    for conn in connections:
-        if conn.encoding not in DECODABLE_ENCODINGS or not conn.msgdef.strip():
-            continue
-        if conn.msgtype in protected or conn.msgtype in failed:
-            continue
-        origin = f'{conn.source_file} topic {conn.topic!r}'
-        try:
-            typs = parse_definition(conn.msgtype, conn.msgdef, conn.msgdef_encoding)
-            if conn.msgtype.endswith('_Event') and 'service_msgs/msg/ServiceEventInfo' not in (
-                store.fielddefs
-            ):
-                typs.update(
-                    get_types_from_msg(SERVICE_EVENT_INFO, 'service_msgs/msg/ServiceEventInfo')
-                )
-            if conn.msgtype not in typs:
-                msg = f'definition does not define {conn.msgtype}'
-                raise ValueError(msg)
-            _register(store, typs, protected, result.notes, origin)
-        except (TypesysError, ValueError, KeyError) as exc:
-            failed[conn.msgtype] = f'embedded definition rejected: {exc}'
-            result.notes.append(f'{origin}: definition of {conn.msgtype} rejected: {exc}')
-    paths = [Path(p) for p in msg_paths]
-    for path, typs in msg_path_types(paths).items():
-        fresh = {k: v for k, v in typs.items() if k not in protected}
-        try:
-            _register(store, fresh, set(), result.notes, str(path))
-        except TypesysError as exc:
-            result.notes.append(f'{path}: rejected: {exc}')
-    register_installed(
-        store,
-        (c.msgtype for c in connections if c.encoding in DECODABLE_ENCODINGS),
-        result.notes,
-    )
-    for conn in connections:
-        if conn.encoding not in DECODABLE_ENCODINGS:
-            result.unknown[conn.id] = f'message encoding {conn.encoding!r} is not ROS (cdr/ros1)'
-        elif conn.msgtype not in store.fielddefs:
-            result.unknown[conn.id] = failed.get(
-                conn.msgtype, f'type {conn.msgtype} is in no definition source'
-            )
-        elif reason := _incomplete(store, conn.msgtype):
-            result.unknown[conn.id] = reason
-    return result
+    encodings = {info.encoding for info in infos}
+    resolver = TypeResolver(distro, msg_paths, ros1='ros1' in encodings and 'cdr' not in encodings)
+    unknown = resolver.add(infos)
+    return TypeResolution(resolver.typestore, unknown, resolver.notes)
 
 
 def installed_share_dirs() -> list[Path]:
@@ -423,34 +476,3 @@ def _incomplete(store: Typestore, msgtype: str) -> str | None:
     except (KeyError, TypesysError, SyntaxError, ValueError) as exc:
         return f'definition of {msgtype} refers to an unknown type: {exc}'
     return None
-
-
-def build_typestore(
-    connections: Sequence[Connection],
-    distro: str | None = None,
-    msg_paths: Sequence[Path | str] = (),
-) -> Typestore:
-    """Return a typestore that can decode every connection whose definition is known.
-
-    See `resolve_types` for the unknown connections.
-    """
-    return resolve_types(connections, distro, msg_paths).typestore
-
-
-def deserialize(typestore: Typestore, message: RawMessage) -> object:
-    """Decode a raw message with its connection's encoding.
-
-    Raises:
-        UnknownTypeError: Not a ROS encoding, or the type is not in the store.
-
-    """
-    conn = message.connection
-    if conn.msgtype not in typestore.fielddefs:
-        msg = f'type {conn.msgtype} of topic {conn.topic!r} is unknown to the typestore'
-        raise UnknownTypeError(msg)
-    if conn.encoding == 'cdr':
-        return typestore.deserialize_cdr(message.data, conn.msgtype)
-    if conn.encoding == 'ros1':
-        return typestore.deserialize_ros1(message.data, conn.msgtype)
-    msg = f'topic {conn.topic!r} uses encoding {conn.encoding!r}, not cdr or ros1'
-    raise UnknownTypeError(msg)

@@ -1,4 +1,4 @@
-"""Functions decoding one raw ROS payload with a typestore.
+"""The one function that decodes a raw ROS payload with a typestore.
 
 For little-endian CDR (all but exotic recordings) the decoder calls the
 generated deserializer directly: `Typestore.deserialize_cdr` looks the
@@ -8,12 +8,25 @@ of the decode. Anything else takes the checked path.
 
 from __future__ import annotations
 
+import struct
 from typing import TYPE_CHECKING, Any
+
+from rosbags.serde import SerdeError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from rosbags.typesys.store import Typestore
+
+
+ROS_DECODE_ERRORS: tuple[type[Exception], ...] = (
+    SerdeError,
+    struct.error,
+    UnicodeDecodeError,
+    ValueError,
+    IndexError,
+)
+"""What decoding a payload that does not fit its definition raises (rosbags' generated code)."""
 
 
 def payload_decoder(typestore: Typestore, msgtype: str, ros1: bool) -> Callable[[Any], Any]:

@@ -1,0 +1,93 @@
+"""What sources hand to the pipeline: topic descriptions and raw messages.
+
+Every source speaks this envelope: the bag readers (through `BagSource`),
+the live recorder's subscriptions and the replay chain. Nothing here knows
+files, connections or DDS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+ROS_ENCODINGS = frozenset({'cdr', 'ros1'})
+"""Payload encodings decoded with a ROS typestore."""
+
+
+class Origin(NamedTuple):
+    """Where a message came from, when it came from a file.
+
+    Attributes:
+        file: Storage file holding the message.
+        offset: Byte offset of the message (or of its chunk); row id for SQLite.
+
+    """
+
+    file: Path
+    offset: int
+
+
+class RawMessage(NamedTuple):
+    """One serialized message.
+
+    Attributes:
+        topic: Topic name exactly as the source spells it.
+        msgtype: Normalized type (`pkg/msg/Name`; non-ROS schema names as given).
+        log_time_ns: Record time: a bag's log time, a recorder's receive time,
+            a stored row's timestamp.
+        data: Serialized payload.
+        origin: File and offset, for sources that have them.
+
+    """
+
+    topic: str
+    msgtype: str
+    log_time_ns: int
+    data: bytes | bytearray | memoryview
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class TopicInfo:
+    """What a source knows of one topic (one type on one topic).
+
+    Attributes:
+        topic: Topic name exactly as the source spells it.
+        msgtype: Normalized type name.
+        encoding: Payload encoding: 'cdr', 'ros1', 'json', 'protobuf' or
+            whatever the container declares.
+        msgdef: Definition text as the source carries it, or ''.
+        msgdef_encoding: 'ros2msg', 'ros2idl', 'ros1msg', 'jsonschema',
+            'protobuf', another declared string, or ''.
+        schema_name: Type name exactly as the container spells it.
+        schema_data: Raw schema bytes when they are not text (protobuf), else b''.
+        qos: Offered QoS profiles of the publishers (see `pipeline.qos`), if known.
+        distro: ROS distribution the data was recorded with, if known.
+        expected: Messages the source announces for this topic, if known.
+        source: Metadata naming the source (``source_file``), stored with the topic.
+        definition_origin: Where the definition came from, for notes (a file name).
+
+    """
+
+    topic: str
+    msgtype: str
+    encoding: str
+    msgdef: str = ''
+    msgdef_encoding: str = ''
+    schema_name: str = ''
+    schema_data: bytes = b''
+    qos: tuple[dict[str, Any], ...] | None = None
+    distro: str | None = None
+    expected: int | None = None
+    source: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    definition_origin: str = ''
+
+    @property
+    def ros_version(self) -> int | None:
+        """1 or 2 for ROS payloads, None for other encodings."""
+        if self.encoding == 'ros1':
+            return 1
+        if self.encoding == 'cdr':
+            return 2
+        return None
