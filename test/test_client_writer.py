@@ -398,3 +398,37 @@ def test_upload_queue_is_bounded() -> None:
     assert worker.call(lambda: 3).result(timeout=5) == 3
     worker.stop()
     assert done == [1, 2]
+
+
+def test_any_upload_failure_fails_the_session_instead_of_vanishing(
+    client: MosaicoClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A non-Arrow error while a batch is written (here: out of memory while slicing it)."""
+    from mosaico_ros.client import topic_writer
+
+    real_split = topic_writer.split_to_budget
+    calls = [0]
+
+    def split_once_then_fail(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        if calls[0] == 2:
+            raise MemoryError('no room to slice the batch')
+        return real_split(*args, **kwargs)
+
+    monkeypatch.setattr(topic_writer, 'split_to_budget', split_once_then_fail)
+    schema = pa.schema([pa.field('timestamp_ns', pa.int64(), nullable=False), ('v', pa.int32())])
+
+    def rows(first: int) -> pa.RecordBatch:
+        times = pa.array([T0 + (first + i) * MS for i in range(5)], pa.int64())
+        return pa.RecordBatch.from_arrays([times, pa.array(range(5), pa.int32())], schema=schema)
+
+    writer = client.sequence_create('lossy_upload', {})
+    with pytest.raises(SessionError, match='MemoryError: no room to slice the batch'):
+        with writer:
+            topic = writer.topic_create('/values', {}, schema=schema, ontology_tag='ros:x/msg/V')
+            assert topic is not None
+            topic.push_batch(rows(0))
+            topic.push_batch(rows(5))
+    assert writer.status is SessionStatus.Error
+    [note] = client.list_sequence_notifications('lossy_upload')
+    assert 'MemoryError' in note.message

@@ -30,7 +30,12 @@ ADDED_TOPIC_ROS_KEYS: dict[str, str] = {
 }
 """Keys of a topic's ``_ros_`` metadata added on purpose, and why."""
 
-CHANGED_TOPICS: dict[tuple[str, str], str] = {}
+_TF_MESSAGE = 'issue 6: ROS 1 tf/tfMessage is stored as FrameTransform, like tf2_msgs/TFMessage'
+CHANGED_TOPICS: dict[tuple[str, str], str] = {
+    ('ros1/rosbagjs_example.bag', '/tf'): _TF_MESSAGE,
+    ('ros1/rosbagjs_example-lz4.bag', '/tf'): _TF_MESSAGE,
+    ('ros1/rosbagjs_example-bz2.bag', '/tf'): _TF_MESSAGE,
+}
 """(bag, topic) whose stored rows change on purpose, and why."""
 
 CHANNEL_ENCODINGS = ('json', 'protobuf')
@@ -94,6 +99,8 @@ def test_inject_matches_baseline(
         got = now['topics'][topic]
         if (key, topic) in CHANGED_TOPICS:
             assert got['digest'] != was['digest'], f'{topic}: expected a change'
+            assert got['ontology_tag'] == 'FrameTransform', topic
+            assert got['rows'] == was['rows'], topic
             continue
         for field in ('ontology_tag', 'schema', 'rows', 'digest'):
             assert got[field] == was[field], f'{key} {topic}: {field} differs'

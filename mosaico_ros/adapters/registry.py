@@ -343,6 +343,9 @@ class AdapterRegistry:
             msgtype = normalize_msgtype(msgtype)
             adapter = self.for_msgtype(msgtype)
             if adapter is not None and adapter.tag == tag:
+                if msgtype not in typestore.fielddefs:
+                    # A ROS 1 only type (tf/tfMessage) rebuilt for ROS 2: its ROS 2 twin.
+                    msgtype = adapter.ros_types[0]
                 return adapter, msgtype
             if msgtype not in typestore.fielddefs and ros_meta.get('msgdef'):
                 register_msgdef(typestore, msgtype, ros_meta['msgdef'])

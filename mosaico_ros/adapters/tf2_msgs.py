@@ -1,4 +1,4 @@
-"""``tf2_msgs``: TFMessage -> ``FrameTransform``.
+"""``tf2_msgs``: TFMessage (and ROS 1's ``tf/tfMessage``, the same bytes) -> ``FrameTransform``.
 
 Each ``TransformStamped`` becomes a ``Transform`` with its own header and the child
 frame as ``target_frame_id`` (null when empty). TFMessage has no header, so the
@@ -23,9 +23,9 @@ if TYPE_CHECKING:
 
 @register_adapter
 class FrameTransformAdapter(RosAdapter):
-    """``tf2_msgs/msg/TFMessage`` <-> ``FrameTransform``."""
+    """``tf2_msgs/msg/TFMessage`` and ROS 1 ``tf/msg/tfMessage`` <-> ``FrameTransform``."""
 
-    ros_types = ('tf2_msgs/msg/TFMessage',)
+    ros_types = ('tf2_msgs/msg/TFMessage', 'tf/msg/tfMessage')
     model = FrameTransform
 
     def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -193,7 +194,7 @@ class TopicWriter:
                     # Grow geometrically until the worker has measured a row,
                     # so a fast producer does not queue many tiny chunks.
                     self._flush_rows = min(self._flush_rows * 2, UNMEASURED_MAX_ROWS)
-                self._worker.submit(lambda: self._encode_and_write(buffer))
+                self._submit(lambda: self._encode_and_write(buffer))
 
     def push_batch(self, batch: pa.RecordBatch) -> None:
         """Queue an already columnar batch for upload.
@@ -219,7 +220,7 @@ class TopicWriter:
         with self._lock:
             self._check_writable()
             self._handoff_locked()
-            self._worker.submit(lambda: self._write(batch))
+            self._submit(lambda: self._write(batch))
 
     def _wrap(self, ontology_obj: Any, timestamp_ns: int | None) -> Any:
         from mosaico_ros.ontology import Message
@@ -241,7 +242,23 @@ class TopicWriter:
         if self._buffer:
             chunk = self._buffer
             self._buffer = []
-            self._worker.submit(lambda: self._encode_and_write(chunk))
+            self._submit(lambda: self._encode_and_write(chunk))
+
+    def _submit(self, job: Callable[[], None]) -> None:
+        """Queue a job on the session's worker; whatever it raises becomes this topic's failure."""
+
+        def guarded() -> None:
+            try:
+                job()
+            except Exception as err:
+                self._fail(
+                    ClientError(
+                        f'upload of topic {self._name!r} failed: {type(err).__name__}: {err}'
+                    ),
+                    '',
+                )
+
+        self._worker.submit(guarded)
 
     # Worker side: everything below runs on the session's upload thread.
 
@@ -328,7 +345,11 @@ class TopicWriter:
                 self._handoff_locked()
             else:
                 self._buffer = []
-        error = self._worker.call(self._close_stream).result()
+        try:
+            error = self._worker.call(self._close_stream).result()
+        except Exception as err:
+            self._fail(ClientError(f'closing topic {self._name!r} failed: {err}'), '')
+            error = self._failure
         if self._status in (TopicWriterStatus.Active, TopicWriterStatus.RecordTooLarge):
             self._status = TopicWriterStatus.Finalized
         return error
