@@ -13,7 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from conftest import shared_path
+from conftest import SHARED, shared_path
 from test_ontology_custom_model import CustomEncoderTicks
 
 from mosaico_ros.ontology import (
@@ -76,8 +76,18 @@ def test_there_are_60_vectors() -> None:
     assert len({entry['ontology_tag'] for entry in index}) == 60
 
 
-@pytest.mark.parametrize('entry', _index() if _vectors_dir().exists() else [], ids=str)
-def test_vector_decodes_and_reencodes_byte_identical(entry: dict[str, Any]) -> None:
+def _entries() -> list[Any]:
+    """Every vector; without ../shared one entry that skips (collection must never fail)."""
+    if not (SHARED / 'spec' / 'ontology' / 'vectors').exists():
+        return [pytest.param(None, id='no-shared')]
+    return _index()
+
+
+@pytest.mark.parametrize('entry', _entries(), ids=str)
+def test_vector_decodes_and_reencodes_byte_identical(entry: dict[str, Any] | None) -> None:
+    if entry is None:
+        _vectors_dir()  # skips, saying why
+        return
     tag = entry['ontology_tag']
     raw, batches, vector = _read(entry['vector_name'])
     assert hashlib.sha256(raw).hexdigest() == entry['arrow_file_sha256']
