@@ -95,12 +95,20 @@ class MessageFailure:
         index: Position of the message in its batch.
         reason: Short reason, the same for every message failing the same way.
         detail: Reason with the error text of this message.
+        stage: 'decode' (the payload does not fit the definition), 'convert'
+            (the adapter rejected the message) or 'bug' (the decoder or adapter broke).
 
     """
 
     index: int
     reason: str
     detail: str
+    stage: str = 'decode'
+
+    @property
+    def undecodable(self) -> bool:
+        """Whether the payload itself did not fit the definition."""
+        return self.stage == 'decode'
 
 
 @dataclass
@@ -165,7 +173,9 @@ class BatchConverter:
             result = self._convert(payloads)
         except Exception as err:  # a bug: report it for the whole batch, keep running
             reason = f'{self.adapter_name} failed on {self.msgtype} ({type(err).__name__}: {err})'
-            failures = [MessageFailure(i, _short(reason), reason) for i in range(len(payloads))]
+            failures = [
+                MessageFailure(i, _short(reason), reason, 'bug') for i in range(len(payloads))
+            ]
             result = ConvertedBatch(None, [], failures, 0, len(payloads))
         result.cpu_s = time.process_time() - started
         return result
@@ -222,7 +232,7 @@ class BatchConverter:
                 parts.append(adapter.to_arrow([msg], self.msgtype))
             except REJECTIONS as err:
                 detail = f'{self.adapter_name} rejected the message: {err}'
-                failures.append(MessageFailure(position, _short(detail), detail))
+                failures.append(MessageFailure(position, _short(detail), detail, 'convert'))
             else:
                 good.append(position)
         kept[:] = good

@@ -336,7 +336,8 @@ class Pipeline:
         if batch.generation != state.generation:
             # Cut before the topic switched definitions: the workers used the old one.
             result = self._convert_again(state, batch)
-        if result.decoded == 0 and result.count and self._try_stock(state):
+        undecodable = all(failure.undecodable for failure in result.failures)
+        if result.decoded == 0 and result.count and undecodable and self._try_stock(state):
             self._store(state, batch, self._convert_again(state, batch))
             return
         report = state.report
