@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from rosbags.typesys import Stores, get_typestore
-from test_adapters_roundtrip import FIXES, MessageFactory
+from test_adapters_support import FIXES, ROS1_ONLY, MessageFactory
 
 from mosaico_ros.adapters import SENTENCE_MSGDEF, default_registry, register_msgdef
 from mosaico_ros.adapters.columns import empty_array, empty_value, null_array, struct_array
@@ -60,6 +60,8 @@ def blank_optional_parts(msg: Any) -> Any:
 def typestore() -> Any:
     store = get_typestore(Stores.ROS2_HUMBLE)
     register_msgdef(store, 'nmea_msgs/msg/Sentence', SENTENCE_MSGDEF)
+    for msgtype, msgdef in ROS1_ONLY.items():
+        register_msgdef(store, msgtype, msgdef)
     return store
 
 

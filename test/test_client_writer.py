@@ -423,12 +423,16 @@ def test_any_upload_failure_fails_the_session_instead_of_vanishing(
         return pa.RecordBatch.from_arrays([times, pa.array(range(5), pa.int32())], schema=schema)
 
     writer = client.sequence_create('lossy_upload', {})
-    with pytest.raises(SessionError, match='MemoryError: no room to slice the batch'):
+
+    def upload() -> None:
         with writer:
             topic = writer.topic_create('/values', {}, schema=schema, ontology_tag='ros:x/msg/V')
             assert topic is not None
             topic.push_batch(rows(0))
             topic.push_batch(rows(5))
+
+    with pytest.raises(SessionError, match='MemoryError: no room to slice the batch'):
+        upload()
     assert writer.status is SessionStatus.Error
     [note] = client.list_sequence_notifications('lossy_upload')
     assert 'MemoryError' in note.message
