@@ -13,15 +13,21 @@ in its own subprocess so that peak RSS is its own:
 
 Wall time is what counts; CPU is the contender's own plus its children's
 (our conversion workers), and peak RSS is the largest of the main process
-and of any one worker.
+and of any one worker. Ours runs with the garbage-collection schedule the
+CLI uses (`mosaico_ros.cli.gcpolicy`).
 
-Run: python bench/inject.py [--messages 200000] [--skip-sdk]
+`--before DIR` runs our two main contenders a second time with another
+checkout of mosaico_ros (an older commit) on `PYTHONPATH`, in the same run,
+so a refactor's cost is measured, not guessed.
+
+Run: python bench/inject.py [--messages 200000] [--skip-sdk] [--before DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -31,7 +37,36 @@ from pathlib import Path
 
 # Prepended to every contender's script.
 USAGE = """
-import json, resource
+import contextlib, json, resource
+try:  # the CLI's collection schedule; before the pipeline refactor the injector had its own
+    from mosaico_ros.cli.gcpolicy import GcSchedule
+except ImportError:
+    GcSchedule = None
+
+
+class CliGc:
+    \"\"\"Progress sink freezing the setup and thawing it per bag, as the CLI's does.\"\"\"
+
+    def __init__(self, gc):
+        self.gc = gc
+
+    def start(self, *args):
+        self.gc.freeze()
+
+    def advance(self, *args):
+        pass
+
+    def finish(self):
+        self.gc.thaw()
+
+
+def injector_as_the_cli_runs_it(client, options):
+    from mosaico_ros.bags.injector import Injector
+    if GcSchedule is None:
+        return contextlib.nullcontext(), Injector(client, options)
+    schedule = GcSchedule()
+    return schedule, Injector(client, options, progress=CliGc(schedule), on_stored=schedule.collect)
+
 def usage(seconds, **extra):
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -50,8 +85,10 @@ bag, port, name = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 jobs = None if sys.argv[4] == 'default' else int(sys.argv[4])
 with MosaicoClient.connect('127.0.0.1', port) as client:
     start = time.perf_counter()
-    injector = Injector(client, InjectOptions(sequence=name, jobs=jobs))
-    report = injector.inject(bag)
+    options = InjectOptions(sequence=name, jobs=jobs)
+    schedule, injector = injector_as_the_cli_runs_it(client, options)
+    with schedule:
+        report = injector.inject(bag)
     seconds = time.perf_counter() - start
 assert report.clean, report.problems()
 usage(seconds, messages=report.stored, workers=injector.last_conversion.jobs)
@@ -66,8 +103,9 @@ from mosaico_ros.connect import Target, open_client
 bag, store, name = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 start = time.perf_counter()
 with open_client(Target(store=store)) as client:
-    injector = Injector(client, InjectOptions(sequence=name))
-    report = injector.inject(bag)
+    schedule, injector = injector_as_the_cli_runs_it(client, InjectOptions(sequence=name))
+    with schedule:
+        report = injector.inject(bag)
 seconds = time.perf_counter() - start
 assert report.clean, report.problems()
 usage(seconds, messages=report.stored, workers=injector.last_conversion.jobs)
@@ -112,9 +150,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def run(script: str, *args: str) -> dict[str, float]:
+def run(script: str, *args: str, tree: str | None = None) -> dict[str, float]:
+    env = dict(os.environ)
+    if tree is not None:
+        env['PYTHONPATH'] = os.pathsep.join([tree, env.get('PYTHONPATH', '')])
     done = subprocess.run(
-        [sys.executable, '-c', USAGE + script, *args], capture_output=True, text=True, check=False
+        [sys.executable, '-c', USAGE + script, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
     )
     if done.returncode != 0:
         raise RuntimeError(f'benchmark child failed:\n{done.stderr[-3000:]}')
@@ -137,6 +182,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--messages', type=int, default=200_000)
     parser.add_argument('--skip-sdk', action='store_true', help='Leave out the slow SDK run.')
+    parser.add_argument('--before', metavar='DIR', help='Another mosaico_ros checkout to compare.')
     args = parser.parse_args()
 
     from mosaico_ros.demo.recording import RecordingSpec, write_recording
@@ -180,6 +226,13 @@ def main() -> None:
                     OURS_STORE, str(bag), str(root / 'own_store'), 'ours'
                 ),
             }
+            if args.before:
+                results['before: ours -> serve'] = run(
+                    OURS_SERVER, str(bag), str(port), 'before', 'default', tree=args.before
+                )
+                results['before: ours --store'] = run(
+                    OURS_STORE, str(bag), str(root / 'before_store'), 'before', tree=args.before
+                )
             if not args.skip_sdk:
                 results['SDK RosbagInjector -> serve'] = run(SDK_SERVER, str(bag), str(port), 'sdk')
         finally:
@@ -201,6 +254,10 @@ def main() -> None:
     print(f'\nours ({workers} workers) / plain: {ours / plain:.2f}x (target >= 0.5x)')
     print(f'ours, jobs=0 / plain: {rates["ours -> serve, jobs=0"] / plain:.2f}x')
     print(f'ours --store / plain: {rates["ours --store (in-process)"] / plain:.2f}x')
+    if args.before:
+        print(f'ours -> serve, after / before: {ours / rates["before: ours -> serve"]:.2f}x')
+        after, before = rates['ours --store (in-process)'], rates['before: ours --store']
+        print(f'ours --store, after / before: {after / before:.2f}x')
     if 'SDK RosbagInjector -> serve' in rates:
         sdk = rates['SDK RosbagInjector -> serve']
         print(f'ours / SDK RosbagInjector: {ours / sdk:.1f}x (target >= 20x)')
