@@ -219,3 +219,26 @@ def test_raw_query(client: MosaicoClient) -> None:
     by_value = client.query({'ontology': {'IMU.acceleration.x': {'$gt': 0.05}}})
     assert [item.sequence for item in by_value] == ['drive_2024_01']
     assert [t.name for t in by_value[0].topics] == ['/sensors/imu']
+
+
+def test_read_side_handles_close_when_their_block_ends(client: MosaicoClient) -> None:
+    with handler_of(client) as handler:
+        with handler.get_data_streamer() as streamer:
+            next(streamer)
+        with pytest.raises(ValueError, match='closed'):
+            next(streamer)
+        with client.topic_handler('drive_2024_01', '/sensors/imu') as topic:
+            assert topic is not None
+            with topic.get_data_streamer() as topic_streamer:
+                next(topic_streamer)
+            with pytest.raises(ValueError, match='closed'):
+                next(topic_streamer)
+            open_streamer = topic.get_data_streamer()
+            next(open_streamer)
+        # leaving the topic handler closes the streamer it opened
+        with pytest.raises(ValueError, match='closed'):
+            next(open_streamer)
+        last = handler.get_data_streamer()
+        next(last)
+    with pytest.raises(ValueError, match='closed'):
+        next(last)

@@ -10,6 +10,7 @@ from typing import Any
 import pyarrow as pa
 from pyarrow import flight
 
+from mosaico_ros.client.closing import ClosesOnExit
 from mosaico_ros.client.errors import PermissionDeniedError, ServerError
 from mosaico_ros.protocol import API_KEY_HEADER, Action, PutCommand, ResourceCommand, decode_results
 
@@ -20,7 +21,7 @@ def _server_error(call: str, err: Exception) -> ServerError:
     return ServerError(call, str(err))
 
 
-class Connection:
+class Connection(ClosesOnExit):
     """A Flight client plus the call options every Mosaico call carries.
 
     Thread-safe: the writer's background worker and the caller share one

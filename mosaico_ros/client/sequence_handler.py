@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mosaico_ros.client.closing import ClosesOnExit
 from mosaico_ros.client.config import WriterConfig
 from mosaico_ros.client.connection import Connection
 from mosaico_ros.client.endpoints import TopicEndpoint, topic_endpoints
@@ -23,7 +24,7 @@ from mosaico_ros.protocol import (
 )
 
 
-class SequenceHandler:
+class SequenceHandler(ClosesOnExit):
     """Properties of a stored sequence, its topics, and a merged streamer.
 
     At most one sequence streamer is live: a new one closes the previous,

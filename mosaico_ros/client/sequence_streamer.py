@@ -5,11 +5,12 @@ from __future__ import annotations
 import heapq
 from typing import Any
 
+from mosaico_ros.client.closing import ClosesOnExit
 from mosaico_ros.client.errors import StreamerClosedError
 from mosaico_ros.client.topic_reader import TopicDataStreamer
 
 
-class SequenceDataStreamer:
+class SequenceDataStreamer(ClosesOnExit):
     """Yields `(topic_name, message)` across topics in strict record-time order.
 
     A k-way merge over the next row of each topic's stream; equal timestamps

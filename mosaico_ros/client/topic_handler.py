@@ -7,6 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from mosaico_ros.client.closing import ClosesOnExit
 from mosaico_ros.client.connection import Connection
 from mosaico_ros.client.endpoints import TopicEndpoint, topic_endpoints
 from mosaico_ros.client.errors import ClientError
@@ -35,7 +36,7 @@ def find_endpoint(
     raise ClientError(f'GetFlightInfo {locator}: no endpoint for topic {name}')
 
 
-class TopicHandler:
+class TopicHandler(ClosesOnExit):
     """Properties of a stored topic, plus streamers over its data.
 
     At most one streamer is live: a new one closes the previous.

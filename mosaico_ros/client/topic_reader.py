@@ -8,12 +8,13 @@ from typing import Any
 import pyarrow as pa
 from pyarrow import flight
 
+from mosaico_ros.client.closing import ClosesOnExit
 from mosaico_ros.client.connection import Connection
 from mosaico_ros.client.errors import ServerError, StreamerClosedError
 from mosaico_ros.protocol import TIMESTAMP_COLUMN, TopicAppMetadata, unpack_topic_locator
 
 
-class BatchStream:
+class BatchStream(ClosesOnExit):
     """The record batches of one DoGet, read one at a time.
 
     Memory holds one batch at a time; zero-row batches are skipped.
@@ -65,7 +66,7 @@ class BatchStream:
             reader.cancel()
 
 
-class TopicDataStreamer:
+class TopicDataStreamer(ClosesOnExit):
     """Iterates the messages of one topic (or one window of it) in time order."""
 
     def __init__(
