@@ -11,9 +11,10 @@ spool) is counted too, so nothing disappears silently.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -195,6 +196,63 @@ class SequenceReport:
         if self.error is not None:
             lines.append(self.error)
         return lines
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report as JSON-able data (for another process to print it)."""
+        return {
+            'source': str(self.source),
+            'sequence': self.sequence,
+            'status': self.status.value,
+            'error': self.error,
+            'elapsed_s': self.elapsed_s,
+            'notes': list(self.notes),
+            'failures': [str(failure) for failure in self.failures],
+            'topics': {
+                name: {
+                    'msgtype': topic.msgtype,
+                    'adapter': topic.adapter,
+                    'ontology_tag': topic.ontology_tag,
+                    'received': topic.received,
+                    'stored': topic.stored,
+                    'bytes_received': topic.bytes_received,
+                    'bytes_stored': topic.bytes_stored,
+                    'skipped': dict(topic.skipped),
+                    'lost': dict(topic.lost),
+                    'ingest': topic.ingest,
+                    'note': topic.note,
+                }
+                for name, topic in self.topics.items()
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SequenceReport:
+        """Rebuild a report written by `to_dict`."""
+        report = cls(
+            source=data['source'],
+            sequence=data['sequence'],
+            status=SequenceStatus(data['status']),
+            error=data.get('error'),
+            elapsed_s=data.get('elapsed_s', 0.0),
+            notes=list(data.get('notes', [])),
+            failures=[Failure(text) for text in data.get('failures', [])],
+        )
+        for name, topic in data.get('topics', {}).items():
+            report.topics[name] = TopicReport(
+                topic=name,
+                msgtype=topic['msgtype'],
+                adapter=topic.get('adapter', ''),
+                ontology_tag=topic.get('ontology_tag'),
+                received=topic.get('received', 0),
+                stored=topic.get('stored', 0),
+                bytes_received=topic.get('bytes_received', 0),
+                bytes_stored=topic.get('bytes_stored', 0),
+                skipped=Counter(topic.get('skipped', {})),
+                lost=Counter(topic.get('lost', {})),
+                ingest=topic.get('ingest', True),
+                note=topic.get('note', ''),
+            )
+        return report
 
 
 def _first(report: TopicReport, reason: str) -> str:

@@ -182,6 +182,29 @@ class SessionSink:
         writer.push_batch(batch)
         return int(batch.nbytes)
 
+    def write_table(
+        self, topic: str, table: pa.Table, tag: str, metadata: Mapping[str, Any]
+    ) -> None:
+        """Write a small table of the run's own (a report) as a topic of the session.
+
+        Args:
+            topic: Topic name.
+            table: Rows; the first column is ``timestamp_ns``.
+            tag: Ontology tag of the topic.
+            metadata: Topic user metadata.
+
+        Raises:
+            SinkError: The server refused the topic.
+
+        """
+        session = self._start()
+        writer = session.topic_create(topic, dict(metadata), schema=table.schema, ontology_tag=tag)
+        if writer is None:
+            raise SinkError(f'the server refused to create topic {topic!r} in {self.sequence!r}')
+        self._writers[topic] = writer
+        for batch in table.to_batches():
+            writer.push_batch(batch)
+
     def close(self) -> None:
         """Finalize the session (nothing to do when nothing was written).
 
