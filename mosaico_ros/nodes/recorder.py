@@ -60,7 +60,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -145,6 +145,7 @@ class Spool:
         self.index = self._next_index()
         self.spool_bytes = 0
         self.spool_full = False
+        self._repeat_latched = False
         self._scanned = 0.0
         self._older_bytes = 0
         self._ring: deque[tuple[TopicState, int, bytes, int]] = deque()
@@ -252,9 +253,10 @@ class Spool:
             self.segment_started = time.monotonic()
             for state in self.topics:
                 state.channel = None
-            for state in self.topics:
-                if state.latched_last is not None and not self.config.snapshot_mode:
-                    self._write(state, *state.latched_last)
+            if self._repeat_latched:
+                for state in self.topics:
+                    if state.latched_last is not None:
+                        self._write(state, *state.latched_last)
         return self.writer
 
     def _check_bounds(self) -> None:
@@ -285,6 +287,7 @@ class Spool:
             return
         writer.close({state.topic: state.accounting() for state in self.topics})
         self.index += 1
+        self._repeat_latched = not self.config.snapshot_mode
 
     def _remember(self, state: TopicState, time_ns: int, data: bytes, sequence: int) -> None:
         """Snapshot mode: keep the message in the ring buffer, dropping the oldest beyond bounds."""
@@ -305,13 +308,9 @@ class Spool:
         ring, self._ring, self._ring_bytes = self._ring, deque(), 0
         if not ring:
             return
-        self.config = replace(self.config, snapshot_mode=False)
-        try:
-            for state, time_ns, data, sequence in ring:
-                self._write(state, time_ns, data, sequence)
-            self._do_split()
-        finally:
-            self.config = replace(self.config, snapshot_mode=True)
+        for state, time_ns, data, sequence in ring:
+            self._write(state, time_ns, data, sequence)
+        self._do_split()
 
     def _do_add(self, state: TopicState) -> None:
         self.topics.append(state)
@@ -429,6 +428,9 @@ class Recorder:
             self.logger.warning(f'{topic} is published with several types; recording {msgtype}')
         offered = [profile_of(info.qos_profile) for info in publishers]
         profile = adapted_profile(offered)
+        # The graph does not tell a publisher's depth: keep a deeper queue than ROS's 10,
+        # so a pause of the Python executor does not cost messages.
+        profile['depth'] = max(profile['depth'], self.config.subscription_depth)
         if topic in self.overrides:
             profile = normalize_profile({**profile, **self.overrides[topic]})
         state = TopicState(

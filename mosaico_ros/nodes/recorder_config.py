@@ -45,6 +45,9 @@ class RecorderConfig:
     no_discovery: bool = field(
         default=False, metadata=_help('Subscribe only to topics present at start.')
     )
+    subscription_depth: int = field(
+        default=500, metadata=_help('History depth of every subscription (messages).')
+    )
     qos_profile_overrides_path: str = field(
         default='', metadata=_help('YAML of QoS profiles by topic (rosbag2 format).')
     )

@@ -1,0 +1,134 @@
+"""The recorder node with real rclpy publishers in other processes, on loopback.
+
+Each test runs in a ROS domain of its own (`ros_support.ros_domain`); the
+recorder runs as ``mosaico-ros record`` in its own process, and its uploader
+as that process's child.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ros_support import (
+    DiagnosticsListener,
+    ServiceCaller,
+    expected_rows,
+    mosaico_ros,
+    published,
+    publisher,
+    ros_domain,  # noqa: F401 (fixture)
+    stored_rows,
+)
+
+pytestmark = pytest.mark.usefixtures('ros_domain')
+
+IMU = 'sensor_msgs/msg/Imu'
+IMAGE = 'sensor_msgs/msg/Image'
+STRING = 'std_msgs/msg/String'
+MARKERS = 'visualization_msgs/msg/MarkerArray'
+FIX = 'sensor_msgs/msg/NavSatFix'
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    return tmp_path / 'store'
+
+
+def _client(store: Path) -> Any:
+    from mosaico_ros.connect import Target, open_client
+
+    return open_client(Target(store=store))
+
+
+def _record(tmp_path: Path, store: Path, *args: str) -> Any:
+    process = mosaico_ros(
+        'record',
+        '--store',
+        str(store),
+        '--spool-dir',
+        str(tmp_path / 'spool'),
+        '--max-latency',
+        '0.5',
+        *args,
+    )
+    process.wait_for('recording into sequence')
+    return process
+
+
+def _rows_equal(client: Any, sequence: str, topic: str, msgtype: str, sent: list[bytes]) -> None:
+    table = stored_rows(client, sequence, topic)
+    rows = [{k: v for k, v in row.items() if k != 'timestamp_ns'} for row in table.to_pylist()]
+    assert len(rows) == len(sent), f'{topic}: stored {len(rows)} of {len(sent)}'
+    assert rows == expected_rows(msgtype, sent), topic
+    times = table.column('timestamp_ns').to_pylist()
+    assert times == sorted(times), f'{topic}: receive times out of order'
+
+
+def test_records_every_published_message_of_every_kind(tmp_path: Path, store: Path) -> None:
+    # /robot_description is latched and published before the recorder starts
+    latched = {
+        'topics': [{'topic': '/robot_description', 'type': STRING, 'count': 1, 'latched': True}],
+        'hold_s': 60.0,
+    }
+    with publisher(latched, tmp_path) as description:
+        time.sleep(1.0)
+        recorder = _record(tmp_path, store, '--all', '-o', 'drive')
+        spec = {
+            'topics': [
+                {'topic': '/imu', 'type': IMU, 'hz': 400, 'count': 1600},
+                {'topic': '/camera/image_raw', 'type': IMAGE, 'hz': 15, 'count': 60},
+                {'topic': '/markers', 'type': MARKERS, 'hz': 10, 'count': 40},
+                # appears mid-run
+                {'topic': '/gps/fix', 'type': FIX, 'hz': 5, 'count': 10, 'start_s': 2.0},
+            ],
+            'hold_s': 0.5,
+        }
+        with publisher(spec, tmp_path) as sensors:
+            sent = published(sensors)
+        time.sleep(1.5)  # the last messages reach the recorder
+        status = recorder.stop(signal.SIGINT)
+        assert status == 0, recorder.output
+        description.stop(signal.SIGTERM)
+    assert 'drive_0' in recorder.output
+    sent.update(published(description, timeout=5))
+    types = {'/imu': IMU, '/camera/image_raw': IMAGE, '/markers': MARKERS, '/gps/fix': FIX,
+             '/robot_description': STRING}
+    with _client(store) as client:
+        sequence = client.sequence_handler('drive_0')
+        assert sequence is not None
+        for topic, msgtype in types.items():
+            _rows_equal(client, 'drive_0', topic, msgtype, sent[topic])
+        markers = client.topic_handler('drive_0', '/markers')
+        assert markers.ontology_tag == 'ros:visualization_msgs/msg/MarkerArray'
+        meta = client.topic_handler('drive_0', '/robot_description').user_metadata['_ros_']
+        assert meta['qos'][0]['durability'] == 'transient_local'
+        assert meta['ros_version'] == 2
+        imu_handler = client.topic_handler('drive_0', '/imu')
+        assert imu_handler.locked
+        accounting = stored_rows(client, 'drive_0', '/mosaico_recorder/accounting').to_pylist()
+        counts = {row['topic']: (row['received'], row['stored']) for row in accounting}
+        assert counts['/imu'] == (1600, 1600)
+    _sdk_reads(store, sent)
+
+
+def _sdk_reads(store: Path, sent: dict[str, list[bytes]]) -> None:
+    """The official SDK reads the recorded IMU rows with the published values."""
+    from mosaicolabs import MosaicoClient as PeerClient
+
+    from mosaico_ros.server import EmbeddedServer
+
+    with EmbeddedServer(store, host='127.0.0.1', port=0) as server, PeerClient.connect(
+        host='127.0.0.1', port=server.port
+    ) as sdk:
+        handler = sdk.topic_handler('drive_0', '/imu')
+        messages = list(handler.get_data_streamer())
+        assert len(messages) == len(sent['/imu'])
+        assert [m.data.acceleration.x for m in messages] == [float(i) for i in range(len(messages))]
+        fixes = list(sdk.topic_handler('drive_0', '/gps/fix').get_data_streamer())
+        assert [round(m.data.position.z) for m in fixes] == [100 + i for i in range(10)]
