@@ -91,7 +91,9 @@ def main() -> None:
             depth=max(1000, topic['count']) if not topic.get('latched') else 1,
             reliability=ReliabilityPolicy.RELIABLE,
             durability=(
-                DurabilityPolicy.TRANSIENT_LOCAL if topic.get('latched') else DurabilityPolicy.VOLATILE
+                DurabilityPolicy.TRANSIENT_LOCAL
+                if topic.get('latched')
+                else DurabilityPolicy.VOLATILE
             ),
         )
         plans.append({**topic, 'qos': qos, 'publisher': None, 'sent': 0})
@@ -120,6 +122,8 @@ def main() -> None:
                     continue  # matched on our side; let the subscriber's side match too
             due = int((time.monotonic() - plan['began']) * plan.get('hz', 1.0)) + 1
             while plan['sent'] < min(due, plan['count']):
+                if plan['sent'] == 0:
+                    print(f'started {plan["topic"]}', flush=True)
                 msg = build(plan['type'], plan['sent'], stamp())
                 publisher.publish(msg)
                 published[plan['topic']].append(bytes(serialize_message(msg)))

@@ -73,7 +73,9 @@ class Process:
                     return
                 raise AssertionError(f'{self.command[:4]} ended before {text!r}:\n{self.output}')
             time.sleep(0.05)
-        raise AssertionError(f'no {text!r} after {timeout} s from {self.command[:4]}:\n{self.output}')
+        raise AssertionError(
+            f'no {text!r} after {timeout} s from {self.command[:4]}:\n{self.output}'
+        )
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 120.0) -> int:
         """Send `sig` and wait for the process to end; return its status."""
@@ -137,8 +139,10 @@ def expected_rows(msgtype: str, payloads: list[bytes]) -> list[dict[str, Any]]:
 
     resolver = TypeResolver()
     resolver.add([TopicInfo('', msgtype, 'cdr')])
-    store = resolver.typestore if msgtype in resolver.typestore.fielddefs else get_typestore(
-        Stores.ROS2_HUMBLE
+    store = (
+        resolver.typestore
+        if msgtype in resolver.typestore.fielddefs
+        else get_typestore(Stores.ROS2_HUMBLE)
     )
     adapter = default_registry.resolve(msgtype, store)
     messages = [store.deserialize_cdr(payload, msgtype) for payload in payloads]

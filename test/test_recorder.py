@@ -7,16 +7,14 @@ as that process's child.
 
 from __future__ import annotations
 
-import json
+import itertools
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from ros_support import (
-    DiagnosticsListener,
     ServiceCaller,
     expected_rows,
     mosaico_ros,
@@ -97,8 +95,13 @@ def test_records_every_published_message_of_every_kind(tmp_path: Path, store: Pa
         description.stop(signal.SIGTERM)
     assert 'drive_0' in recorder.output
     sent.update(published(description, timeout=5))
-    types = {'/imu': IMU, '/camera/image_raw': IMAGE, '/markers': MARKERS, '/gps/fix': FIX,
-             '/robot_description': STRING}
+    types = {
+        '/imu': IMU,
+        '/camera/image_raw': IMAGE,
+        '/markers': MARKERS,
+        '/gps/fix': FIX,
+        '/robot_description': STRING,
+    }
     with _client(store) as client:
         sequence = client.sequence_handler('drive_0')
         assert sequence is not None
@@ -123,12 +126,99 @@ def _sdk_reads(store: Path, sent: dict[str, list[bytes]]) -> None:
 
     from mosaico_ros.server import EmbeddedServer
 
-    with EmbeddedServer(store, host='127.0.0.1', port=0) as server, PeerClient.connect(
-        host='127.0.0.1', port=server.port
-    ) as sdk:
+    with (
+        EmbeddedServer(store, host='127.0.0.1', port=0) as server,
+        PeerClient.connect(host='127.0.0.1', port=server.port) as sdk,
+    ):
         handler = sdk.topic_handler('drive_0', '/imu')
         messages = list(handler.get_data_streamer())
         assert len(messages) == len(sent['/imu'])
         assert [m.data.acceleration.x for m in messages] == [float(i) for i in range(len(messages))]
         fixes = list(sdk.topic_handler('drive_0', '/gps/fix').get_data_streamer())
         assert [round(m.data.position.z) for m in fixes] == [100 + i for i in range(10)]
+
+
+def _imu_indices(client: Any, sequence: str) -> list[int]:
+    table = stored_rows(client, sequence, '/imu')
+    return [int(row['x']) for row in table.column('acceleration').to_pylist()]
+
+
+def test_pause_resume_and_split_by_service(tmp_path: Path, store: Path) -> None:
+    recorder = _record(tmp_path, store, '/imu', '-o', 'svc')
+    services = ServiceCaller('mosaico_recorder')
+    try:
+        spec = {'topics': [{'topic': '/imu', 'type': IMU, 'hz': 50, 'count': 400}], 'hold_s': 0.5}
+        with publisher(spec, tmp_path) as sensors:
+            sensors.wait_for('started /imu')
+            time.sleep(1.0)
+            assert services.call('is_paused').success is False
+            assert services.call('pause').success
+            assert services.call('is_paused').success is True
+            time.sleep(1.5)
+            assert services.call('resume').success
+            time.sleep(1.0)
+            split = services.call('split')
+            assert 'svc_0 closed; next sequence svc_1' in split.message, recorder.output
+            sent = published(sensors)
+        time.sleep(1.0)
+    finally:
+        services.close()
+    assert recorder.stop() == 0, recorder.output
+    with _client(store) as client:
+        first, second = _imu_indices(client, 'svc_0'), _imu_indices(client, 'svc_1')
+        assert first
+        assert second
+        assert first[-1] < second[0], 'the split cuts the stream in two, in order'
+        got = first + second
+        gaps = [(a, b) for a, b in itertools.pairwise(got) if b != a + 1]
+        # one gap: the pause (about 1.5 s at 50 Hz), nothing else missing
+        assert len(gaps) == 1, gaps
+        missing = gaps[0][1] - gaps[0][0] - 1
+        assert 50 <= missing <= 100
+        assert got[0] == 0
+        assert got[-1] == len(sent['/imu']) - 1
+        report = stored_rows(client, 'svc_0', '/mosaico_recorder/accounting').to_pylist()
+        assert [row['topic'] for row in report] == ['/imu']
+
+
+def test_split_by_duration_keeps_every_message_once(tmp_path: Path, store: Path) -> None:
+    recorder = _record(tmp_path, store, '/imu', '-o', 'timed', '-d', '1.5')
+    spec = {'topics': [{'topic': '/imu', 'type': IMU, 'hz': 100, 'count': 450}], 'hold_s': 0.5}
+    with publisher(spec, tmp_path) as sensors:
+        sent = published(sensors)
+    time.sleep(1.0)
+    assert recorder.stop() == 0, recorder.output
+    with _client(store) as client:
+        names = sorted(n for n in client.list_sequences() if n.startswith('timed_'))
+        assert len(names) >= 3, names
+        got = [
+            i
+            for name in sorted(names, key=lambda n: int(n.rsplit('_', 1)[1]))
+            for i in _imu_indices(client, name)
+        ]
+    assert got == list(range(len(sent['/imu'])))
+
+
+def test_snapshot_mode_stores_the_ring_buffer_on_request(tmp_path: Path, store: Path) -> None:
+    recorder = _record(
+        tmp_path, store, '/imu', '-o', 'snap', '--snapshot-mode', '--max-cache-duration', '1.0'
+    )
+    services = ServiceCaller('mosaico_recorder')
+    try:
+        spec = {'topics': [{'topic': '/imu', 'type': IMU, 'hz': 100, 'count': 300}], 'hold_s': 3.0}
+        with publisher(spec, tmp_path) as sensors:
+            sent = published(sensors)
+            time.sleep(0.5)
+            answer = services.call('snapshot')
+            assert answer.success
+            assert 'snap_0' in answer.message
+    finally:
+        services.close()
+    assert recorder.stop() == 0, recorder.output
+    with _client(store) as client:
+        assert [n for n in client.list_sequences() if n.startswith('snap')] == ['snap_0']
+        got = _imu_indices(client, 'snap_0')
+    total = len(sent['/imu'])
+    # the last second at 100 Hz, contiguous, ending with the last message
+    assert got == list(range(got[0], total))
+    assert 90 <= len(got) <= 110

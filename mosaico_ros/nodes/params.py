@@ -78,6 +78,10 @@ def declare(node: Any, config_type: type, skip: Sequence[str] = ()) -> None:
             default = '' if kind is str else default
         if kind is list:
             default = [str(v) for v in default]
+            if not default:  # an empty list says no type: declare the type itself
+                from rclpy.parameter import Parameter
+
+                default = Parameter.Type.STRING_ARRAY
         descriptor = ParameterDescriptor(
             type=kinds[kind], description=str(item.metadata.get('help', ''))
         )
@@ -88,13 +92,20 @@ def declare(node: Any, config_type: type, skip: Sequence[str] = ()) -> None:
 
 def read(node: Any, config_type: type[ConfigT]) -> ConfigT:
     """Return the settings with the node's current parameter values."""
+    from rclpy.exceptions import ParameterUninitializedException
+
     values: dict[str, Any] = {}
     for item, kind in _fields(config_type):
-        value = node.get_parameter(param_name(item)).value
+        try:
+            value = node.get_parameter(param_name(item)).value
+        except ParameterUninitializedException:
+            value = None
         if kind is float and value is not None:
             value = float(value)
         if kind is list:
             value = tuple(value or ())
+        elif value is None:
+            value = _default(item)
         if value == '' and _default(item) is None:
             value = None
         values[item.name] = value
@@ -113,7 +124,9 @@ def overrides(config: Any) -> list[Any]:
         if value is None:
             continue
         if kind is list:
-            value = [str(v) for v in value]
+            if value:  # rclpy cannot carry the type of an empty list: leave the default
+                params.append(Parameter(param_name(item), value=[str(v) for v in value]))
+            continue
         if kind is float:
             value = float(value)
         params.append(Parameter(param_name(item), value=value))

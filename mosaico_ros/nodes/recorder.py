@@ -169,9 +169,11 @@ class Spool:
 
     # -- called from other threads ------------------------------------------------------------
 
-    def put(self, state: TopicState, time_ns: int, data: bytes, sequence: int, gid: bytes) -> None:
-        """Queue a received message; when the queue is over its bound, count it lost."""
-        size = len(data)
+    def put(
+        self, state: TopicState, time_ns: int, data: bytes | None, sequence: int, gid: bytes
+    ) -> None:
+        """Queue a received message (None: received while paused); count it lost when full."""
+        size = len(data) if data is not None else 0
         if self.queued_bytes + size > _QUEUE_BYTES:
             state.backlog_lost += 1
             return
@@ -196,8 +198,10 @@ class Spool:
             try:
                 if item is not None and isinstance(item[0], str):
                     name, args, done = item
-                    getattr(self, f'_do_{name}')(*args)
-                    done.set()
+                    try:
+                        getattr(self, f'_do_{name}')(*args)
+                    finally:
+                        done.set()
                     if name == 'stop':
                         return
                 elif item is not None:
@@ -205,18 +209,22 @@ class Spool:
                 if self.writer is not None:
                     self.writer.flush_if_due()
                     self._check_bounds()
-            except OSError as err:  # disk full, spool removed: say so, keep receiving
-                self.errors.append(f'spool: {err}')
+            except Exception as err:  # disk full, spool removed, a bug: say so, keep receiving
+                self.errors.append(f'spool: {type(err).__name__}: {err}')
+                sys.stderr.write(f'mosaico_recorder spool error: {type(err).__name__}: {err}\n')
 
     def _take(
-        self, state: TopicState, time_ns: int, data: bytes, sequence: int, gid: bytes
+        self, state: TopicState, time_ns: int, data: bytes | None, sequence: int, gid: bytes
     ) -> None:
-        self.queued_bytes -= len(data)
         last = state.last_seq.get(gid)
         if last is not None and sequence > last + 1:
             state.count_lost(LOST_IN_DDS, sequence - last - 1)
         if last is None or sequence > last:
             state.last_seq[gid] = sequence
+        if data is None:
+            state.paused += 1
+            return
+        self.queued_bytes -= len(data)
         if state.latched:
             state.latched_last = (time_ns, data, sequence)
         if self.config.snapshot_mode:
@@ -463,12 +471,13 @@ class Recorder:
         clock = self.node.get_clock()
 
         def received(data: bytes, info: Any) -> None:
-            if self.paused:
-                state.paused += 1
+            gid = info['publisher_gid']['data']
+            sequence = info['publication_sequence_number']
+            if self.paused:  # still seen, so the publisher's sequence has no gap to count
+                spool.put(state, 0, None, sequence, gid)
                 return
             time_ns = clock.now().nanoseconds if self.sim_time else info['received_timestamp']
-            gid = info['publisher_gid']['data']
-            spool.put(state, time_ns, data, info['publication_sequence_number'], gid)
+            spool.put(state, time_ns, data, sequence, gid)
 
         return received
 
@@ -504,6 +513,8 @@ class Recorder:
     def _split(self) -> tuple[bool, str]:
         before = self.spool.sequence
         self.spool.command('split').wait(10.0)
+        if self.spool.sequence == before:
+            return False, f'nothing recorded in {before} yet: no split'
         return True, f'{before} closed; next sequence {self.spool.sequence}'
 
     def _snapshot(self) -> tuple[bool, str]:
@@ -553,6 +564,7 @@ class Recorder:
                     'spool_bytes': self.spool.spool_bytes,
                     'spool_full': self.spool.spool_full,
                     'paused': self.paused,
+                    'spool_error': self.spool.errors[-1] if self.spool.errors else '',
                     'topics_not_recorded': '; '.join(f'{t}: {r}' for t, r in self.refused.items()),
                 }.items()
             ],
