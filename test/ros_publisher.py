@@ -26,7 +26,6 @@ import sys
 import time
 from typing import Any
 
-
 SETTLE_S = 0.5
 """Wait after a subscription matched: DDS matches the two sides one after the other."""
 

@@ -134,8 +134,8 @@ def expected_rows(msgtype: str, payloads: list[bytes]) -> list[dict[str, Any]]:
     from rosbags.typesys import Stores, get_typestore
 
     from mosaico_ros.adapters import default_registry
-    from mosaico_ros.pipeline.types import TypeResolver
     from mosaico_ros.pipeline.envelope import TopicInfo
+    from mosaico_ros.pipeline.types import TypeResolver
 
     resolver = TypeResolver()
     resolver.add([TopicInfo('', msgtype, 'cdr')])

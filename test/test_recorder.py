@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from ros_support import (
+    DiagnosticsListener,
     ServiceCaller,
     expected_rows,
     mosaico_ros,
@@ -222,3 +223,87 @@ def test_snapshot_mode_stores_the_ring_buffer_on_request(tmp_path: Path, store: 
     # the last second at 100 Hz, contiguous, ending with the last message
     assert got == list(range(got[0], total))
     assert 90 <= len(got) <= 110
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return int(probe.getsockname()[1])
+
+
+def _serve(store: Path, port: int) -> Any:
+    server = mosaico_ros('serve', '--store', str(store), '--port', str(port))
+    server.wait_for('Serving')
+    return server
+
+
+def test_a_server_outage_of_30_s_loses_nothing(tmp_path: Path, store: Path) -> None:
+    port = _free_port()
+    server = _serve(store, port)
+    diagnostics = DiagnosticsListener()
+    recorder = mosaico_ros(
+        'record',
+        '/imu',
+        '-o',
+        'outage',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        str(port),
+        '--spool-dir',
+        str(tmp_path / 'spool'),
+        '--max-latency',
+        '0.5',
+    )
+    try:
+        recorder.wait_for('recording into sequence')
+        spec = {'topics': [{'topic': '/imu', 'type': IMU, 'hz': 50, 'count': 2100}], 'hold_s': 0.5}
+        with publisher(spec, tmp_path) as sensors:
+            sensors.wait_for('started /imu')
+            time.sleep(4.0)
+            server.kill()
+            time.sleep(30.0)
+            during = diagnostics.values('mosaico_recorder: recorder')
+            server = _serve(store, port)
+            sent = published(sensors)
+        time.sleep(3.0)
+        assert recorder.stop() == 0, recorder.output
+    finally:
+        diagnostics.close()
+        server.stop(signal.SIGINT)
+    assert any(v['server_connected'] == 'False' for v in during), during[-3:]
+    assert any(int(v['spool_bytes']) > 0 for v in during)
+    assert any(int(v['outages']) >= 1 for v in diagnostics.values('mosaico_recorder: recorder'))
+    with _client(store) as client:
+        assert _imu_indices(client, 'outage_0') == list(range(len(sent['/imu'])))
+
+
+def test_a_killed_recorder_is_completed_by_the_next_start(tmp_path: Path, store: Path) -> None:
+    hz, flush = 100, 0.5
+    args = ('/imu', '-o', 'killed', '--spool-flush-period', str(flush))
+    first = _record(tmp_path, store, *args)
+    spec = {'topics': [{'topic': '/imu', 'type': IMU, 'hz': hz, 'count': 900}], 'hold_s': 0.5}
+    with publisher(spec, tmp_path) as sensors:
+        sensors.wait_for('started /imu')
+        started = time.monotonic()
+        time.sleep(3.0)
+        first.kill()
+        at_kill = (time.monotonic() - started) * hz
+        second = _record(tmp_path, store, *args)
+        sent = published(sensors)
+    time.sleep(1.0)
+    assert second.stop() == 0, second.output
+    with _client(store) as client:
+        names = sorted(n for n in client.list_sequences() if n.startswith('killed_'))
+        assert names == ['killed_0', 'killed_1'], names
+        before, after = _imu_indices(client, 'killed_0'), _imu_indices(client, 'killed_1')
+        assert client.topic_handler('killed_0', '/imu').locked
+    # what was spooled before the kill is there, in order, from the first message ...
+    assert before == list(range(len(before)))
+    # ... up to the flush guarantee (and the messages still queued for the spool)
+    assert before[-1] >= at_kill - hz * (flush + 0.5), (before[-1], at_kill)
+    # the restarted recorder records every message from its first to the last one published;
+    # a reliable writer may hand a late joiner some older samples it still holds, after newer ones
+    assert sorted(after) == list(range(min(after), len(sent['/imu'])))

@@ -22,7 +22,9 @@ Topics are chosen with rosbag2's filters and subscribed as they appear
 (every `polling_interval` ms, unless `no_discovery`), with a QoS adapted to
 their publishers as rosbag2 adapts it, overridable per topic
 (`qos_profile_overrides_path`). Row time is the receive time (rosbag2's log
-time; `/clock` time with `use_sim_time`); header stamps stay in the data. A
+time; `/clock` time with `use_sim_time`); header stamps stay in the data.
+A reliable publisher may hand a recorder that joins late some samples it
+still holds from before, after newer ones: they are stored as received. A
 topic whose type is not installed is reported once, with the package to
 install, and the others keep recording.
 

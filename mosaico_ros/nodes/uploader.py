@@ -125,14 +125,21 @@ _STALE_S = 1.0
 
 
 class SegmentError(Exception):
-    """A segment cannot become a sequence (its name is taken by another sequence)."""
+    """A segment cannot become a sequence (it is not a spool segment)."""
 
 
 @dataclass
 class SegmentState:
-    """What the uploader knows of a segment across its own restarts (a file beside it)."""
+    """What the uploader knows of a segment across its own restarts (a file beside it).
+
+    Attributes:
+        created: The segment's sequence was created on the server (maybe unfinished).
+        sequence: The name chosen for it (another than the recorder's when that was taken).
+
+    """
 
     created: bool = False
+    sequence: str | None = None
 
     @staticmethod
     def path_of(segment: Path) -> Path:
@@ -306,15 +313,20 @@ class Uploader:
         self.status.segment = segment.name
         reader = SpoolReader(segment)
         try:
-            name, metadata = self._sequence_of(reader, segment)
+            wanted, metadata = self._sequence_of(reader, segment)
             state = SegmentState.load(segment)
-            if client.sequence_exists(name):
-                if not state.created:
-                    raise SegmentError(
-                        f'sequence {name!r} exists already and is not this recording'
-                    )
-                client.sequence_delete(name)  # our unfinished upload: start it again
+            name = state.sequence or wanted
+            if state.created:
+                if client.sequence_exists(name):
+                    client.sequence_delete(name)  # our unfinished upload: start it again
+            elif client.sequence_exists(name):
+                name = _free_name(client, name)  # never write into another recording
+            if state.sequence != name:
+                state.sequence = name
+                state.save(segment)
             report = SequenceReport(source=str(segment), sequence=name)
+            if name != wanted:
+                report.notes.append(f'sequence {wanted!r} exists already: stored as {name!r}')
             resolver = TypeResolver()
             router = Router(self.registry, resolver.typestore, TopicSelection())
             sink = SessionSink(client, name, metadata=metadata)
@@ -422,6 +434,17 @@ class Uploader:
             return
         self._status_written = now
         _write_atomic(self.spool / STATUS_FILE, json.dumps(asdict(self.status)))
+
+
+def _free_name(client: Any, name: str) -> str:
+    """Return the next split index of `name` (`base_N`) whose sequence does not exist yet."""
+    base, _, index = name.rpartition('_')
+    if not base or not index.isdigit():
+        base, index = name, '-1'
+    number = int(index) + 1
+    while client.sequence_exists(f'{base}_{number}'):
+        number += 1
+    return f'{base}_{number}'
 
 
 def merge_accounting(report: SequenceReport, accounting: dict[str, Any]) -> None:
