@@ -375,10 +375,14 @@ def fixed_list_array(rows: Sequence[Any], list_type: pa.FixedSizeListType) -> pa
     count = len(rows)
     if not count:
         return pa.array([], type=list_type)
-    flat = np.concatenate([np.asarray(row) for row in rows])
-    if len(flat) != size * count or any(len(row) != size for row in rows):
+    if any(len(row) != size for row in rows):
         raise ValueError(f'expected {size} elements per row for {list_type}')
-    values = pa.array(flat, type=list_type.value_type)
+    value_type = list_type.value_type
+    if pa.types.is_primitive(value_type):
+        values = pa.array(np.concatenate([np.asarray(row) for row in rows]), type=value_type)
+    else:
+        # numpy would hold strings as fixed-width unicode, which drops trailing NULs
+        values = pa.array(list(chain.from_iterable(rows)), type=value_type)
     return pa.FixedSizeListArray.from_arrays(values, type=list_type)
 
 
