@@ -410,7 +410,7 @@ class _Reader:
         count = self.length(rows, pos, where)
         start = pos + 4
         elem = node.elem
-        too_many = (count > self.max_sequence) | (start + count * max(elem.min_size, 1) > rows.size)
+        too_many = (count > self.max_sequence) | (start + count * elem.min_size > rows.size)
         self.fail(rows, too_many, f'invalid sequence length at {where}')
         count = np.where(self.live(rows), count, 0)
         if elem.fixed and phase_free(elem):

@@ -234,8 +234,8 @@ def compile_plan(typestore: Typestore, msgtype: str, *, ros1: bool = False) -> P
         The plan.
 
     Raises:
-        UnsupportedTypeError: A definition is missing, or uses ``wstring`` or
-            ``float128``.
+        UnsupportedTypeError: A definition is missing, uses ``wstring`` or
+            ``float128``, or (ROS 1) has a sequence of empty messages.
 
     """
     root = _Compiler(typestore, ros1).struct(msgtype, msgtype)
@@ -297,6 +297,11 @@ class _Compiler:
         item = pa.field(name if isinstance(elem, Struct) else 'item', elem.arrow)
         if kind == Nodetype.ARRAY:
             return FixedArray(elem, details[1], pa.list_(item, details[1]))
+        if not elem.min_size:
+            raise UnsupportedTypeError(
+                f'{where}: its elements take no bytes (ROS 1 empty messages), so the payload '
+                'size cannot bound their count'
+            )
         return Sequence(elem, pa.list_(item), self.alignment(4))
 
     def primitive(self, base: str, where: str, *, on_wire: bool = True) -> Primitive:
