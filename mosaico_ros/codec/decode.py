@@ -122,7 +122,7 @@ def decode(plan: Plan, blob: bytes | bytearray | memoryview, ends: Seq[int]) -> 
         if not len(group):
             continue
         reader = _Reader(data, order, failures, plan.max_sequence_length)
-        struct, pos = reader.read(plan.root, group, np.zeros(len(group), np.int64), '')
+        struct, pos = reader.read_struct(plan.root, group, np.zeros(len(group), np.int64), '')
         slack = group.size - pos
         trailing = slack > (0 if plan.ros1 else _CDR_SLACK)
         failures.add(group.msg[trailing], 'trailing bytes after the message')
