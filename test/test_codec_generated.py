@@ -32,3 +32,18 @@ def test_generated_definition(types: list[tuple[str, str]], data: Any) -> None:
         for fmt in formats:
             payloads = [serialize(typestore, msg, msgtype, fmt) for msg in msgs]
             check_batch(typestore, msgtype, payloads, ros1=ros1)
+
+
+@settings(SETTINGS, max_examples=60)
+@given(types=definitions(), data=st.data())
+def test_long_sequences(types: list[tuple[str, str]], data: Any) -> None:
+    """Few messages with long sequences: element windows and phase maps over many elements."""
+    typestore = get_typestore(Stores.ROS2_HUMBLE)
+    msgtype = register(typestore, types)
+    strategy = MessageStrategies(typestore, longest=40).message(msgtype)
+    msgs = data.draw(st.lists(strategy, min_size=1, max_size=2))
+    for ros1, formats in ((False, FORMATS_CDR), (True, FORMATS_ROS1)):
+        if planned(typestore, msgtype, ros1):
+            for fmt in formats:
+                payloads = [serialize(typestore, msg, msgtype, fmt) for msg in msgs]
+                check_batch(typestore, msgtype, payloads, ros1=ros1)

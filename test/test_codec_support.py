@@ -95,7 +95,9 @@ class MessageStrategies:
         if kind == Nodetype.NAME:
             return self.message(details)
         sub, size = details
-        low, high = (size, size) if kind == Nodetype.ARRAY else (0, min(size or self.longest, 4))
+        low, high = (
+            (size, size) if kind == Nodetype.ARRAY else (0, min(size or self.longest, self.longest))
+        )
         if sub[0] == Nodetype.BASE and sub[1][0] != 'string':
             base = sub[1][0]
             dtype = np.dtype(_NUMPY.get(base, base))
@@ -136,14 +138,14 @@ def definitions(draw: st.DrawFn) -> list[tuple[str, str]]:
     """A few message types, each using only the ones before it; the last is the one to test.
 
     Alignment is what these exercise: small and large numbers mixed in every
-    order, strings and sequences that shift what follows, fixed arrays and
-    sequences of messages of every kind, empty messages.
+    order, strings and sequences that shift what follows, fixed arrays (also
+    ``T[0]``) and sequences of messages of every kind, empty messages.
     """
     types: list[tuple[str, str]] = []
     for index in range(draw(st.integers(1, 4))):
         names = [f'gen_msgs/T{k}' for k in range(index)]
         field_type = st.sampled_from((*_FIELD_BASES, *_STOCK_NESTED, *names))
-        suffix = st.sampled_from(('', '', '[]', '[<=3]', '[1]', '[2]', '[3]'))
+        suffix = st.sampled_from(('', '', '[]', '[<=3]', '[0]', '[1]', '[2]', '[3]'))
         fields = draw(st.lists(st.tuples(field_type, suffix), max_size=6))
         text = ''.join(f'{typ}{tail} f{k}\n' for k, (typ, tail) in enumerate(fields))
         types.append((f'gen_msgs/msg/T{index}', text))

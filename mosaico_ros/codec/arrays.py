@@ -46,6 +46,17 @@ def list_array(
     return pa.ListArray.from_arrays(offs, values, type=ltype)
 
 
+def fixed_list_array(ltype: pa.DataType, length: int, values: pa.Array) -> pa.Array:
+    """Return `length` fixed-size lists of `ltype` holding consecutive `values`.
+
+    ``FixedSizeListArray.from_arrays`` divides by the list size, which kills
+    the process (SIGFPE) for ``T[0]``; such rows are built from buffers.
+    """
+    if not ltype.list_size:
+        return pa.Array.from_buffers(ltype, length, [None], children=[values])
+    return pa.FixedSizeListArray.from_arrays(values, type=ltype)
+
+
 def string_array(lengths: NDArray[np.int64], data: NDArray[np.uint8], what: str) -> pa.Array:
     """Return a string array of the consecutive pieces of `data`, not validated."""
     offs = pa.py_buffer(int32_offsets(lengths, what))

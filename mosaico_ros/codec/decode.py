@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from mosaico_ros.codec.arrays import (
     empty_array,
+    fixed_list_array,
     gather,
     list_array,
     string_array,
@@ -184,6 +185,13 @@ class _Failures:
         if len(fresh):
             self.code[fresh] = self.reasons.setdefault(reason, len(self.reasons) + 1)
 
+    def adopt(self, other: _Failures, msgs: NDArray[np.int64], rows: NDArray[np.int64]) -> None:
+        """Take the failures of `other`'s `rows` as those of messages `msgs`."""
+        codes = other.code[rows]
+        reasons = {code: reason for reason, code in other.reasons.items()}
+        for code in np.unique(codes[codes != 0]).tolist():
+            self.add(msgs[codes == code], reasons[code])
+
     def listed(self) -> tuple[PayloadFailure, ...]:
         reasons = {code: reason for reason, code in self.reasons.items()}
         failed = np.flatnonzero(self.code)
@@ -269,8 +277,8 @@ class _Reader:
             return self.read_struct(node, rows, pos, where)
         assert isinstance(node, FixedArray)
         counts = np.full(len(rows), node.length, np.int64)
-        values, pos = self.read_repeated(node.elem, rows, pos, counts, where)
-        return pa.FixedSizeListArray.from_arrays(values, type=node.arrow), pos
+        values, pos = self.read_repeated(node.elem, rows, align(pos, node.align), counts, where)
+        return fixed_list_array(node.arrow, len(rows), values), pos
 
     def read_struct(
         self, node: Struct, rows: _Rows, pos: NDArray[np.int64], where: str
@@ -357,7 +365,7 @@ class _Reader:
             parts = [self.unpack(elem, block, origin, start)[0] for start in starts]
             rows = np.arange(count, dtype=np.int64) * length
             values = gather(parts, [rows + index for index in range(length)])
-        return pa.FixedSizeListArray.from_arrays(values, type=node.arrow), end
+        return fixed_list_array(node.arrow, count, values), end
 
     def read_string(
         self, node: String, rows: _Rows, pos: NDArray[np.int64], where: str
@@ -450,7 +458,18 @@ class _Reader:
         counts: NDArray[np.int64],
         where: str,
     ) -> tuple[pa.Array, NDArray[np.int64]]:
-        """Read `counts[i]` consecutive elements of varying size at each position, rank by rank.
+        """Read `counts[i]` consecutive elements of varying size at each position.
+
+        Elements are read in rounds, each one step for all rows. In a round,
+        every row with elements left reads a window of them at once, guessing
+        that they lie one stride apart (the size of the row's last element).
+        The first of a window starts where the last element read ended, so it
+        is always right; the others count up to the first one that does not
+        start where its predecessor ended, or does not fit. The window doubles
+        while the guesses hold: a sequence of equal elements takes a few
+        rounds, one whose elements all differ a round per element. Windows
+        are read by a scratch reader, so a wrong guess never fails a message;
+        a failing first element does.
 
         Returns:
             The elements, row-major, and the positions after each row's last one.
@@ -459,18 +478,50 @@ class _Reader:
         if not counts.any():
             return empty_array(elem.arrow), pos
         pos = pos.copy()
+        done = np.zeros(len(rows), np.int64)
+        step = np.zeros(len(rows), np.int64)
+        window = np.ones(len(rows), np.int64)
         firsts = offsets(counts)[:-1]
-        by_count = np.argsort(-counts, kind='stable')
-        descending = -counts[by_count]
         parts, targets = [], []
-        for rank in range(-int(descending[0])):
-            index = by_count[: np.searchsorted(descending, -rank)]
-            part, pos[index] = self.read(
-                elem, rows.take(index), align(pos[index], elem.align), where
-            )
-            parts.append(part)
-            targets.append(firsts[index] + rank)
+        while (active := np.flatnonzero(done < counts)).size:
+            left = counts[active] - done[active]
+            dead = ~self.live(rows.take(active))
+            take = np.where(dead, left, np.minimum(window[active], left))
+            bounds = offsets(take)
+            heads = bounds[:-1]
+            row_of = np.repeat(active, take)
+            within = np.arange(bounds[-1], dtype=np.int64) - np.repeat(heads, take)
+            start = align(pos[active], elem.align)
+            guess = np.repeat(start, take) + within * np.repeat(step[active], take)
+            trial = _Reader(self.data, self.order, _Failures(len(guess)), self.max_sequence)
+            elements = _Rows(np.arange(len(guess)), rows.base[row_of], rows.size[row_of])
+            values, end = trial.read(elem, elements, guess, where)
+            fits = trial.failures.code == 0
+            self.failures.adopt(trial.failures, rows.msg[active], heads)
+            dead |= ~fits[heads]
+            chained = fits.copy()
+            chained[1:] &= guess[1:] == align(end[:-1], elem.align)
+            chained[heads] = fits[heads]
+            kept = np.where(dead, take, _leading_run(chained, bounds))
+            accept = within < np.repeat(kept, take)
+            parts.append(values if accept.all() else values.filter(pa.array(accept)))
+            targets.append((firsts[row_of] + done[row_of] + within)[accept])
+            last = heads + kept - 1
+            pos[active] = end[last]
+            step[active] = align(end[last], elem.align) - guess[last]
+            done[active] += kept
+            window[active] = 2 * kept
         return gather(parts, targets), pos
+
+
+def _leading_run(good: NDArray[np.bool_], bounds: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Length of the leading run of True in each segment ``good[bounds[i]:bounds[i + 1]]``."""
+    runs = np.diff(bounds)
+    bad = np.flatnonzero(~good)
+    segments = np.searchsorted(bounds, bad, side='right') - 1
+    found, first = np.unique(segments, return_index=True)
+    runs[found] = bad[first] - bounds[found]
+    return runs
 
 
 def _elements_span(elem: Node, count: NDArray[np.int64]) -> NDArray[np.int64]:

@@ -45,7 +45,7 @@ _CDR_HEADER = 4
 
 def encode(
     plan: Plan, array: pa.Array | pa.ChunkedArray, *, little_endian: bool = True
-) -> tuple[bytearray, NDArray[np.int64]]:
+) -> tuple[memoryview, NDArray[np.int64]]:
     """Encode every row of a struct array as one payload of the plan's type.
 
     For rows `decode` produced, the payloads are what rosbags' serializer
@@ -58,7 +58,7 @@ def encode(
         little_endian: Byte order of CDR payloads (ROS 1 is always little endian).
 
     Returns:
-        The payloads back to back, and where each one ends.
+        The payloads back to back (a writable byte view), and where each one ends.
 
     Raises:
         CodecError: A column cannot be cast to its field's type.
@@ -73,13 +73,13 @@ def encode(
     sizes = writer.write(plan.root, _Column(array, None), msgs, np.zeros(count, np.int64))
     header = 0 if plan.ros1 else _CDR_HEADER
     stops = offsets(sizes + header)[1:]
-    blob = bytearray(int(stops[-1]) if count else 0)
-    out = np.frombuffer(blob, np.uint8)
+    # calloc'd: fresh pages come zeroed, so padding costs nothing and nothing is written twice
+    out = np.zeros(int(stops[-1]) if count else 0, np.uint8)
     starts = stops - sizes - header
     if header and order == '<':
         out[starts + 1] = 1
     writer.flush(out, starts + header)
-    return blob, stops
+    return memoryview(out), stops
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,7 @@ class _Writer:
         assert isinstance(node, FixedArray)
         elements = _fixed_parts(column, node, len(msg))
         counts = np.full(len(msg), node.length, np.int64)
-        return self.write_repeated(node.elem, elements, msg, pos, counts)
+        return self.write_repeated(node.elem, elements, msg, align(pos, node.align), counts)
 
     def write_run(
         self,
@@ -275,18 +275,69 @@ class _Writer:
         pos: NDArray[np.int64],
         counts: NDArray[np.int64],
     ) -> NDArray[np.int64]:
-        """Lay out `counts[i]` consecutive elements of varying size per row, rank by rank."""
+        """Lay out `counts[i]` consecutive elements of varying size per row.
+
+        An element's span (its size and the padding to the next one) depends
+        only on its values and on its phase: its start modulo its largest
+        inner alignment, one of at most 8 / alignment values. Every element is
+        sized at every phase by one dry run per phase, which turns placement
+        into a recurrence over that small set of phases; its prefix is composed
+        for all elements at once in log2(longest row) steps. Then one real run
+        writes every element at its place.
+        """
         if not counts.any():
             return pos
-        pos = pos.copy()
-        firsts = offsets(counts)[:-1]
-        by_count = np.argsort(-counts, kind='stable')
-        descending = -counts[by_count]
-        for rank in range(-int(descending[0])):
-            index = by_count[: np.searchsorted(descending, -rank)]
-            part = elements.take(firsts[index] + rank)
-            pos[index] = self.write(elem, part, msg[index], align(pos[index], elem.align))
-        return pos
+        total = int(counts.sum())
+        bounds = offsets(counts)
+        heads = np.repeat(bounds[:-1], counts)
+        first = np.repeat(align(pos, elem.align), counts)
+        phases = np.arange(0, elem.max_align, elem.align)
+        spans = np.empty((total, len(phases)), np.int64)
+        for column, phase in enumerate(phases.tolist()):
+            at = np.full(total, phase, np.int64)
+            ends = _Writer(self.order).write(elem, elements, np.zeros(total, np.int64), at)
+            spans[:, column] = align(ends, elem.align) - phase
+        start_state = (first & (elem.max_align - 1)) // elem.align
+        state = _element_states(spans, phases, elem.max_align, heads, start_state)
+        steps = spans[np.arange(total), state]
+        before = offsets(steps)[:-1]
+        starts = first + before - before[heads]
+        ends = self.write(elem, elements, np.repeat(msg, counts), starts)
+        after = pos.copy()
+        full = counts > 0
+        after[full] = ends[bounds[1:][full] - 1]
+        return after
+
+
+def _element_states(
+    spans: NDArray[np.int64],
+    phases: NDArray[np.int64],
+    modulus: int,
+    heads: NDArray[np.int64],
+    start_state: NDArray[np.int64],
+) -> NDArray[np.int64]:
+    """Phase index each element starts at, given each row's first and every span.
+
+    Element k maps the phase index it starts at to the one its successor
+    starts at; composing those maps over a row (Hillis-Steele doubling, one
+    numpy step per power of two) gives every element's phase at once.
+    """
+    total = len(heads)
+    if len(phases) == 1:
+        return np.zeros(total, np.int64)
+    step = phases[1] - phases[0]
+    maps = (phases + spans) % modulus // step  # (elements, phases): next element's phase index
+    within = np.arange(total) - heads
+    distance = 1
+    while (far := np.flatnonzero(within >= distance)).size:
+        composed = maps.copy()
+        composed[far] = np.take_along_axis(maps[far], maps[far - distance], axis=1)
+        maps = composed
+        distance *= 2
+    state = start_state.copy()
+    later = np.flatnonzero(within > 0)
+    state[later] = maps[later - 1, start_state[later]]
+    return state
 
 
 def _split(
