@@ -79,7 +79,7 @@ def encode(
     if header and order == '<':
         out[starts + 1] = 1
     writer.flush(out, starts + header)
-    return memoryview(out), stops
+    return out.data, stops
 
 
 @dataclass(frozen=True)
