@@ -235,7 +235,7 @@ def compile_plan(typestore: Typestore, msgtype: str, *, ros1: bool = False) -> P
 
     Raises:
         UnsupportedTypeError: A definition is missing, uses ``wstring`` or
-            ``float128``, or (ROS 1) has a sequence of empty messages.
+            ``float128``, or has a sequence of elements that take no bytes.
 
     """
     root = _Compiler(typestore, ros1).struct(msgtype, msgtype)
@@ -299,8 +299,8 @@ class _Compiler:
             return FixedArray(elem, details[1], pa.list_(item, details[1]))
         if not elem.min_size:
             raise UnsupportedTypeError(
-                f'{where}: its elements take no bytes (ROS 1 empty messages), so the payload '
-                'size cannot bound their count'
+                f'{where}: its elements take no bytes (empty messages in ROS 1, T[0] only), '
+                'so the payload size cannot bound their count'
             )
         return Sequence(elem, pa.list_(item), self.alignment(4))
 
