@@ -124,3 +124,29 @@ def _flat_index(
     """Return the index of every byte of the ranges, in order."""
     shifts = starts - offsets(lengths)[:-1]
     return np.repeat(shifts, lengths) + np.arange(total, dtype=np.int64)
+
+
+def element_view(
+    block: NDArray[np.uint8], col: int, length: int, step: int, size: int, *, writeable: bool
+) -> NDArray[np.uint8]:
+    """View `length` elements of `size` bytes, `step` apart from column `col`, as a new axis.
+
+    Args:
+        block: Bytes, (..., width), its last axis contiguous.
+        col: Column of the first element.
+        length: Number of elements; the last one ends within `block`.
+        step: Bytes from one element to the next.
+        size: Bytes of one element.
+        writeable: Whether writes through the view reach `block`.
+
+    Returns:
+        A (..., length, size) view of `block`.
+
+    """
+    inner = block.strides[-1]
+    return as_strided(
+        block[..., col:],
+        (*block.shape[:-1], length, size),
+        (*block.strides[:-1], step * inner, inner),
+        writeable=writeable,
+    )

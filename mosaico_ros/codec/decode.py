@@ -34,7 +34,7 @@ from mosaico_ros.codec.arrays import (
     string_array,
     struct_array,
 )
-from mosaico_ros.codec.buffers import offsets, take_ranges, take_rows
+from mosaico_ros.codec.buffers import element_view, offsets, take_ranges, take_rows
 from mosaico_ros.codec.errors import CodecError
 from mosaico_ros.codec.layout import (
     align,
@@ -44,7 +44,7 @@ from mosaico_ros.codec.layout import (
     run_end,
     stride,
 )
-from mosaico_ros.codec.plan import FixedArray, Primitive, Sequence, String, Struct
+from mosaico_ros.codec.plan import CDR_HEADER, FixedArray, Primitive, Sequence, String, Struct
 
 if TYPE_CHECKING:
     from collections.abc import Sequence as Seq
@@ -53,7 +53,6 @@ if TYPE_CHECKING:
 
     from mosaico_ros.codec.plan import Node, Plan
 
-_CDR_HEADER = 4
 _CDR_SLACK = 3
 """Bytes of alignment padding a CDR payload may carry after its last field."""
 
@@ -140,13 +139,13 @@ def _cdr_groups(
     data: NDArray[np.uint8], rows: _Rows, failures: _Failures
 ) -> list[tuple[Literal['<', '>'], _Rows]]:
     """Split CDR payloads by byte order, past their encapsulation header."""
-    whole = rows.size >= _CDR_HEADER
+    whole = rows.size >= CDR_HEADER
     kind = np.zeros(len(rows), np.int64)
     order = np.zeros(len(rows), np.int64)
     kind[whole] = data[rows.base[whole]]
     order[whole] = data[rows.base[whole] + 1]
     failures.add(rows.msg[~whole | (kind != 0) | (order > 1)], 'invalid CDR encapsulation header')
-    payloads = _Rows(rows.msg, rows.base + _CDR_HEADER, np.maximum(rows.size - _CDR_HEADER, 0))
+    payloads = _Rows(rows.msg, rows.base + CDR_HEADER, np.maximum(rows.size - CDR_HEADER, 0))
     big = whole & (kind == 0) & (order == 0)
     return [('<', payloads.take(np.flatnonzero(~big))), ('>', payloads.take(np.flatnonzero(big)))]
 
@@ -358,7 +357,9 @@ class _Reader:
         elif isinstance(elem, Primitive):
             values = pa.array(self.numbers(block[..., col : end - origin], elem), elem.arrow)
         elif phase_free(elem):
-            elements = _split(block, col, length, stride(elem), fixed_end(elem, 0))
+            elements = element_view(
+                block, col, length, stride(elem), fixed_end(elem, 0), writeable=False
+            )
             values, _ = self.unpack(elem, elements, off, off)
         else:
             starts = element_starts(off, elem, length)
@@ -527,16 +528,3 @@ def _leading_run(good: NDArray[np.bool_], bounds: NDArray[np.int64]) -> NDArray[
 def _elements_span(elem: Node, count: NDArray[np.int64]) -> NDArray[np.int64]:
     """Bytes from the first of `count` phase-free fixed elements to the end of the last."""
     return np.where(count > 0, (count - 1) * stride(elem) + fixed_end(elem, 0), 0)
-
-
-def _split(
-    block: NDArray[np.uint8], col: int, length: int, step: int, size: int
-) -> NDArray[np.uint8]:
-    """View `length` elements of `size` bytes, `step` apart from column `col`, as a new axis."""
-    inner = block.strides[-1]
-    return np.lib.stride_tricks.as_strided(
-        block[..., col:],
-        (*block.shape[:-1], length, size),
-        (*block.strides[:-1], step * inner, inner),
-        writeable=False,
-    )

@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mosaico_ros.codec.buffers import offsets, put_ranges, put_rows, take_ranges
+from mosaico_ros.codec.buffers import element_view, offsets, put_ranges, put_rows, take_ranges
 from mosaico_ros.codec.errors import CodecError
 from mosaico_ros.codec.layout import (
     align,
@@ -30,7 +30,7 @@ from mosaico_ros.codec.layout import (
     run_end,
     stride,
 )
-from mosaico_ros.codec.plan import FixedArray, Primitive, Sequence, String, Struct
+from mosaico_ros.codec.plan import CDR_HEADER, FixedArray, Primitive, Sequence, String, Struct
 
 if TYPE_CHECKING:
     from collections.abc import Sequence as Seq
@@ -38,9 +38,6 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from mosaico_ros.codec.plan import Node, Plan
-
-
-_CDR_HEADER = 4
 
 
 def encode(
@@ -71,7 +68,7 @@ def encode(
     writer = _Writer(order)
     msgs = np.arange(count, dtype=np.int64)
     sizes = writer.write(plan.root, _Column(array, None), msgs, np.zeros(count, np.int64))
-    header = 0 if plan.ros1 else _CDR_HEADER
+    header = 0 if plan.ros1 else CDR_HEADER
     stops = offsets(sizes + header)[1:]
     # calloc'd: fresh pages come zeroed, so padding costs nothing and nothing is written twice
     out = np.zeros(int(stops[-1]) if count else 0, np.uint8)
@@ -231,7 +228,9 @@ class _Writer:
             values = block[..., off - origin : end - origin].view(self.dtype(elem))
             values[...] = _numbers(elements, elem, count * length).reshape(*shape, length)
         elif phase_free(elem):
-            split = _split(block, off - origin, length, stride(elem), fixed_end(elem, 0))
+            split = element_view(
+                block, off - origin, length, stride(elem), fixed_end(elem, 0), writeable=True
+            )
             self.pack(elem, elements, split, off, off)
         else:
             rows = np.arange(count, dtype=np.int64) * length
@@ -338,18 +337,6 @@ def _element_states(
     later = np.flatnonzero(within > 0)
     state[later] = maps[later - 1, start_state[later]]
     return state
-
-
-def _split(
-    block: NDArray[np.uint8], col: int, length: int, step: int, size: int
-) -> NDArray[np.uint8]:
-    """View `length` elements of `size` bytes, `step` apart from column `col`, as a new axis."""
-    inner = block.strides[-1]
-    return np.lib.stride_tricks.as_strided(
-        block[..., col:],
-        (*block.shape[:-1], length, size),
-        (*block.strides[:-1], step * inner, inner),
-    )
 
 
 def _present(column: _Column) -> pa.Array | None:

@@ -31,6 +31,9 @@ from mosaico_ros.codec.errors import UnsupportedTypeError
 if TYPE_CHECKING:
     from rosbags.typesys.store import Typestore
 
+CDR_HEADER = 4
+"""Bytes of the encapsulation header before a CDR payload; alignment counts after it."""
+
 EMPTY_MEMBER = 'structure_needs_at_least_one_member'
 """The member rosbags gives an empty message; CDR carries it, ROS 1 does not."""
 
