@@ -55,6 +55,7 @@ setup(
             'psutil',
             'cryptography',
             'mosaicolabs==0.7.0',
+            'hypothesis>=6.100',
             'ruff',
             'mypy',
         ],

@@ -375,10 +375,34 @@ def fixed_list_array(rows: Sequence[Any], list_type: pa.FixedSizeListType) -> pa
     count = len(rows)
     if not count:
         return pa.array([], type=list_type)
-    flat = np.concatenate([np.asarray(row) for row in rows])
-    if len(flat) != size * count or any(len(row) != size for row in rows):
+    if any(len(row) != size for row in rows):
         raise ValueError(f'expected {size} elements per row for {list_type}')
-    values = pa.array(flat, type=list_type.value_type)
+    value_type = list_type.value_type
+    if pa.types.is_primitive(value_type):
+        values = pa.array(np.concatenate([np.asarray(row) for row in rows]), type=value_type)
+    else:
+        # numpy would hold strings as fixed-width unicode, which drops trailing NULs
+        values = pa.array(list(chain.from_iterable(rows)), type=value_type)
+    return fixed_lists(values, list_type, count)
+
+
+def fixed_lists(values: pa.Array, list_type: pa.FixedSizeListType, length: int) -> pa.Array:
+    """Fixed-size lists of consecutive `values`, ``list_size`` per row.
+
+    ``FixedSizeListArray.from_arrays`` divides by the list size, which kills
+    the process (SIGFPE) for ``T[0]``; such rows are built from buffers.
+
+    Args:
+        values: ``length * list_size`` values.
+        list_type: Target fixed-size list type.
+        length: Number of rows.
+
+    Returns:
+        The fixed-size list array.
+
+    """
+    if not list_type.list_size:
+        return pa.Array.from_buffers(list_type, length, [None], children=[values])
     return pa.FixedSizeListArray.from_arrays(values, type=list_type)
 
 

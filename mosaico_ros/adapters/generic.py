@@ -229,7 +229,7 @@ class GenericAdapter(RosAdapter):
                 lambda elems, stype: self._build_message(elems, sub[1], stype),
             )
             if kind == Nodetype.ARRAY:
-                return pa.FixedSizeListArray.from_arrays(built.values, type=dtype)
+                return columns.fixed_lists(built.values, dtype, len(values))
             return built
         if sub[1][0] == 'float128':
             values = [np.asarray(v, np.float64) for v in values]
