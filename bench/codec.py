@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from mosaico_ros.bags.decoders import payload_decoder
 from rosbags.typesys import Stores, get_typestore
 
 from mosaico_ros.adapters import GenericAdapter
-from mosaico_ros.bags.decoders import payload_decoder
 from mosaico_ros.codec import CodecCache, decode, encode
 
 STORE = get_typestore(Stores.ROS2_HUMBLE)

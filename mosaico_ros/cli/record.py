@@ -81,9 +81,7 @@ def record(node_name: str, **values: Any) -> None:
     from mosaico_ros.nodes.recorder import run
     from mosaico_ros.pipeline.report import exit_code, summary_table
 
-    config = RecorderConfig(
-        **{k: tuple(v) if isinstance(v, tuple) else v for k, v in values.items()}
-    )
+    config = RecorderConfig(**values)
     try:
         config.check()
     except ValueError as err:
