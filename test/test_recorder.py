@@ -307,3 +307,38 @@ def test_a_killed_recorder_is_completed_by_the_next_start(tmp_path: Path, store:
     # the restarted recorder records every message from its first to the last one published;
     # a reliable writer may hand a late joiner some older samples it still holds, after newer ones
     assert sorted(after) == list(range(min(after), len(sent['/imu'])))
+
+
+def test_the_node_takes_its_settings_from_a_parameter_file(tmp_path: Path, store: Path) -> None:
+    """As ``ros2 run mosaico_ros recorder --ros-args --params-file config/recorder.yaml``."""
+    import sys
+
+    from ros_support import Process
+
+    repo = Path(__file__).resolve().parents[1]
+    recorder = Process(
+        [
+            sys.executable,
+            '-m',
+            'mosaico_ros.nodes.recorder',
+            '--ros-args',
+            '--params-file',
+            str(repo / 'config' / 'recorder.yaml'),
+            '-p',
+            f'store:={store}',
+            '-p',
+            f'spool_dir:={tmp_path / "spool"}',
+            '-p',
+            'output:=from_params',
+            '-p',
+            'max_latency:=0.5',
+        ]
+    )
+    recorder.wait_for('recording into sequence from_params_0')
+    spec = {'topics': [{'topic': '/imu', 'type': IMU, 'hz': 100, 'count': 200}], 'hold_s': 0.5}
+    with publisher(spec, tmp_path) as sensors:
+        sent = published(sensors)
+    time.sleep(1.0)
+    assert recorder.stop() == 0, recorder.output
+    with _client(store) as client:
+        assert _imu_indices(client, 'from_params_0') == list(range(len(sent['/imu'])))
