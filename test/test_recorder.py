@@ -342,3 +342,49 @@ def test_the_node_takes_its_settings_from_a_parameter_file(tmp_path: Path, store
     assert recorder.stop() == 0, recorder.output
     with _client(store) as client:
         assert _imu_indices(client, 'from_params_0') == list(range(len(sent['/imu'])))
+
+
+def test_sim_time_and_qos_overrides(tmp_path: Path, store: Path) -> None:
+    """--use-sim-time stamps rows with /clock; a QoS override file changes one subscription."""
+    overrides = tmp_path / 'qos.yaml'
+    overrides.write_text('/imu:\n  reliability: best_effort\n  depth: 7\n')
+    recorder = _record(
+        tmp_path,
+        store,
+        '/imu',
+        '-o',
+        'sim',
+        '--use-sim-time',
+        '--qos-profile-overrides-path',
+        str(overrides),
+    )
+    spec = {
+        'topics': [
+            {
+                'topic': '/clock',
+                'type': 'rosgraph_msgs/msg/Clock',
+                'hz': 100,
+                'count': 400,
+                'wait_for_subscriber': True,
+            },
+            {'topic': '/imu', 'type': IMU, 'hz': 50, 'count': 100, 'start_s': 1.0},
+        ],
+        'hold_s': 0.5,
+    }
+    services = ServiceCaller('mosaico_recorder')
+    try:
+        with publisher(spec, tmp_path) as sensors:
+            sensors.wait_for('started /imu')
+            infos = services.node.get_subscriptions_info_by_topic('/imu')
+            published(sensors)
+    finally:
+        services.close()
+    time.sleep(1.0)
+    assert recorder.stop() == 0, recorder.output
+    [info] = [i for i in infos if i.node_name == 'mosaico_recorder']
+    assert info.qos_profile.reliability.name == 'BEST_EFFORT'
+    with _client(store) as client:
+        times = stored_rows(client, 'sim_0', '/imu').column('timestamp_ns').to_pylist()
+    # /clock runs from 1000 s to 1004 s: every row time is sim time, none is wall time
+    assert times
+    assert all(1_000_000_000_000 <= t <= 1_004_000_000_000 for t in times), times[:3]
