@@ -469,10 +469,16 @@ class Recorder:
             return ''
 
     def _callback(self, state: TopicState) -> Any:
+        """The subscription callback of a topic: hand the message to the spool, nothing more.
+
+        rclpy rebuilds its wait set for every message it hands over, which caps
+        a Python subscriber far below what DDS delivers; so the callback also
+        takes whatever else is already waiting on the subscription (`_drain`).
+        """
         spool = self.spool
         clock = self.node.get_clock()
 
-        def received(data: bytes, info: Any) -> None:
+        def take(data: bytes, info: Any) -> None:
             gid = info['publisher_gid']['data']
             sequence = info['publication_sequence_number']
             if self.paused:  # still seen, so the publisher's sequence has no gap to count
@@ -480,6 +486,10 @@ class Recorder:
                 return
             time_ns = clock.now().nanoseconds if self.sim_time else info['received_timestamp']
             spool.put(state, time_ns, data, sequence, gid)
+
+        def received(data: bytes, info: Any) -> None:
+            take(data, info)
+            _drain(state.subscription, take)
 
         return received
 
@@ -624,6 +634,19 @@ class Recorder:
                 echo(f'uploading {status.pending} segment(s) left in {self.directory}: {link}')
         status = read_status(self.directory)
         return [SequenceReport.from_dict(r) for r in (status.done if status else [])]
+
+
+def _drain(subscription: Any, take: Any, most: int = 1000) -> None:
+    """Take up to `most` more messages already waiting on a raw subscription."""
+    if subscription is None:
+        return
+    handle = subscription.handle
+    with handle:
+        for _ in range(most):
+            taken = handle.take_message(subscription.msg_type, True)
+            if taken is None:
+                return
+            take(*taken)
 
 
 def _hidden(topic: str) -> bool:
