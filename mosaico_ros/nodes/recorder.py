@@ -469,7 +469,7 @@ class Recorder:
             return ''
 
     def _callback(self, state: TopicState) -> Any:
-        """The subscription callback of a topic: hand the message to the spool, nothing more.
+        """Return the callback of a topic's subscription: hand messages to the spool, no more.
 
         rclpy rebuilds its wait set for every message it hands over, which caps
         a Python subscriber far below what DDS delivers; so the callback also
