@@ -388,3 +388,39 @@ def test_sim_time_and_qos_overrides(tmp_path: Path, store: Path) -> None:
     # /clock runs from 1000 s to 1004 s: every row time is sim time, none is wall time
     assert times
     assert all(1_000_000_000_000 <= t <= 1_004_000_000_000 for t in times), times[:3]
+
+
+def test_a_second_ctrl_c_leaves_the_upload_to_the_next_start(tmp_path: Path, store: Path) -> None:
+    port = _free_port()  # no server there yet
+    args = (
+        '/imu',
+        '-o',
+        'later',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        str(port),
+        '--spool-dir',
+        str(tmp_path / 'spool'),
+    )
+    first = mosaico_ros('record', *args)
+    first.wait_for('recording into sequence')
+    spec = {'topics': [{'topic': '/imu', 'type': IMU, 'hz': 100, 'count': 150}], 'hold_s': 0.5}
+    with publisher(spec, tmp_path) as sensors:
+        sent = published(sensors)
+    time.sleep(1.0)
+    first.popen.send_signal(signal.SIGINT)
+    first.wait_for('Ctrl-C again to leave it')
+    first.stop(signal.SIGINT, timeout=30)
+    assert 'the next start uploads what is there' in first.output
+    assert list((tmp_path / 'spool').glob('later_0.mcap'))
+    server = _serve(store, port)
+    try:
+        second = mosaico_ros('record', *args)
+        second.wait_for('recording into sequence later_1')
+        time.sleep(2.0)
+        assert second.stop() == 0, second.output
+    finally:
+        server.stop()
+    with _client(store) as client:
+        assert _imu_indices(client, 'later_0') == list(range(len(sent['/imu'])))
