@@ -476,40 +476,70 @@ class Catalog:
         """Mark a topic's one DoPut stream as started and store its schema.
 
         Raises:
+            NotFoundError: The topic was deleted meanwhile.
+            BadRequestError: The topic's session is finalized.
             ConflictError: The topic's stream was opened before.
 
         """
         with self.transaction() as conn:
             row = conn.execute(
-                'SELECT put_state, uuid FROM topics WHERE id = ?',
+                'SELECT t.put_state, t.uuid, s.finalized FROM topics t '
+                'JOIN sessions s ON s.id = t.session_id WHERE t.id = ?',
                 (topic_id,),
             ).fetchone()
             if row is None:
                 raise NotFoundError(f'topic {topic_id} vanished')
-            if row[0] != 'idle':
+            state, uuid, finalized = row
+            if finalized:
+                raise BadRequestError(f'topic uuid `{uuid}`: its session is already finalized')
+            if state != 'idle':
                 raise ConflictError(
-                    f'topic uuid `{row[1]}` was already used by a DoPut stream ({row[0]})',
+                    f'topic uuid `{uuid}` was already used by a DoPut stream ({state})',
                 )
             conn.execute(
                 "UPDATE topics SET put_state = 'streaming', schema_ipc = ? WHERE id = ?",
                 (schema_ipc, topic_id),
             )
 
-    def end_put(self, topic_id: int, state: str) -> None:
-        """Record how a topic's stream ended: `done` or `failed`."""
+    def end_put(self, topic_id: int) -> None:
+        """Record that a topic's stream ended cleanly."""
         with self.transaction() as conn:
-            conn.execute('UPDATE topics SET put_state = ? WHERE id = ?', (state, topic_id))
+            conn.execute("UPDATE topics SET put_state = 'done' WHERE id = ?", (topic_id,))
+
+    def fail_put(self, topic_id: int) -> list[str]:
+        """Record that a topic's stream failed, and drop the rows it sent.
+
+        Returns:
+            Chunk files no longer referenced.
+
+        """
+        with self.transaction() as conn:
+            files = [
+                row[0]
+                for row in conn.execute('SELECT file FROM chunks WHERE topic_id = ?', (topic_id,))
+            ]
+            conn.execute('DELETE FROM chunks WHERE topic_id = ?', (topic_id,))
+            conn.execute("UPDATE topics SET put_state = 'failed' WHERE id = ?", (topic_id,))
+        return files
 
     def add_chunk(self, topic_id: int, chunk: ChunkRecord) -> None:
         """Record a chunk file that is already durable on disk.
 
         Raises:
             NotFoundError: The topic was deleted meanwhile.
+            ConflictError: Its session was finalized meanwhile.
 
         """
         with self.transaction() as conn:
-            if not conn.execute('SELECT 1 FROM topics WHERE id = ?', (topic_id,)).fetchone():
+            row = conn.execute(
+                'SELECT s.finalized FROM topics t JOIN sessions s ON s.id = t.session_id '
+                'WHERE t.id = ?',
+                (topic_id,),
+            ).fetchone()
+            if row is None:
                 raise NotFoundError(f'topic of chunk {chunk.file} was deleted during its upload')
+            if row[0]:
+                raise ConflictError(f'the session of chunk {chunk.file} was finalized meanwhile')
             conn.execute(
                 'INSERT INTO chunks (topic_id, file, row_count, bytes, min_ts, max_ts, '
                 'column_stats) VALUES (?, ?, ?, ?, ?, ?, ?)',
