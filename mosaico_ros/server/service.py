@@ -38,6 +38,7 @@ from mosaico_ros.protocol import (
     validate_sequence_name,
     validate_topic_name,
 )
+from mosaico_ros.protocol.api_keys import FINGERPRINT
 from mosaico_ros.protocol.notifications import NOTIFICATION_TYPE, format_created_datetime
 from mosaico_ros.server.catalog import Catalog
 from mosaico_ros.server.chunks import DEFAULT_CHUNK_BYTES, ChunkFiles, ChunkWriter
@@ -47,6 +48,7 @@ from mosaico_ros.server.errors import (
     PermissionDeniedError,
     quote,
 )
+from mosaico_ros.server.keys import MAX_DESCRIPTION_CHARS, KeyStore
 from mosaico_ros.server.permissions import MIDDLEWARE_KEY, Permission
 from mosaico_ros.server.query import QueryEngine
 from mosaico_ros.server.reader import Window, read_topic, rebatch, window_extent
@@ -128,6 +130,7 @@ class MosaicoFlightService(flight.FlightServerBase):
         files: The store's chunk files.
         max_message_size: Largest gRPC message advertised to clients.
         chunk_max_bytes: Buffered upload size that rolls a new chunk.
+        keys: The store's API keys, managed by the `api_key_*` actions.
         auth: Middleware checking API keys, or None for no authentication.
         tls_certificates: Certificate/key pairs when serving TLS.
 
@@ -139,6 +142,7 @@ class MosaicoFlightService(flight.FlightServerBase):
         catalog: Catalog,
         files: ChunkFiles,
         *,
+        keys: KeyStore,
         max_message_size: int,
         chunk_max_bytes: int = DEFAULT_CHUNK_BYTES,
         auth: flight.ServerMiddlewareFactory | None = None,
@@ -153,6 +157,7 @@ class MosaicoFlightService(flight.FlightServerBase):
         self._catalog = catalog
         self._files = files
         self._queries = QueryEngine(catalog, files)
+        self._keys = keys
         self._max_message_size = max_message_size
         self._target_message_size = min(4 * 1024 * 1024, max_message_size // 2)
         self._chunk_max_bytes = chunk_max_bytes
@@ -181,6 +186,11 @@ class MosaicoFlightService(flight.FlightServerBase):
             Action.QUERY: (Permission.READ, self._queries.query),
             Action.TOPIC_FILTER_CLUSTERIZE: (Permission.READ, self._queries.clusterize),
             Action.TOPIC_FILTER_INTERSECT: (Permission.READ, self._queries.intersect),
+            Action.API_KEY_CREATE: (Permission.MANAGE, self._key_create),
+            Action.API_KEY_STATUS: (Permission.MANAGE, self._key_status),
+            Action.API_KEY_REVOKE: (Permission.MANAGE, self._key_revoke),
+            Action.API_KEY_LIST: (Permission.MANAGE, self._key_list),
+            Action.API_KEY_PURGE: (Permission.MANAGE, self._key_purge),
         }
 
     # ------------------------------------------------------------ permissions
@@ -334,6 +344,40 @@ class MosaicoFlightService(flight.FlightServerBase):
 
     def _note_purge(self, action: Action, body: dict[str, Any]) -> None:
         self._catalog.purge_notifications(*_note_owner(body, action))
+
+    # --------------------------------------------------------------- API keys
+
+    def _key_create(self, body: dict[str, Any]) -> dict[str, Any]:
+        action = 'api_key_create'
+        permission = str_field(body, 'permission', action, MAX_NAME_CHARS)
+        description = body.get('description') or ''
+        if description:
+            description = checked_text(description, f'{action}: description', MAX_DESCRIPTION_CHARS)
+        expires = body.get('expires_at_ns')
+        if expires is not None:
+            expires = int_field(expires, f'{action}: expires_at_ns', minimum=_now_ns())
+        token, status = self._keys.create(permission, description, expires)
+        return {'api_key_token': token, 'api_key': status.to_dict()}
+
+    def _fingerprint(self, body: dict[str, Any], action: str) -> str:
+        return str_field(body, FINGERPRINT, action, MAX_NAME_CHARS)
+
+    def _key_status(self, body: dict[str, Any]) -> dict[str, Any]:
+        status = self._keys.status(self._fingerprint(body, 'api_key_status'))
+        return {'api_key': status.to_dict()}
+
+    def _key_revoke(self, body: dict[str, Any]) -> dict[str, Any]:
+        status = self._keys.revoke(self._fingerprint(body, 'api_key_revoke'))
+        return {'api_key': status.to_dict()}
+
+    def _key_list(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {'api_keys': [status.to_dict() for status in self._keys.all_keys()]}
+
+    def _key_purge(self, body: dict[str, Any]) -> dict[str, Any]:
+        everything = body.get('all', False)
+        if not isinstance(everything, bool):
+            raise BadRequestError('api_key_purge: "all" must be true or false')
+        return {'api_keys': [status.to_dict() for status in self._keys.purge(everything)]}
 
     # --------------------------------------------------------------- catalog
 
