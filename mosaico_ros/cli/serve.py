@@ -54,6 +54,21 @@ def _tls_files(
     return cert_file.read_bytes(), key_file.read_bytes()
 
 
+def _has_manage_key(store: Path) -> bool:
+    import time
+
+    from mosaico_ros.server.keys import KeyStore
+
+    keys = KeyStore(store)
+    try:
+        now_ns = time.time_ns()
+        return any(
+            key.permission == 'manage' and key.state(now_ns) == 'valid' for key in keys.all_keys()
+        )
+    finally:
+        keys.close()
+
+
 @main.command()
 @click.option(
     '--store',
@@ -127,6 +142,13 @@ def serve(  # noqa: PLR0917
     from mosaico_ros.server import EmbeddedServer, StoreError
 
     store.mkdir(parents=True, exist_ok=True)
+    if require_api_key and not _has_manage_key(store):
+        console.print(
+            f'[yellow]{store} has no valid manage key yet: make one with '
+            f'`mosaico-ros api-key create --store {store} --permissions manage` '
+            '(with the server stopped), then manage the others with --host[/]',
+            highlight=False,
+        )
     server = EmbeddedServer(
         store,
         host=host,
