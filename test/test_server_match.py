@@ -141,3 +141,21 @@ def test_match_on_string_columns(raw: flight.FlightClient) -> None:
         {**body, 'ontology': {'Custom.label': {'$match': 'go.left'}}},
     )
     assert [(s['ts']['start_ns'], s['ts']['end_ns']) for s in literal] == [(1, 1)]
+
+
+def test_glob_matcher_agrees_with_its_regex_on_random_cases() -> None:
+    """The linear matcher and the RE2 expression given to Arrow say the same (checked with re)."""
+    import random
+    import re
+
+    from mosaico_ros.server.glob import Glob
+
+    rng = random.Random(7)
+    tokens = ['a', 'b', '/', '*', '?', '#', '[ab]', '[!a]', '[0-3]', '.', '\\']
+    for _ in range(2000):
+        pattern = ''.join(rng.choice(tokens) for _ in range(rng.randint(0, 6)))
+        glob = Glob.parse(pattern)
+        expression = re.compile(glob.regex[1:-1])
+        for _ in range(5):
+            text = ''.join(rng.choice('ab/12.\\\n') for _ in range(rng.randint(0, 8)))
+            assert glob.matches(text) == bool(expression.fullmatch(text)), (pattern, text)
