@@ -156,8 +156,11 @@ def recorder(kind: str, rate: float, seconds: float, domain: int, root: Path) ->
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
     )
     assert process.stdout is not None
-    while 'recording into sequence' not in process.stdout.readline():
-        pass
+    seen = []
+    while 'recording into sequence' not in (line := process.stdout.readline()):
+        seen.append(line)
+        if not line:
+            raise RuntimeError('the recorder did not start:\n' + ''.join(seen))
     watched = psutil.Process(process.pid)
     peak = [0]
 
