@@ -144,6 +144,15 @@ class MosaicoClient:
                 names.extend(part.decode() if isinstance(part, bytes) else part for part in path)
         return names
 
+    def ping(self) -> None:
+        """Ask the server for its info, to see that it answers.
+
+        Raises:
+            ServerError: The server did not answer (or answered with an error).
+
+        """
+        self._action(Action.INFO, {})
+
     def sequence_exists(self, sequence_name: str) -> bool:
         """Whether the server knows the sequence (any error counts as no)."""
         try:
