@@ -49,6 +49,7 @@ setup(
         'pillow>=9',
         'protobuf>=4.21',
         'ruamel.yaml>=0.17',
+        'tomli>=2; python_version < "3.11"',
     ],
     extras_require={
         'ros': ROS_WHEELS,
@@ -57,7 +58,7 @@ setup(
             'pytest-timeout',
             'psutil',
             'cryptography',
-            'mosaicolabs==0.7.0',
+            'mosaicolabs[cli]==0.7.0',
             'hypothesis>=6.100',
             'ruff',
             'mypy',

@@ -18,7 +18,7 @@ from mosaico_ros.connect import Target, open_client
 @target_options
 def list_command(target: Target, sequence: str | None) -> None:
     """List the sequences of a store or server, or the topics of SEQUENCE."""
-    with open_client(target) as client:
+    with open_client(target, create=False) as client:
         if sequence is None:
             console.print(_sequences_table(client, target))
             return
