@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -144,3 +145,18 @@ def parse_time_bound(text: str | None, option: str) -> int | None:
         return parse_time(text)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint=option) from None
+
+
+def format_time(timestamp_ns: int | None) -> str:
+    """Show a timestamp as UTC date and time to the millisecond, or `-`."""
+    if timestamp_ns is None:
+        return '-'
+    moment = datetime.fromtimestamp(timestamp_ns / 1e9, tz=timezone.utc)
+    return moment.strftime('%Y-%m-%d %H:%M:%S.%f')[:-3]
+
+
+def format_duration(start_ns: int | None, end_ns: int | None) -> str:
+    """Show the time from `start_ns` to `end_ns` in seconds, or `-`."""
+    if start_ns is None or end_ns is None:
+        return '-'
+    return f'{(end_ns - start_ns) / 1e9:.1f} s'

@@ -48,7 +48,7 @@ class _CatalogSection:
         self._metadata: dict[str, dict[str, Any]] = {}
 
     def _set(self: _Section, field: str, op: str, value: Any) -> _Section:
-        if field in self._fields:
+        if self._fields.get(field, {op: value}) != {op: value}:
             raise QueryBuildError(f'{self.section} {field} is filtered twice')
         self._fields[field] = {op: value}
         return self

@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -151,8 +152,8 @@ def find_windows(
         client: Connected client.
         where: The expression; its `topic` restricts the topics searched.
         sequences: Only these sequences (all when None).
-        query: Further catalog conditions (its ontology section is replaced
-            by `where`).
+        query: Further catalog conditions, not changed (its ontology section
+            is replaced by `where`).
         gap_ns: Matches at most this far apart form one window.
 
     Returns:
@@ -173,10 +174,13 @@ def _windows(
     query: CatalogQuery | None,
     gap_ns: int,
 ) -> Iterator[TimeWindow]:
-    base = query or CatalogQuery()
+    base = copy.deepcopy(query) if query is not None else CatalogQuery()
     sequence_query = base.sequence
     if sequences is not None:
-        sequence_query = (sequence_query or SequenceQuery()).with_names(sequences)
+        names = list(sequences)
+        if not names:
+            return
+        sequence_query = (sequence_query or SequenceQuery()).with_names(names)
     topic_query = base.topic
     if where.topic is not None:
         topic_query = (topic_query or TopicQuery()).with_name_like(where.topic)
