@@ -4,7 +4,7 @@ Command modules import their heavy dependencies (client, server, bags) inside
 the command, so `mosaico-ros --help` starts fast.
 """
 
-from mosaico_ros.cli import apikey, catalog, delete, demo, inject, query, record, serve
+from mosaico_ros.cli import apikey, catalog, delete, demo, inject, query, record, serve, watch
 from mosaico_ros.cli.group import main
 from mosaico_ros.cli.options import console
 
@@ -19,4 +19,5 @@ __all__ = [
     'query',
     'record',
     'serve',
+    'watch',
 ]

@@ -137,8 +137,10 @@ class EmbeddedServer:
             raise
         self.port = self._service.port
         self._announce_in_lock_file()
+        # `wait`, not `serve`: `serve` takes over SIGINT and SIGTERM to shut the server down,
+        # which must stay the embedding command's choice (it may finish its work first).
         self._thread = threading.Thread(
-            target=self._service.serve,
+            target=self._service.wait,
             name=f'mosaico-server-{self.port}',
             daemon=True,
         )
