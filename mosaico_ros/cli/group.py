@@ -47,7 +47,8 @@ class _HomePath(click.ParamType):
 class _Command(click.Command):
     """A mosaico-ros command.
 
-    Its path options expand `~`, its help names the target it would use,
+    It takes ROS parameters for its options (`--ros-args`, see `ros_args`),
+    its path options expand `~`, its help names the target it would use,
     and a store in use or a server that does not answer is a one-line error.
     """
 
@@ -56,6 +57,12 @@ class _Command(click.Command):
         for param in self.params:
             if isinstance(param.type, click.Path):
                 param.type = _HomePath(param.type)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Parse the command line, ROS arguments (`--ros-args ...`) included."""
+        from mosaico_ros.cli.ros_args import expand_ros_args
+
+        return super().parse_args(ctx, expand_ros_args(self, ctx.info_name or '', args))
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; expected failures end it with their message, not a traceback."""
