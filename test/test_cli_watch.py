@@ -6,6 +6,7 @@ once, whole; the broken one is quarantined with its reason.
 
 from __future__ import annotations
 
+import os
 import queue
 import re
 import shutil
@@ -34,6 +35,7 @@ class Service:
         self.process = subprocess.Popen(
             [sys.executable, '-m', 'mosaico_ros', 'watch', *args],
             env=env,
+            start_new_session=True,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -71,7 +73,15 @@ class Service:
     def stop(self) -> int:
         """SIGTERM, then wait; return the exit status."""
         self.process.send_signal(signal.SIGTERM)
-        status = self.process.wait(timeout=60)
+        try:
+            status = self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGABRT)  # PYTHONFAULTHANDLER=1: dump stacks
+            self.process.wait(timeout=30)
+            self._reader.join(timeout=10)
+            while not self._queue.empty():
+                self.lines.append(self._queue.get())
+            raise AssertionError('no exit after SIGTERM:\n' + '\n'.join(self.lines)) from None
         self._reader.join(timeout=10)
         while not self._queue.empty():
             self.lines.append(self._queue.get())
@@ -170,10 +180,12 @@ def test_watch_ingests_each_good_bag_once_across_restarts(tmp_path: Path, bags_d
             )
             service.wait_for(r'ingested razor\.bag')
             service.wait_for(r'ingested runs/talker')
+            duplicate = r'already stored sample_again\.mcap: same content as sample\.mcap'
+            assert service.wait_for(duplicate).endswith('in sequence sample')
             time.sleep(1.5)  # a few more scans: nothing else may happen
             assert service.stop() == 0
-        assert 'stopped: 2 ingested, 0 already stored, 0 failed, 0 quarantined' in service.lines[-1]
-        assert not any('sample_again' in line for line in service.lines)
+        assert 'stopped: 2 ingested, 1 already stored, 0 failed, 0 quarantined' in service.lines[-1]
+        assert not any('ingesting sample_again' in line for line in service.lines)
 
         contents = sdk_contents(port)
         assert sorted(contents) == ['razor', 'runs_talker', 'sample']
@@ -225,3 +237,34 @@ def test_sigterm_finishes_the_bag_in_progress_or_abandons_it(
             service.stop()
         assert 'done: 0 ingested' in service.lines[-1]
         assert sorted(sdk_contents(port)) == ['large']
+
+
+def test_a_killed_run_is_cleaned_up_and_one_watcher_per_state(
+    tmp_path: Path, bags_dir: Path
+) -> None:
+    """SIGKILL mid-bag leaves a sequence whose session never finished; the next start removes it."""
+    env = clean_env(tmp_path / 'home')
+    inbox = tmp_path / 'inbox'
+    inbox.mkdir()
+    shutil.copyfile(bags_dir.joinpath(*LARGE), inbox / 'large.bag')
+    with serve(tmp_path / 'store', env) as port:
+        args = [str(inbox), '--host', f'127.0.0.1:{port}', '--min-age', '0']
+        with watching(args, env) as killed:
+            killed.wait_for(r'ingesting large\.bag')
+            time.sleep(1.0)
+            os.killpg(killed.process.pid, signal.SIGKILL)  # its conversion workers too
+            killed.process.wait(timeout=30)
+        with watching(args, env) as first:
+            first.wait_for(r'ingested large\.bag|already stored large\.bag')
+            with watching([*args, '--once'], env) as second:
+                assert second.process.wait(timeout=60) == 1
+                second.stop()
+            assert 'another mosaico-ros watch is using' in '\n'.join(second.lines)
+            assert first.stop() == 0
+        output = '\n'.join(first.lines)
+        assert 'cleaned up large.bag: removed sequence large, left unfinished' in output or (
+            'already stored large.bag: as sequence large' in output
+        )
+        contents = sdk_contents(port)
+        assert sorted(contents) == ['large']
+        assert sum(contents['large'].values()) == 26566

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import click
 
@@ -14,6 +15,7 @@ from mosaico_ros.target import Target
 
 if TYPE_CHECKING:
     from mosaico_ros.watch import Watcher, WatchEvent, WatchState
+    from mosaico_ros.watch.watcher import OnFailure
 
 _STYLES = {
     'waiting': 'dim',
@@ -23,6 +25,7 @@ _STYLES = {
     'failed': 'yellow',
     'quarantined': 'red',
     'abandoned': 'yellow',
+    'cleaned up': 'yellow',
 }
 
 
@@ -129,35 +132,33 @@ def watch(
     )
 
     folder = folder.resolve()
-    state_file = state_path or default_state_path(folder, target.describe())
-    try:
-        state = WatchState(state_file)
-    except ValueError as err:
-        raise click.ClickException(str(err)) from None
-    if retry_quarantined:
-        released = state.release_quarantine()
-        console.print(
-            f'{len(released)} quarantined bag(s) will be tried again',
-            highlight=False,
-            soft_wrap=True,
-        )
     options = WatchOptions(
         folder=folder,
         globs=globs,
         min_age_s=min_age,
         interval_s=interval,
-        on_error='skip' if on_error == 'skip' else 'retry' if on_error == 'retry' else 'quarantine',
+        on_error=cast('OnFailure', on_error),
         inject=InjectOptions(
             metadata=parse_json_object(metadata, '--metadata') if metadata else {},
             msg_paths=msg_path,
             distro=distro,
         ),
     )
-    with StopSignals(stop_grace) as signals, open_client(target) as client:
+    with ExitStack() as resources:
+        try:
+            state = WatchState(state_path or default_state_path(folder, target.describe()))
+            resources.enter_context(state.exclusive())
+        except ValueError as err:
+            raise click.ClickException(str(err)) from None
+        if retry_quarantined:
+            released = state.release_quarantine()
+            console.print(f'{len(released)} quarantined bag(s) will be tried again')
+        signals = resources.enter_context(StopSignals(stop_grace))
+        client = resources.enter_context(open_client(target))
         _print_start(folder, target, state)
         watcher = Watcher(client, options, state, _print_event)
         watcher.run(signals, once=once)
-    _print_summary(watcher, stopped=signals.stop.is_set())
+    _print_summary(watcher, stopped=signals.stopping)
     if once and (watcher.counts[EventKind.FAILED] or watcher.counts[EventKind.QUARANTINED]):
         raise SystemExit(1)
 

@@ -1,4 +1,4 @@
-"""What `mosaico-ros watch` remembers across restarts: bags ingested and bags quarantined.
+"""What `mosaico-ros watch` remembers across restarts: bags ingested, quarantined, in progress.
 
 Bags are known by content hash, so a renamed or copied bag is not ingested
 twice. The state is one JSON file, by default in the XDG state directory
@@ -6,14 +6,21 @@ twice. The state is one JSON file, by default in the XDG state directory
 per watched folder and target, so the watched folder itself is never written
 to. It is replaced atomically on every change, so a crash leaves the old or
 the new state, never a torn one.
+
+A bag is recorded as *pending* with its sequence name before it is
+injected, and settled after; a pending bag found at start was cut short
+(the process was killed), so its sequence is to be checked and removed.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -45,7 +52,7 @@ def default_state_path(folder: Path, target: str, environ: dict[str, str] | None
     env = os.environ if environ is None else environ
     state_home = Path(env.get('XDG_STATE_HOME') or Path.home() / '.local' / 'state')
     resolved = str(folder.expanduser().resolve())
-    slug = re.sub(r'[^A-Za-z0-9_-]+', '_', resolved).strip('_')[-60:]
+    slug = re.sub(r'[^A-Za-z0-9_-]+', '_', Path(resolved).name).strip('_')[:40] or 'root'
     digest = hashlib.sha256(f'{resolved}\0{target}'.encode()).hexdigest()[:12]
     return state_home / 'mosaico_ros' / 'watch' / f'{slug}-{digest}.json'
 
@@ -65,6 +72,7 @@ class WatchState:
         self.path = path
         self.ingested: dict[str, Entry] = {}
         self.quarantined: dict[str, Entry] = {}
+        self.pending: dict[str, Entry] = {}
         if path.exists():
             self._load()
 
@@ -77,10 +85,32 @@ class WatchState:
             self.quarantined = {
                 key: Entry(**value) for key, value in document['quarantined'].items()
             }
+            self.pending = {
+                key: Entry(**value) for key, value in document.get('pending', {}).items()
+            }
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
             raise ValueError(
                 f'{self.path} is not a watch state file ({err}); move it away'
             ) from err
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the state for one watcher: a second one on the same folder and target is refused.
+
+        Raises:
+            ValueError: Another process holds it.
+
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.with_name(f'.{self.path.name}.lock').open('a') as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise ValueError(
+                    f'another mosaico-ros watch is using {self.path} (the same folder into the '
+                    'same target); stop it first',
+                ) from None
+            yield
 
     def save(self) -> None:
         """Write the state atomically."""
@@ -88,20 +118,33 @@ class WatchState:
             'version': STATE_VERSION,
             'ingested': {key: asdict(entry) for key, entry in self.ingested.items()},
             'quarantined': {key: asdict(entry) for key, entry in self.quarantined.items()},
+            'pending': {key: asdict(entry) for key, entry in self.pending.items()},
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         partial = self.path.with_name(f'.{self.path.name}.partial')
         partial.write_text(json.dumps(document, indent=1, sort_keys=True), encoding='utf-8')
         os.replace(partial, self.path)
 
+    def begin(self, digest: str, path: str, sequence: str) -> None:
+        """Remember that a bag is being stored into `sequence`, until it is settled."""
+        self.pending[digest] = Entry(path, _now(), sequence=sequence)
+        self.save()
+
+    def settle(self, digest: str) -> None:
+        """Forget a pending bag: nothing of it was kept."""
+        if self.pending.pop(digest, None) is not None:
+            self.save()
+
     def mark_ingested(self, digest: str, path: str, sequence: str) -> None:
-        """Remember a bag as stored in `sequence` (and no longer quarantined)."""
+        """Remember a bag as stored in `sequence` (and no longer pending or quarantined)."""
+        self.pending.pop(digest, None)
         self.quarantined.pop(digest, None)
         self.ingested[digest] = Entry(path, _now(), sequence=sequence)
         self.save()
 
     def quarantine(self, digest: str, path: str, reason: str) -> None:
         """Remember a bag as failed, not to be tried again until its content changes."""
+        self.pending.pop(digest, None)
         self.quarantined[digest] = Entry(path, _now(), reason=reason)
         self.save()
 

@@ -17,6 +17,7 @@ the server does not answer is retried, never quarantined.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
@@ -33,11 +34,11 @@ from mosaico_ros.watch.candidates import (
     not_ready_because,
     stat_key,
 )
-from mosaico_ros.watch.signals import Abandon, StopSignals
+from mosaico_ros.watch.signals import Abandon, AbandonCheck, StopSignals
 
 if TYPE_CHECKING:
     from mosaico_ros.bags.injector import InjectOptions
-    from mosaico_ros.client import MosaicoClient
+    from mosaico_ros.client import MosaicoClient, SequenceHandler
     from mosaico_ros.watch.state import WatchState
 
 OnFailure = Literal['skip', 'retry', 'quarantine']
@@ -53,6 +54,7 @@ class EventKind(str, Enum):
     INGESTING = 'ingesting'
     INGESTED = 'ingested'
     KNOWN = 'already stored'
+    CLEANED = 'cleaned up'
     FAILED = 'failed'
     QUARANTINED = 'quarantined'
     ABANDONED = 'abandoned'
@@ -131,21 +133,22 @@ class Watcher:
         self._notify = notify
         self._hashes: dict[tuple[tuple[str, int, int, int], ...], str] = {}
         self._failures: dict[str, _Failure] = {}
-        self._said_waiting: set[str] = set()
+        self._said: set[tuple[str, EventKind]] = set()
         self.counts: dict[EventKind, int] = dict.fromkeys(EventKind, 0)
 
     def run(self, signals: StopSignals, *, once: bool = False) -> None:
-        """Scan until a stop signal (or once), ingesting what is ready."""
-        while not signals.stop.is_set():
+        """Settle what a killed run left, then scan until a stop signal (or once)."""
+        self.recover()
+        while not signals.stopping:
             self.scan(signals)
             if once:
                 return
-            signals.stop.wait(self._options.interval_s)
+            signals.sleep(self._options.interval_s)
 
     def scan(self, signals: StopSignals) -> None:
         """Look at the folder once and ingest every bag that is ready and new."""
         for candidate in find_candidates(self._options.folder, self._options.globs):
-            if signals.stop.is_set():
+            if signals.stopping:
                 return
             why = not_ready_because(candidate, self._options.min_age_s, time.time())
             if why is not None:
@@ -159,12 +162,37 @@ class Watcher:
             except OSError:
                 continue  # moved away meanwhile
             self._hashes[before] = digest
-            if self._is_due(digest):
-                self._said_waiting.discard(candidate.relative)
+            self._said.discard((candidate.relative, EventKind.WAITING))
+            known = self._state.ingested.get(digest)
+            if known is not None:
+                if known.path != candidate.relative:
+                    detail = f'same content as {known.path}, in sequence {known.sequence}'
+                    self._event(EventKind.KNOWN, candidate, detail, known.sequence, once=True)
+            elif self._is_due(digest):
                 self._ingest(candidate, digest, signals)
 
+    def recover(self) -> None:
+        """Settle the bags a killed run left pending: keep them if whole, else remove them."""
+        from mosaico_ros.client import ServerError
+
+        for digest, entry in list(self._state.pending.items()):
+            assert entry.sequence is not None
+            candidate = Candidate(self._options.folder / entry.path, entry.path, is_dir=False)
+            handler = self._client.sequence_handler(entry.sequence)
+            ours = handler is None or handler.user_metadata.get(SOURCE_HASH_KEY) == digest
+            if handler is not None and ours and _whole(handler):
+                self._state.mark_ingested(digest, entry.path, entry.sequence)
+                self._event(EventKind.KNOWN, candidate, f'as sequence {entry.sequence}')
+                continue
+            if ours:
+                with contextlib.suppress(ServerError):  # nothing of it reached the server
+                    self._client.sequence_delete(entry.sequence)
+                detail = f'removed sequence {entry.sequence}, left unfinished by a killed run'
+                self._event(EventKind.CLEANED, candidate, detail, entry.sequence)
+            self._state.settle(digest)
+
     def _is_due(self, digest: str) -> bool:
-        if digest in self._state.ingested or digest in self._state.quarantined:
+        if digest in self._state.quarantined:
             return False
         failure = self._failures.get(digest)
         return failure is None or time.monotonic() >= failure.due
@@ -172,7 +200,7 @@ class Watcher:
     def _ingest(self, candidate: Candidate, digest: str, signals: StopSignals) -> None:
         from mosaico_ros.bags.injector import InjectOptions, inject_paths
 
-        stored_as = self._stored_as(digest)
+        stored_as = self._stored_as(digest, candidate)
         if stored_as is not None:
             self._state.mark_ingested(digest, candidate.relative, stored_as)
             self._event(EventKind.KNOWN, candidate, f'as sequence {stored_as}', stored_as)
@@ -192,10 +220,14 @@ class Watcher:
             dry_run=False,
         )
         self._event(EventKind.INGESTING, candidate, f'into sequence {name}', name)
+        self._state.begin(digest, candidate.relative, name)
         try:
             with signals.working():
-                (report,) = inject_paths(self._client, [candidate.path], options)
+                (report,) = inject_paths(
+                    self._client, [candidate.path], options, AbandonCheck(signals)
+                )
         except Abandon:
+            self._state.settle(digest)
             self._event(EventKind.ABANDONED, candidate, 'nothing of it is kept; redone next time')
             return
         if report.clean:
@@ -212,6 +244,7 @@ class Watcher:
         self._fail(digest, candidate, reason)
 
     def _fail(self, digest: str, candidate: Candidate, reason: str) -> None:
+        self._state.settle(digest)
         failure = self._failures.setdefault(digest, _Failure(0, 0.0))
         failure.attempts += 1
         if self._options.on_error == 'skip' and self._server_answers():
@@ -222,13 +255,25 @@ class Watcher:
         failure.due = time.monotonic() + delay
         self._event(EventKind.FAILED, candidate, f'{reason}; trying again in {delay:.0f} s')
 
-    def _stored_as(self, digest: str) -> str | None:
-        """Name of a sequence on the server already holding this content, if any."""
+    def _stored_as(self, digest: str, candidate: Candidate) -> str | None:
+        """Name of a sequence on the server holding this content whole, if any.
+
+        One left unfinished by a killed run (a session never finalized) is
+        deleted, so the bag is stored again.
+        """
         from mosaico_ros.client import CatalogQuery, SequenceQuery
 
         query = CatalogQuery(sequence=SequenceQuery().with_metadata(SOURCE_HASH_KEY, '$eq', digest))
-        items = self._client.query(query)
-        return items[0].sequence if items else None
+        for item in self._client.query(query):
+            handler = self._client.sequence_handler(item.sequence)
+            if handler is None:
+                continue
+            if _whole(handler):
+                return item.sequence
+            self._client.sequence_delete(item.sequence)
+            detail = f'removed sequence {item.sequence}, left unfinished by an interrupted run'
+            self._event(EventKind.CLEANED, candidate, detail, item.sequence)
+        return None
 
     def _sequence_name(self, candidate: Candidate, digest: str) -> str:
         from mosaico_ros.bags.options import sequence_name_for
@@ -258,8 +303,13 @@ class Watcher:
         once: bool = False,
     ) -> None:
         if once:
-            if candidate.relative in self._said_waiting:
+            if (candidate.relative, kind) in self._said:
                 return
-            self._said_waiting.add(candidate.relative)
+            self._said.add((candidate.relative, kind))
         self.counts[kind] += 1
         self._notify(WatchEvent(kind, candidate.relative, detail, sequence))
+
+
+def _whole(handler: SequenceHandler) -> bool:
+    """Whether every session of a sequence was finalized."""
+    return bool(handler.sessions) and all(session.locked for session in handler.sessions)
