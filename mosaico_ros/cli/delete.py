@@ -28,9 +28,9 @@ def delete(*, target: Target, sequences: tuple[str, ...], yes: bool) -> None:
     `delete` permission, and the server may refuse data it has locked.
     Exits with status 1 if any sequence could not be deleted.
     """
-    from mosaico_ros.pipeline.report import human_size
     from mosaico_ros.client import PermissionDeniedError, ServerError
     from mosaico_ros.connect import open_client
+    from mosaico_ros.pipeline.report import human_size
 
     names = list(dict.fromkeys(sequences))
     with open_client(target, create=False) as client:
