@@ -239,10 +239,9 @@ def test_sigterm_finishes_the_bag_in_progress_or_abandons_it(
         assert sorted(sdk_contents(port)) == ['large']
 
 
-def test_a_killed_run_is_cleaned_up_and_one_watcher_per_state(
+def test_a_killed_run_leaves_one_whole_sequence_and_one_watcher_per_state(
     tmp_path: Path, bags_dir: Path
 ) -> None:
-    """SIGKILL mid-bag leaves a sequence whose session never finished; the next start removes it."""
     env = clean_env(tmp_path / 'home')
     inbox = tmp_path / 'inbox'
     inbox.mkdir()
@@ -261,10 +260,44 @@ def test_a_killed_run_is_cleaned_up_and_one_watcher_per_state(
                 second.stop()
             assert 'another mosaico-ros watch is using' in '\n'.join(second.lines)
             assert first.stop() == 0
-        output = '\n'.join(first.lines)
-        assert 'cleaned up large.bag: removed sequence large, left unfinished' in output or (
-            'already stored large.bag: as sequence large' in output
-        )
         contents = sdk_contents(port)
         assert sorted(contents) == ['large']
         assert sum(contents['large'].values()) == 26566
+
+
+def test_the_unfinished_sequence_of_a_killed_run_is_removed(tmp_path: Path, bags_dir: Path) -> None:
+    """As a run killed mid-bag leaves it: journalled as pending, its session never finalized."""
+    from mosaico_ros.client import MosaicoClient
+    from mosaico_ros.protocol import Action
+    from mosaico_ros.watch import WatchState, default_state_path
+    from mosaico_ros.watch.candidates import find_candidates, fingerprint
+
+    env = clean_env(tmp_path / 'home')
+    inbox = tmp_path / 'inbox'
+    inbox.mkdir()
+    shutil.copyfile(bags_dir.joinpath(*SAMPLE), inbox / 'sample.mcap')
+    (candidate,) = find_candidates(inbox)
+    digest = fingerprint(candidate)
+    with serve(tmp_path / 'store', env) as port:
+        target = f'grpc://127.0.0.1:{port}'
+        state = WatchState(default_state_path(inbox, target, env))
+        state.begin(digest, 'sample.mcap', 'sample')
+        with MosaicoClient.connect('127.0.0.1', port) as client:
+            body = {'locator': 'sample', 'user_metadata': {'source_sha256': digest}}
+            client.connection.action(Action.SEQUENCE_CREATE, body)
+            client.connection.action(Action.SESSION_CREATE, {'locator': 'sample'})
+        with watching(
+            [str(inbox), '--host', f'127.0.0.1:{port}', '--min-age', '0', '--once'], env
+        ) as once:
+            assert once.process.wait(timeout=60) == 0
+            once.stop()
+        output = '\n'.join(once.lines)
+        assert (
+            'cleaned up sample.mcap: removed sequence sample, left unfinished by a killed run'
+            in output
+        )
+        assert 'ingested sample.mcap' in output
+        contents = sdk_contents(port)
+        assert sorted(contents) == ['sample']
+        assert sum(contents['sample'].values()) == 14
+        assert WatchState(state.path).pending == {}

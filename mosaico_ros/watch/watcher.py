@@ -17,7 +17,6 @@ the server does not answer is retried, never quarantined.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 import time
@@ -173,23 +172,38 @@ class Watcher:
 
     def recover(self) -> None:
         """Settle the bags a killed run left pending: keep them if whole, else remove them."""
+        for digest, entry in list(self._state.pending.items()):
+            candidate = Candidate(self._options.folder / entry.path, entry.path, is_dir=False)
+            self._settle(digest, candidate, 'left unfinished by a killed run')
+
+    def _settle(self, digest: str, candidate: Candidate, why: str) -> bool:
+        """End a pending bag: record it if its sequence is whole, else remove what is there.
+
+        Returns:
+            Whether the sequence was whole (and is now recorded as ingested).
+
+        """
         from mosaico_ros.client import ServerError
 
-        for digest, entry in list(self._state.pending.items()):
-            assert entry.sequence is not None
-            candidate = Candidate(self._options.folder / entry.path, entry.path, is_dir=False)
-            handler = self._client.sequence_handler(entry.sequence)
-            ours = handler is None or handler.user_metadata.get(SOURCE_HASH_KEY) == digest
-            if handler is not None and ours and _whole(handler):
-                self._state.mark_ingested(digest, entry.path, entry.sequence)
-                self._event(EventKind.KNOWN, candidate, f'as sequence {entry.sequence}')
-                continue
-            if ours:
-                with contextlib.suppress(ServerError):  # nothing of it reached the server
-                    self._client.sequence_delete(entry.sequence)
-                detail = f'removed sequence {entry.sequence}, left unfinished by a killed run'
+        entry = self._state.pending.get(digest)
+        if entry is None or entry.sequence is None:
+            return False
+        handler = self._client.sequence_handler(entry.sequence)
+        ours = handler is None or handler.user_metadata.get(SOURCE_HASH_KEY) == digest
+        if handler is not None and ours and _whole(handler):
+            self._state.mark_ingested(digest, entry.path, entry.sequence)
+            self._event(EventKind.KNOWN, candidate, f'as sequence {entry.sequence}')
+            return True
+        if ours:
+            try:
+                self._client.sequence_delete(entry.sequence)
+            except ServerError:
+                pass  # nothing of it is on the server
+            else:
+                detail = f'removed sequence {entry.sequence}, {why}'
                 self._event(EventKind.CLEANED, candidate, detail, entry.sequence)
-            self._state.settle(digest)
+        self._state.settle(digest)
+        return False
 
     def _is_due(self, digest: str) -> bool:
         if digest in self._state.quarantined:
@@ -227,8 +241,10 @@ class Watcher:
                     self._client, [candidate.path], options, AbandonCheck(signals)
                 )
         except Abandon:
-            self._state.settle(digest)
-            self._event(EventKind.ABANDONED, candidate, 'nothing of it is kept; redone next time')
+            if not self._settle(digest, candidate, 'abandoned'):
+                self._event(
+                    EventKind.ABANDONED, candidate, 'nothing of it is kept; redone next time'
+                )
             return
         if report.clean:
             self._failures.pop(digest, None)
@@ -237,6 +253,7 @@ class Watcher:
             self._event(EventKind.INGESTED, candidate, detail, report.sequence)
             return
         reason = str(report.error or f'ended {report.status}')
+        self._settle(digest, candidate, 'which failed')
         if self._options.on_error == 'quarantine' and self._server_answers():
             self._state.quarantine(digest, candidate.relative, reason)
             self._event(EventKind.QUARANTINED, candidate, reason)
@@ -244,7 +261,6 @@ class Watcher:
         self._fail(digest, candidate, reason)
 
     def _fail(self, digest: str, candidate: Candidate, reason: str) -> None:
-        self._state.settle(digest)
         failure = self._failures.setdefault(digest, _Failure(0, 0.0))
         failure.attempts += 1
         if self._options.on_error == 'skip' and self._server_answers():
