@@ -60,6 +60,14 @@ def test_parameters_become_options(tmp_path: Path) -> None:
         '7001',
     ]
     assert _expand('list', '--store', 's') == ['--store', 's']
+    # An option is also reached by its long flag: --all is the field all_topics of record.
+    assert _expand('record', '--ros-args', '-p', 'all:=true') == ['--all']
+    assert _expand('record', '--ros-args', '-p', 'all_topics:=true') == ['--all']
+    # record names its node: its parameter file tables and -r __node:= follow that name.
+    recorder = tmp_path / 'recorder.yaml'
+    recorder.write_text('mosaico_recorder:\n  ros__parameters:\n    all: true\n')
+    assert _expand('record', '--ros-args', '--params-file', str(recorder)) == ['--all']
+    assert _expand('record', '--ros-args', '-r', '__node:=rec2') == ['--node-name', 'rec2']
 
 
 def test_mistakes_are_usage_errors(tmp_path: Path) -> None:

@@ -12,7 +12,9 @@ earlier ones, as in ROS.
 
 A parameter file holds `<node>: {ros__parameters: {...}}` tables; the
 tables for `/**`, for the node's name (`-r __node:=NAME`, default
-`mosaico_<command>`) and for its namespaced name apply, in file order.
+`mosaico_<command>`, or the default of the command's `--node-name`) and
+for its namespaced name apply, in file order; a command with `--node-name`
+takes the name from `-r __node:=NAME` too.
 """
 
 from __future__ import annotations
@@ -43,14 +45,9 @@ def split_ros_args(args: list[str]) -> tuple[list[str], list[str]]:
     return plain, ros
 
 
-def ros_parameters(ros: list[str], default_node: str) -> dict[str, Any]:
-    """Collect the parameters that ROS arguments give the node, later ones winning.
-
-    Raises:
-        click.UsageError: A file cannot be read, or an argument is malformed.
-
-    """
-    node, namespace = default_node, ''
+def node_name(ros: list[str], default: str) -> tuple[str, str]:
+    """Return the node name and namespace that `-r __node:=` and `-r __ns:=` give."""
+    node, namespace = default, ''
     for flag, value in _pairs(ros):
         if flag in _REMAP:
             key, _, target = value.partition(':=')
@@ -58,6 +55,17 @@ def ros_parameters(ros: list[str], default_node: str) -> dict[str, Any]:
                 node = target
             elif key == '__ns':
                 namespace = target.strip('/')
+    return node, namespace
+
+
+def ros_parameters(ros: list[str], default_node: str) -> dict[str, Any]:
+    """Collect the parameters that ROS arguments give the node, later ones winning.
+
+    Raises:
+        click.UsageError: A file cannot be read, or an argument is malformed.
+
+    """
+    node, namespace = node_name(ros, default_node)
     names = {'/**', '**', node, f'/{node}', f'/{namespace}/{node}' if namespace else f'/{node}'}
     parameters: dict[str, Any] = {}
     for flag, value in _pairs(ros):
@@ -118,7 +126,7 @@ def parameters_to_args(command: click.Command, parameters: dict[str, Any]) -> li
         click.UsageError: A parameter names no option or argument of the command.
 
     """
-    by_name = {param.name: param for param in command.params if param.name}
+    by_name = {name: param for param in command.params for name in _names(param)}
     options: list[str] = []
     positional: list[str] = []
     for name, value in parameters.items():
@@ -145,10 +153,22 @@ def parameters_to_args(command: click.Command, parameters: dict[str, Any]) -> li
     return [*options, *positional]
 
 
+def _names(param: click.Parameter) -> set[str]:
+    """Return the parameter names of an option: its name and long flags, `-` written `_`."""
+    long_flags = {opt[2:].replace('-', '_') for opt in param.opts if opt.startswith('--')}
+    return ({param.name} if param.name else set()) | long_flags
+
+
 def expand_ros_args(command: click.Command, info_name: str, args: list[str]) -> list[str]:
     """Replace `--ros-args ...` in a command line by the options the parameters stand for."""
     if '--ros-args' not in args:
         return args
     plain, ros = split_ros_args(args)
-    parameters = ros_parameters(ros, f'mosaico_{info_name}')
+    # A command with a --node-name option names its node; `-r __node:=` renames it.
+    option = next((p for p in command.params if p.name == 'node_name'), None)
+    default = option.default if option is not None and isinstance(option.default, str) else ''
+    node, _ = node_name(ros, default or f'mosaico_{info_name}')
+    parameters = ros_parameters(ros, node)
+    if option is not None and node != default:
+        parameters.setdefault('node_name', node)
     return [*parameters_to_args(command, parameters), *plain]
