@@ -71,11 +71,10 @@ def test_parameters_become_options(tmp_path: Path) -> None:
 
 
 def test_mistakes_are_usage_errors(tmp_path: Path) -> None:
-    with pytest.raises(
-        click.UsageError,
-        match="ROS parameter 'prot' is no option of serve; it takes: host, port, store",
-    ):
+    with pytest.raises(click.UsageError) as raised:
         _expand('serve', '--ros-args', '-p', 'prot:=1')
+    assert "ROS parameter 'prot' is no option of serve; it takes: host, " in str(raised.value)
+    assert ', port, ' in str(raised.value)
     with pytest.raises(click.UsageError, match='is not NAME:=VALUE'):
         _expand('serve', '--ros-args', '-p', 'port')
     with pytest.raises(click.UsageError, match='cannot read the ROS parameter file'):

@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from certificates import self_signed
 from cli_helpers import clean_env, free_port, run, sdk_contents, serve
-from test_server_security import KEYS, WRITE, _self_signed
+from test_server_security import KEYS, WRITE
 
 from mosaico_ros.protocol import DEFAULT_PORT
 from mosaico_ros.target import Target, TargetError, resolve_target
@@ -169,7 +170,7 @@ def test_mosaico_environment_with_api_key_and_tls(tmp_path: Path, bags_dir: Path
     """The variables the mosaico CLI exports reach a TLS server with an API key."""
     from mosaico_ros.server import EmbeddedServer
 
-    cert, key = _self_signed()
+    cert, key = self_signed()
     cert_path = tmp_path / 'ca.pem'
     cert_path.write_bytes(cert)
     with EmbeddedServer(
