@@ -15,6 +15,7 @@ Use the session fixture `colcon_install` (in `conftest.py`)::
 
 from __future__ import annotations
 
+import configparser
 import os
 import shutil
 import subprocess
@@ -71,6 +72,13 @@ class ColconInstall:
         """Where the Python package was installed."""
         version = f'python{sys.version_info.major}.{sys.version_info.minor}'
         return self.prefix / 'lib' / version / 'site-packages'
+
+    def console_scripts(self) -> list[str]:
+        """The executables the package declares (its installed `console_scripts` entry points)."""
+        (entry_points,) = self.site_packages().glob('*.egg-info/entry_points.txt')
+        parser = configparser.ConfigParser()
+        parser.read(entry_points)
+        return sorted(parser['console_scripts']) if parser.has_section('console_scripts') else []
 
     def env(self, base: Mapping[str, str] | None = None, **extra: str) -> dict[str, str]:
         """The environment after `source install/setup.bash` (prefix paths and PYTHONPATH)."""

@@ -14,8 +14,10 @@ from ruamel.yaml import YAML
 
 
 def test_the_executable_runs_the_installed_package(colcon_install: ColconInstall) -> None:
-    executable = colcon_install.executable('mosaico-ros')
-    assert executable.is_file()
+    scripts = colcon_install.console_scripts()
+    assert 'mosaico-ros' in scripts
+    for name in scripts:  # where `ros2 run mosaico_ros NAME` looks
+        assert colcon_install.executable(name).is_file(), name
     version = colcon_install.run('mosaico-ros', '--version')
     assert version.returncode == 0, version.stderr
     assert '0.1.0' in version.stdout
