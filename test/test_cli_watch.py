@@ -172,6 +172,7 @@ def test_watch_ingests_each_good_bag_once_across_restarts(tmp_path: Path, bags_d
         with (inbox / 'razor.bag').open('ab') as rest:
             rest.write(razor[written[0] :])
         shutil.copyfile(inbox / 'sample.mcap', inbox / 'sample_again.mcap')
+        shutil.copytree(bags_dir / 'ros2_db3' / 'rosbag2_empty_bag', inbox / 'empty')
 
         with watching(args, env) as service:
             service.wait_for(r'1 bag\(s\) ingested before, 1 quarantined')
@@ -180,11 +181,12 @@ def test_watch_ingests_each_good_bag_once_across_restarts(tmp_path: Path, bags_d
             )
             service.wait_for(r'ingested razor\.bag')
             service.wait_for(r'ingested runs/talker')
+            service.wait_for(r'ingested empty: nothing to store: no sequence made')
             duplicate = r'already stored sample_again\.mcap: same content as sample\.mcap'
             assert service.wait_for(duplicate).endswith('in sequence sample')
             time.sleep(1.5)  # a few more scans: nothing else may happen
             assert service.stop() == 0
-        assert 'stopped: 2 ingested, 1 already stored, 0 failed, 0 quarantined' in service.lines[-1]
+        assert 'stopped: 3 ingested, 1 already stored, 0 failed, 0 quarantined' in service.lines[-1]
         assert not any('ingesting sample_again' in line for line in service.lines)
 
         contents = sdk_contents(port)

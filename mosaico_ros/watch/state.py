@@ -36,7 +36,7 @@ class Entry:
     Attributes:
         path: Its path relative to the watched folder when it was seen.
         at: When (UTC, ISO-8601).
-        sequence: The sequence it went to (ingested bags).
+        sequence: The sequence it went to (ingested bags; None for an empty bag).
         reason: Why it failed (quarantined bags).
 
     """
@@ -135,8 +135,8 @@ class WatchState:
         if self.pending.pop(digest, None) is not None:
             self.save()
 
-    def mark_ingested(self, digest: str, path: str, sequence: str) -> None:
-        """Remember a bag as stored in `sequence` (and no longer pending or quarantined)."""
+    def mark_ingested(self, digest: str, path: str, sequence: str | None) -> None:
+        """Remember a bag as stored in `sequence` (None: it held nothing to store)."""
         self.pending.pop(digest, None)
         self.quarantined.pop(digest, None)
         self.ingested[digest] = Entry(path, _now(), sequence=sequence)

@@ -165,7 +165,8 @@ class Watcher:
             known = self._state.ingested.get(digest)
             if known is not None:
                 if known.path != candidate.relative:
-                    detail = f'same content as {known.path}, in sequence {known.sequence}'
+                    where = f'sequence {known.sequence}' if known.sequence else 'nothing to store'
+                    detail = f'same content as {known.path}, in {where}'
                     self._event(EventKind.KNOWN, candidate, detail, known.sequence, once=True)
             elif self._is_due(digest):
                 self._ingest(candidate, digest, signals)
@@ -213,6 +214,7 @@ class Watcher:
 
     def _ingest(self, candidate: Candidate, digest: str, signals: StopSignals) -> None:
         from mosaico_ros.bags.injector import InjectOptions, inject_paths
+        from mosaico_ros.pipeline.report import SequenceStatus
 
         stored_as = self._stored_as(digest, candidate)
         if stored_as is not None:
@@ -248,6 +250,10 @@ class Watcher:
             return
         if report.clean:
             self._failures.pop(digest, None)
+            if report.status is SequenceStatus.EMPTY:
+                self._state.mark_ingested(digest, candidate.relative, None)
+                self._event(EventKind.INGESTED, candidate, 'nothing to store: no sequence made')
+                return
             self._state.mark_ingested(digest, candidate.relative, report.sequence)
             detail = f'{report.stored} message(s) in {report.elapsed_s:.1f} s'
             self._event(EventKind.INGESTED, candidate, detail, report.sequence)
@@ -301,10 +307,9 @@ class Watcher:
 
     def _server_answers(self) -> bool:
         from mosaico_ros.client import ClientError
-        from mosaico_ros.protocol import Action
 
         try:
-            self._client.connection.action(Action.INFO, {})
+            self._client.ping()
         except ClientError:
             return False
         return True
