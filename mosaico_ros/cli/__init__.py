@@ -4,8 +4,20 @@ Command modules import their heavy dependencies (client, server, bags) inside
 the command, so `mosaico-ros --help` starts fast.
 """
 
-from mosaico_ros.cli import apikey, catalog, demo, inject, record, serve
+from mosaico_ros.cli import apikey, catalog, delete, demo, inject, query, record, serve, watch
 from mosaico_ros.cli.group import main
 from mosaico_ros.cli.options import console
 
-__all__ = ['apikey', 'catalog', 'console', 'demo', 'inject', 'main', 'record', 'serve']
+__all__ = [
+    'apikey',
+    'catalog',
+    'console',
+    'delete',
+    'demo',
+    'inject',
+    'main',
+    'query',
+    'record',
+    'serve',
+    'watch',
+]
