@@ -9,7 +9,7 @@ import click
 
 from mosaico_ros.cli.catalog import _sequences_table
 from mosaico_ros.cli.group import main
-from mosaico_ros.cli.inject import _print_reports, inject_with_progress
+from mosaico_ros.cli.inject import inject_with_progress
 from mosaico_ros.cli.options import console, target_options
 from mosaico_ros.connect import Target, open_client
 
@@ -38,7 +38,7 @@ def demo(*, target: Target, duration: float, fmt: str) -> None:
 
     from mosaico_ros.bags.options import InjectOptions
     from mosaico_ros.demo.recording import BagFormat, RecordingSpec, write_recording
-    from mosaico_ros.pipeline.report import exit_code
+    from mosaico_ros.pipeline.report import exit_code, print_reports
 
     stamp = datetime.now(tz=timezone.utc).strftime('%Y%m%d_%H%M%S_%f')
     name = f'demo_{stamp}'
@@ -53,7 +53,7 @@ def demo(*, target: Target, duration: float, fmt: str) -> None:
         options = InjectOptions(sequence=name, metadata={'demo': True})
         with open_client(target) as client:
             reports = inject_with_progress(client, [path], options)
-            _print_reports(reports, dry_run=False)
+            print_reports(console, reports)
             console.print(_sequences_table(client, target))
     status = exit_code(reports)
     if status:

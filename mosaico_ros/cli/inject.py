@@ -114,25 +114,6 @@ def inject_with_progress(
         return inject_paths(client, paths, options, progress, on_stored=gc.collect)
 
 
-def _print_reports(reports: list[Any], dry_run: bool) -> None:
-    from mosaico_ros.pipeline.report import SequenceStatus, plan_table, summary_table
-
-    for report in reports:
-        if report.error is not None and not report.topics:
-            console.print(f'[red]failed[/]: {report.error}')
-            continue
-        console.print(plan_table(report) if dry_run else summary_table(report))
-        style = 'yellow' if report.status is SequenceStatus.EMPTY else 'dim'
-        label = 'warning' if report.status is SequenceStatus.EMPTY else 'note'
-        for note in report.notes[:10]:
-            console.print(f'  [{style}]{label}: {note}[/]', highlight=False)
-        problems = report.problems()
-        for line in problems[:20]:
-            console.print(f'  [yellow]![/] {line}', highlight=False)
-        if len(problems) > 20:
-            console.print(f'  ... and {len(problems) - 20} more')
-
-
 @main.command()
 @click.argument(
     'paths',
@@ -222,7 +203,7 @@ def inject(
     """
     from mosaico_ros.bags.injector import InjectError, inject_paths
     from mosaico_ros.bags.options import InjectOptions
-    from mosaico_ros.pipeline.report import exit_code
+    from mosaico_ros.pipeline.report import exit_code, print_reports
 
     if sequence is not None and len(paths) > 1:
         raise click.UsageError('--sequence names one sequence; give a single PATH with it')
@@ -251,7 +232,7 @@ def inject(
                 reports = inject_with_progress(client, paths, options)
     except (InjectError, ValueError) as err:
         raise click.ClickException(str(err)) from None
-    _print_reports(reports, dry_run)
+    print_reports(console, reports, plan=dry_run)
     status = exit_code(reports)
     if status:
         raise SystemExit(status)

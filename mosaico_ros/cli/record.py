@@ -79,7 +79,7 @@ def record(node_name: str, **values: Any) -> None:
     the same name (dashes as underscores) for `ros2 run mosaico_ros recorder`.
     """
     from mosaico_ros.nodes.recorder import run
-    from mosaico_ros.pipeline.report import exit_code, summary_table
+    from mosaico_ros.pipeline.report import exit_code, print_reports
 
     config = RecorderConfig(**values)
     try:
@@ -89,10 +89,7 @@ def record(node_name: str, **values: Any) -> None:
     reports = run(
         config, node_name=node_name, echo=lambda text: console.print(text, highlight=False)
     )
-    for report in reports:
-        console.print(summary_table(report))
-        for line in report.problems()[:20]:
-            console.print(f'  [yellow]![/] {line}', highlight=False)
+    print_reports(console, reports)
     status = exit_code(reports) if reports else 0
     if status:
         raise SystemExit(status)

@@ -67,13 +67,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from rosbags.typesys import TypesysError
+
 from mosaico_ros.nodes import params
 from mosaico_ros.nodes.interfaces import MissingInterfaceError, message_class, profile_of, qos_of
 from mosaico_ros.nodes.recorder_config import DEFAULT_NODE_NAME, RecorderConfig
 from mosaico_ros.nodes.spool import SEGMENT_SUFFIX, SpoolWriter, segment_paths
 from mosaico_ros.nodes.uploader import read_status, target_to_json
 from mosaico_ros.pipeline.qos import adapted_profile, dump_offered_qos, normalize_profile
-from mosaico_ros.pipeline.report import SequenceReport, exit_code, summary_table
+from mosaico_ros.pipeline.report import SequenceReport, exit_code, print_reports
 from mosaico_ros.pipeline.types import TypeResolver
 
 LOST_IN_DDS = 'lost in DDS (publisher sequence gap)'
@@ -469,7 +471,7 @@ class Recorder:
             return ''
         try:
             return str(self.types.typestore.generate_msgdef(msgtype, ros_version=2)[0])
-        except Exception:  # rosbags cannot render every definition it can decode
+        except (KeyError, TypesysError, ValueError):  # rosbags cannot render every definition
             return ''
 
     def _callback(self, state: TopicState) -> Any:
@@ -651,7 +653,10 @@ class Recorder:
                 link = 'connected' if status.connected else f'waiting ({status.error})'
                 echo(f'uploading {status.pending} segment(s) left in {self.directory}: {link}')
         status = read_status(self.directory)
-        return [SequenceReport.from_dict(r) for r in (status.done if status else [])]
+        reports = [SequenceReport.from_dict(r) for r in (status.done if status else [])]
+        for report in reports:
+            report.notes.extend(f'{t} not recorded: {why}' for t, why in self.refused.items())
+        return reports
 
 
 def _drain(subscription: Any, take: Any, most: int = 1000) -> None:
@@ -759,10 +764,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console()
     args = list(sys.argv[1:] if argv is None else argv)
     reports = run(ros_args=args, echo=lambda text: console.print(text, highlight=False))
-    for report in reports:
-        console.print(summary_table(report))
-        for line in report.problems()[:20]:
-            console.print(f'  [yellow]![/] {line}', highlight=False)
+    print_reports(console, reports)
     return exit_code(reports) if reports else 0
 
 

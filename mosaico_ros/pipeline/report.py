@@ -21,6 +21,7 @@ from mosaico_ros.protocol import sanitize_topic_name
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from rich.console import Console
     from rich.table import Table
 
 
@@ -352,3 +353,28 @@ def plan_table(report: SequenceReport) -> Table:
             ingest,
         )
     return table
+
+
+def print_reports(console: Console, reports: list[SequenceReport], *, plan: bool = False) -> None:
+    """Print each report: its table, then its notes (warnings for an empty run) and losses.
+
+    Args:
+        console: Where to print.
+        reports: The reports.
+        plan: Print dry-run tables instead of summaries.
+
+    """
+    for report in reports:
+        if report.error is not None and not report.topics:
+            console.print(f'[red]failed[/]: {report.error}', highlight=False)
+            continue
+        console.print(plan_table(report) if plan else summary_table(report))
+        empty = report.status is SequenceStatus.EMPTY
+        style, label = ('yellow', 'warning') if empty else ('dim', 'note')
+        for note in report.notes[:10]:
+            console.print(f'  [{style}]{label}: {note}[/]', highlight=False)
+        problems = report.problems()
+        for line in problems[:20]:
+            console.print(f'  [yellow]![/] {line}', highlight=False)
+        if len(problems) > 20:
+            console.print(f'  ... and {len(problems) - 20} more')
