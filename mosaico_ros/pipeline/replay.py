@@ -23,7 +23,7 @@ pipeline writes.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -310,22 +310,65 @@ class StoredSequences:
         ends = [t.end_ns for t in self.topics if t.end_ns is not None]
         return max(ends) if ends else None
 
+    def _streamed(self, topics: Collection[str] | None) -> list[StoredTopic]:
+        return [
+            stored
+            for stored in self.topics
+            if stored.start_ns is not None and (topics is None or stored.topic in topics)
+        ]
+
     def batches(
-        self, start_ns: int | None = None, end_ns: int | None = None
+        self,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        topics: Collection[str] | None = None,
     ) -> Iterator[tuple[str, pa.RecordBatch]]:
-        """Return merged slices of every topic in `[start_ns, end_ns)`, in timestamp order."""
+        """Return merged slices in `[start_ns, end_ns)`, in timestamp order.
+
+        Args:
+            start_ns: First time (inclusive); None from the beginning.
+            end_ns: Last time (exclusive); None to the end.
+            topics: Only these topics; None for every one.
+
+        """
         streams = [
             (stored.topic, stored.handler.iter_batches(start_ns, end_ns))
-            for stored in self.topics
-            if stored.start_ns is not None
+            for stored in self._streamed(topics)
         ]
         return merge_by_time(streams)
 
     def messages(
-        self, start_ns: int | None = None, end_ns: int | None = None
+        self,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        topics: Collection[str] | None = None,
     ) -> Iterator[RawMessage]:
-        """Return serialized messages of every topic in `[start_ns, end_ns)`, in time order."""
-        return serialized(self.batches(start_ns, end_ns), self.encoders)
+        """Return serialized messages in `[start_ns, end_ns)`, in time order (see `batches`)."""
+        return serialized(self.batches(start_ns, end_ns, topics), self.encoders)
+
+    def last_before(self, time_ns: int, topics: Collection[str]) -> list[RawMessage]:
+        """Return the last message before `time_ns` of each of `topics`, in time order.
+
+        What a player publishes first when it starts inside a recording, for
+        latched topics (a TF tree, a map): their state at that time. Reads
+        each topic from its beginning, so it is meant for the sparse topics
+        that are latched.
+        """
+        last: dict[str, tuple[int, pa.RecordBatch]] = {}
+        for stored in self._streamed(topics):
+            if stored.start_ns is None or stored.start_ns >= time_ns:
+                continue
+            tail = None
+            for batch in stored.handler.iter_batches(None, time_ns):
+                tail = batch
+            if tail is None:
+                continue
+            row = tail.slice(tail.num_rows - 1, 1)
+            stamp = int(row.column(TIMESTAMP_COLUMN)[0].as_py())
+            if stored.topic not in last or last[stored.topic][0] <= stamp:
+                last[stored.topic] = (stamp, row)
+        ordered = sorted(last.items(), key=lambda item: item[1][0])
+        return list(serialized(((topic, row) for topic, (_, row) in ordered), self.encoders))
 
     def close(self) -> None:
         """Close every handler (and the DoGet streams they hold)."""
