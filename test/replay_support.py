@@ -9,9 +9,11 @@ compared: the bag never had them.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from test_adapters_support import plain
 
 LOSSY: dict[str, dict[str, str]] = {
@@ -115,3 +117,79 @@ def store_every_mapped_type(
                 pipeline.push(message)
     assert pipeline.report.clean, pipeline.report.problems()
     return made
+
+
+def store_sequence(
+    client: Any,
+    sequence: str,
+    topics: dict[str, tuple[str, dict[str, Any] | None]],
+    messages: list[tuple[str, int, Any]],
+) -> None:
+    """Store messages through the pipeline as inject does.
+
+    Args:
+        client: Connected client.
+        sequence: New sequence name.
+        topics: Topic -> (ROS type, recorded QoS profile or None).
+        messages: (topic, time, rosbags message) in time order.
+
+    """
+    from rosbags.typesys import Stores, get_typestore
+
+    from mosaico_ros.adapters import default_registry
+    from mosaico_ros.pipeline import (
+        CutPolicy,
+        Pipeline,
+        RawMessage,
+        Router,
+        SequenceReport,
+        SessionSink,
+        TopicInfo,
+        TopicSelection,
+    )
+    from mosaico_ros.pipeline.qos import normalize_profile
+
+    typestore = get_typestore(Stores.ROS2_HUMBLE)
+    router = Router(default_registry.copy(), typestore, TopicSelection())
+    sink = SessionSink(client, sequence, metadata={'generated': True})
+    report = SequenceReport('test', sequence)
+    pipeline = Pipeline(router, CutPolicy(max_messages=500), report, sink)
+    with sink:
+        for topic, (msgtype, qos) in topics.items():
+            profiles = None if qos is None else (normalize_profile(qos),)
+            pipeline.declare(TopicInfo(topic, msgtype, 'cdr', qos=profiles))
+        with pipeline:
+            for topic, stamp, msg in messages:
+                msgtype = topics[topic][0]
+                data = typestore.serialize_cdr(msg, msgtype)
+                pipeline.push(RawMessage(topic, msgtype, stamp, data))
+    assert report.clean, report.problems()
+
+
+@functools.cache
+def humble() -> Any:
+    """The ROS 2 Humble stock typestore, made once."""
+    from rosbags.typesys import Stores, get_typestore
+
+    return get_typestore(Stores.ROS2_HUMBLE)
+
+
+def imu(index: int) -> Any:
+    """An IMU message whose linear acceleration x is its index."""
+    types = humble().types
+    return types['sensor_msgs/msg/Imu'](
+        header=types['std_msgs/msg/Header'](
+            stamp=types['builtin_interfaces/msg/Time'](sec=index, nanosec=0), frame_id='imu'
+        ),
+        orientation=types['geometry_msgs/msg/Quaternion'](x=0.0, y=0.0, z=0.0, w=1.0),
+        orientation_covariance=np.full(9, 0.01),
+        angular_velocity=types['geometry_msgs/msg/Vector3'](x=0.0, y=0.0, z=0.1),
+        angular_velocity_covariance=np.full(9, 0.01),
+        linear_acceleration=types['geometry_msgs/msg/Vector3'](x=float(index), y=0.0, z=9.81),
+        linear_acceleration_covariance=np.full(9, 0.01),
+    )
+
+
+def imu_index(payload: bytes) -> int:
+    """The index of an `imu` message from its CDR bytes."""
+    return int(humble().deserialize_cdr(payload, 'sensor_msgs/msg/Imu').linear_acceleration.x)

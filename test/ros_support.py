@@ -242,6 +242,24 @@ class ServiceCaller:
         self.node.destroy_client(client)
         return future.result()
 
+    def set_parameters(self, timeout: float = 20.0, **values: Any) -> list[Any]:
+        """Set the node's parameters (rcl_interfaces SetParameters); return each result."""
+        from rcl_interfaces.srv import SetParameters
+        from rclpy.parameter import Parameter
+
+        client = self.node.create_client(SetParameters, f'/{self.node_name}/set_parameters')
+        assert client.wait_for_service(timeout_sec=timeout), 'no set_parameters service'
+        request = SetParameters.Request(
+            parameters=[
+                Parameter(name, value=value).to_parameter_msg() for name, value in values.items()
+            ]
+        )
+        future = client.call_async(request)
+        self.executor.spin_until_future_complete(future, timeout_sec=timeout)
+        assert future.done(), 'set_parameters did not answer'
+        self.node.destroy_client(client)
+        return list(future.result().results)
+
     def close(self) -> None:
         import rclpy
 
