@@ -17,6 +17,13 @@ import numpy as np
 from test_adapters_support import plain
 
 LOSSY: dict[str, dict[str, str]] = {
+    'sensor_msgs/msg/NavSatFix': {
+        'position_covariance': 'kept only when an element is > 0 (NaN or zeros come back as 0)',
+        'position_covariance_type': 'kept with the covariance only',
+    },
+    'sensor_msgs/msg/CompressedImage': {
+        'format': 'reduced to its codec: "rgb8; jpeg compressed bgr8" comes back as "jpeg"',
+    },
     'sensor_msgs/msg/CameraInfo': {
         'binning_x': 'binning is kept only when both factors are > 1 (1 comes back as 0)',
         'binning_y': 'binning is kept only when both factors are > 1 (1 comes back as 0)',
