@@ -14,6 +14,9 @@ ROS_WHEELS = [
     'ros-sensor-msgs',
     'ros-nav-msgs',
     'ros-rosgraph-msgs',
+    'ros-std-srvs',
+    'ros-diagnostic-msgs',
+    'ros-visualization-msgs',
 ]
 
 setup(
@@ -63,6 +66,7 @@ setup(
     entry_points={
         'console_scripts': [
             'mosaico-ros = mosaico_ros.cli:main',
+            'recorder = mosaico_ros.nodes.recorder:main',
         ],
     },
     zip_safe=True,

@@ -65,6 +65,8 @@ def build(msgtype: str, index: int, stamp: Any) -> Any:
             marker.color.r, marker.color.a = 1.0, 1.0
             marker.text = f'marker {index}.{k}'
             msg.markers.append(marker)
+    elif msgtype == 'rosgraph_msgs/msg/Clock':
+        msg.clock.sec, msg.clock.nanosec = 1000 + index // 100, (index % 100) * 10_000_000
     elif msgtype == 'sensor_msgs/msg/NavSatFix':
         msg.latitude, msg.longitude, msg.altitude = 45.0 + index * 1e-5, 9.0, 100.0 + index
         msg.status.status = 0

@@ -25,15 +25,23 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 _DOMAINS = itertools.count()
+_STARTED: list[Process] = []
 
 
 @pytest.fixture
-def ros_domain(monkeypatch: pytest.MonkeyPatch) -> int:
-    """A ROS domain id of this test alone (inherited by every process it starts)."""
+def ros_domain(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """A ROS domain id of this test alone (inherited by every process it starts).
+
+    Every process the test started and left running is killed when it ends.
+    """
     domain = 100 + (os.getpid() * 7 + next(_DOMAINS)) % 100
     monkeypatch.setenv('ROS_DOMAIN_ID', str(domain))
     monkeypatch.setenv('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
-    return domain
+    yield domain
+    while _STARTED:
+        process = _STARTED.pop()
+        if process.popen.poll() is None:
+            process.kill()
 
 
 class Process:
@@ -51,6 +59,7 @@ class Process:
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
+        _STARTED.append(self)
 
     def _read(self) -> None:
         assert self.popen.stdout is not None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 T0 = 1_700_000_000_000_000_000
@@ -128,3 +129,21 @@ def plain(value: Any) -> Any:
 def message_record(message: Any) -> tuple[int, Any]:
     """(timestamp, plain data) of a Message of either library."""
     return message.timestamp_ns, plain(message.data)
+
+
+def rebuild_with_sdk(port: int, sequence: str, out: Path) -> Path:
+    """Rebuild a stored sequence as a rosbag2 directory with the official SDK; return it."""
+    from mosaicolabs.bridges.ros import ROSExtractorConfig, ROSSequenceExtractor
+    from rosbags.typesys import Stores
+
+    ROSSequenceExtractor(
+        ROSExtractorConfig(
+            saving_path=out,
+            sequence_name=sequence,
+            host='127.0.0.1',
+            port=port,
+            ros_distro=Stores.ROS2_HUMBLE,
+            log_level='ERROR',
+        )
+    ).run()
+    return next(p.parent for p in out.rglob('metadata.yaml'))

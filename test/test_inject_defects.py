@@ -19,6 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from test_client_support import rebuild_with_sdk
 
 from mosaico_ros.bags.injector import InjectOptions, Injector
 from mosaico_ros.demo.recording import IMU_TOPIC, RecordingSpec, write_recording
@@ -208,23 +209,9 @@ def test_qos_and_ros_version_are_stored_and_json_channels_use_the_mcap_key(
         assert metadata['_mcap_']['channel_encoding'] == 'json'
         assert metadata['_mcap_']['schema_def']
 
-    from mosaicolabs.bridges.ros import ROSExtractorConfig, ROSSequenceExtractor
-    from rosbags.typesys import Stores
-
-    out = tmp_path / 'rebuilt'
-    ROSSequenceExtractor(
-        ROSExtractorConfig(
-            saving_path=out,
-            sequence_name='mixed',
-            host='127.0.0.1',
-            port=server.port,
-            ros_distro=Stores.ROS2_HUMBLE,
-            log_level='ERROR',
-        )
-    ).run()
     from rosbags.highlevel import AnyReader
 
-    rebuilt = next(p.parent for p in out.rglob('metadata.yaml'))
+    rebuilt = rebuild_with_sdk(server.port, 'mixed', tmp_path / 'rebuilt')
     with AnyReader([rebuilt]) as reader:
         assert {c.topic for c in reader.connections} == {IMU_TOPIC}
         assert sum(1 for _ in reader.messages()) == 400

@@ -46,14 +46,15 @@ def test_parse_time_rejects_garbage_with_the_text() -> None:
 @pytest.mark.parametrize(
     ('name', 'expected', 'renamed'),
     [
-        ('drive_01.mcap', 'drive_01', 'drive_01.mcap'),
+        # dropping a storage suffix is no renaming: no notice (issue 10)
+        ('drive_01.mcap', 'drive_01', None),
         ('drive-01', 'drive-01', None),
-        ('ros2bag_tools_images.bag', 'ros2bag_tools_images', 'ros2bag_tools_images.bag'),
-        ('tiryoh_test_sample.mcap.zstd', 'tiryoh_test_sample', 'tiryoh_test_sample.mcap.zstd'),
-        ('rosbag2js_sample.db3', 'rosbag2js_sample', 'rosbag2js_sample.db3'),
-        ('my run (2).bag', 'my_run_2', 'my run (2).bag'),
-        ('_hidden.mcap', 'hidden', '_hidden.mcap'),
-        ('été.mcap', 't', 'été.mcap'),
+        ('ros2bag_tools_images.bag', 'ros2bag_tools_images', None),
+        ('tiryoh_test_sample.mcap.zstd', 'tiryoh_test_sample', None),
+        ('rosbag2js_sample.db3', 'rosbag2js_sample', None),
+        ('my run (2).bag', 'my_run_2', 'my run (2)'),
+        ('_hidden.mcap', 'hidden', '_hidden'),
+        ('été.mcap', 't', 'été'),
     ],
 )
 def test_sequence_names_are_sanitized(name: str, expected: str, renamed: str | None) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from test_client_support import rebuild_with_sdk
 
 from mosaico_ros.bags.injector import InjectOptions, Injector
 from mosaico_ros.demo.recording import (
@@ -84,21 +85,7 @@ def test_sdk_reads_our_sequence_and_rebuilds_the_bag(
             assert imu[index].data.acceleration.x == pytest.approx(accel_x, abs=1e-12)
             assert imu[index].data.angular_velocity.z == pytest.approx(gyro_z, abs=1e-12)
 
-    from mosaicolabs.bridges.ros import ROSExtractorConfig, ROSSequenceExtractor
-    from rosbags.typesys import Stores
-
-    out = tmp_path / 'rebuilt'
-    ROSSequenceExtractor(
-        ROSExtractorConfig(
-            saving_path=out,
-            sequence_name='ours',
-            host='127.0.0.1',
-            port=server.port,
-            ros_distro=Stores.ROS2_HUMBLE,
-            log_level='ERROR',
-        )
-    ).run()
-    rebuilt = next(p.parent for p in out.rglob('metadata.yaml'))
+    rebuilt = rebuild_with_sdk(server.port, 'ours', tmp_path / 'rebuilt')
 
     def first_values(path: Path) -> dict[str, Any]:
         values: dict[str, Any] = {}

@@ -27,6 +27,7 @@ from mosaico_ros.demo.recording import (
     write_recording,
 )
 from mosaico_ros.pipeline.report import SequenceStatus
+from mosaico_ros.pipeline.selection import TopicSelection
 
 SPEC = RecordingSpec(duration_s=2.0)
 
@@ -110,16 +111,22 @@ def test_existing_sequence_needs_update_and_update_adds_a_session(
     client: Any, recordings: dict[str, Recording]
 ) -> None:
     recording = recordings['mcap']
-    first = Injector(client, InjectOptions(topics=['^/imu'])).inject(recording.path)
+    first = Injector(client, InjectOptions(selection=TopicSelection(regex=['^/imu']))).inject(
+        recording.path
+    )
     assert first.status is SequenceStatus.STORED
     assert [t for t, r in first.topics.items() if r.stored] == [IMU_TOPIC]
-    assert first.topics[GPS_TOPIC].note == 'not matched by --topics'
+    assert first.topics[GPS_TOPIC].note == 'not matched by --regex'
 
-    again = Injector(client, InjectOptions(topics=['^/gps'])).inject(recording.path)
+    again = Injector(client, InjectOptions(selection=TopicSelection(regex=['^/gps']))).inject(
+        recording.path
+    )
     assert again.status is SequenceStatus.FAILED
     assert "sequence 'drive_mcap' exists already; pass --update" in (again.error or '')
 
-    update = Injector(client, InjectOptions(topics=['^/gps'], update=True)).inject(recording.path)
+    update = Injector(
+        client, InjectOptions(selection=TopicSelection(regex=['^/gps']), update=True)
+    ).inject(recording.path)
     assert update.status is SequenceStatus.STORED
     sequence = client.sequence_handler('drive_mcap')
     assert len(sequence.sessions) == 2
@@ -129,7 +136,9 @@ def test_existing_sequence_needs_update_and_update_adds_a_session(
 def test_time_window_is_half_open(client: Any, recordings: dict[str, Recording]) -> None:
     start = SPEC.start_ns + 500_000_000
     end = SPEC.start_ns + 1_000_000_000
-    options = InjectOptions(sequence='window', start_ns=start, end_ns=end, types=['Imu$'])
+    options = InjectOptions(
+        sequence='window', start_ns=start, end_ns=end, selection=TopicSelection(type_regex=['Imu$'])
+    )
     report = Injector(client, options).inject(recordings['db3'].path)
     assert report.topics[IMU_TOPIC].stored == 200
     stamps = read_topic(client, 'window', IMU_TOPIC).column('timestamp_ns').to_pylist()

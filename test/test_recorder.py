@@ -307,3 +307,120 @@ def test_a_killed_recorder_is_completed_by_the_next_start(tmp_path: Path, store:
     # the restarted recorder records every message from its first to the last one published;
     # a reliable writer may hand a late joiner some older samples it still holds, after newer ones
     assert sorted(after) == list(range(min(after), len(sent['/imu'])))
+
+
+def test_the_node_takes_its_settings_from_a_parameter_file(tmp_path: Path, store: Path) -> None:
+    """As ``ros2 run mosaico_ros recorder --ros-args --params-file config/recorder.yaml``."""
+    import sys
+
+    from ros_support import Process
+
+    repo = Path(__file__).resolve().parents[1]
+    recorder = Process(
+        [
+            sys.executable,
+            '-m',
+            'mosaico_ros.nodes.recorder',
+            '--ros-args',
+            '--params-file',
+            str(repo / 'config' / 'recorder.yaml'),
+            '-p',
+            f'store:={store}',
+            '-p',
+            f'spool_dir:={tmp_path / "spool"}',
+            '-p',
+            'output:=from_params',
+            '-p',
+            'max_latency:=0.5',
+        ]
+    )
+    recorder.wait_for('recording into sequence from_params_0')
+    spec = {'topics': [{'topic': '/imu', 'type': IMU, 'hz': 100, 'count': 200}], 'hold_s': 0.5}
+    with publisher(spec, tmp_path) as sensors:
+        sent = published(sensors)
+    time.sleep(1.0)
+    assert recorder.stop() == 0, recorder.output
+    with _client(store) as client:
+        assert _imu_indices(client, 'from_params_0') == list(range(len(sent['/imu'])))
+
+
+def test_sim_time_and_qos_overrides(tmp_path: Path, store: Path) -> None:
+    """--use-sim-time stamps rows with /clock; a QoS override file changes one subscription."""
+    overrides = tmp_path / 'qos.yaml'
+    overrides.write_text('/imu:\n  reliability: best_effort\n  depth: 7\n')
+    recorder = _record(
+        tmp_path,
+        store,
+        '/imu',
+        '-o',
+        'sim',
+        '--use-sim-time',
+        '--qos-profile-overrides-path',
+        str(overrides),
+    )
+    spec = {
+        'topics': [
+            {
+                'topic': '/clock',
+                'type': 'rosgraph_msgs/msg/Clock',
+                'hz': 100,
+                'count': 400,
+                'wait_for_subscriber': True,
+            },
+            {'topic': '/imu', 'type': IMU, 'hz': 50, 'count': 100, 'start_s': 1.0},
+        ],
+        'hold_s': 0.5,
+    }
+    services = ServiceCaller('mosaico_recorder')
+    try:
+        with publisher(spec, tmp_path) as sensors:
+            sensors.wait_for('started /imu')
+            infos = services.node.get_subscriptions_info_by_topic('/imu')
+            published(sensors)
+    finally:
+        services.close()
+    time.sleep(1.0)
+    assert recorder.stop() == 0, recorder.output
+    [info] = [i for i in infos if i.node_name == 'mosaico_recorder']
+    assert info.qos_profile.reliability.name == 'BEST_EFFORT'
+    with _client(store) as client:
+        times = stored_rows(client, 'sim_0', '/imu').column('timestamp_ns').to_pylist()
+    # /clock runs from 1000 s to 1004 s: every row time is sim time, none is wall time
+    assert times
+    assert all(1_000_000_000_000 <= t <= 1_004_000_000_000 for t in times), times[:3]
+
+
+def test_a_second_ctrl_c_leaves_the_upload_to_the_next_start(tmp_path: Path, store: Path) -> None:
+    port = _free_port()  # no server there yet
+    args = (
+        '/imu',
+        '-o',
+        'later',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        str(port),
+        '--spool-dir',
+        str(tmp_path / 'spool'),
+    )
+    first = mosaico_ros('record', *args)
+    first.wait_for('recording into sequence')
+    spec = {'topics': [{'topic': '/imu', 'type': IMU, 'hz': 100, 'count': 150}], 'hold_s': 0.5}
+    with publisher(spec, tmp_path) as sensors:
+        sent = published(sensors)
+    time.sleep(1.0)
+    first.popen.send_signal(signal.SIGINT)
+    first.wait_for('Ctrl-C again to leave it')
+    first.stop(signal.SIGINT, timeout=30)
+    assert 'the next start uploads what is there' in first.output
+    assert list((tmp_path / 'spool').glob('later_0.mcap'))
+    server = _serve(store, port)
+    try:
+        second = mosaico_ros('record', *args)
+        second.wait_for('recording into sequence later_1')
+        time.sleep(2.0)
+        assert second.stop() == 0, second.output
+    finally:
+        server.stop()
+    with _client(store) as client:
+        assert _imu_indices(client, 'later_0') == list(range(len(sent['/imu'])))

@@ -62,6 +62,10 @@ def test_sdk_trace_query(catalog: Any) -> None:
     ]
     clusters = response[0].topics[0].clusterize()
     assert [(c.timerange.start, c.timerange.end) for c in clusters] == [
+        (T0 + 50 * IMU_STEP, T0 + 209 * IMU_STEP),
+    ]
+    clusters = response[0].topics[0].clusterize(clustering_dt_ns=IMU_STEP)
+    assert [(c.timerange.start, c.timerange.end) for c in clusters] == [
         (T0 + 50 * IMU_STEP, T0 + 79 * IMU_STEP),
         (T0 + 200 * IMU_STEP, T0 + 209 * IMU_STEP),
     ]
@@ -151,12 +155,14 @@ def test_clusterize_and_intersect(catalog: Any) -> None:
     high = {'IMU.acceleration.z': {'$gt': 9.0}}
     body = {
         'locator': 'drive_a/sensors/imu',
-        'clustering_dt_ns': 0,
+        'clustering_dt_ns': IMU_STEP,
         'ontology': high,
         'timestamp_range': None,
     }
     runs = [(T0 + 50 * IMU_STEP, T0 + 79 * IMU_STEP), (T0 + 200 * IMU_STEP, T0 + 209 * IMU_STEP)]
     assert paged(server, 'topic_filter_clusterize', body) == runs
+    whole = {**body, 'clustering_dt_ns': 0}
+    assert paged(server, 'topic_filter_clusterize', whole) == [(runs[0][0], runs[1][1])]
     merged = {**body, 'clustering_dt_ns': 200 * IMU_STEP}
     assert paged(server, 'topic_filter_clusterize', merged) == [(runs[0][0], runs[1][1])]
     ranged = {
@@ -174,7 +180,7 @@ def test_clusterize_and_intersect(catalog: Any) -> None:
         'clustering_dt_ns': 0,
         'ontology': {'GPS.position.x': {'$geq': 45.0 + 60 * 1e-5}},
     }
-    imu = {'locator': 'drive_a/sensors/imu', 'clustering_dt_ns': 0, 'ontology': high}
+    imu = {'locator': 'drive_a/sensors/imu', 'clustering_dt_ns': IMU_STEP, 'ontology': high}
     spans = paged(server, 'topic_filter_intersect', {'topics': [imu, gps], 'intersect_dt_ns': 0})
     assert spans == [(T0 + 200 * IMU_STEP, T0 + 209 * IMU_STEP)]
     assert (
@@ -185,5 +191,5 @@ def test_clusterize_and_intersect(catalog: Any) -> None:
         )
         == []
     )
-    with pytest.raises(flight.FlightServerError, match='not found'):
+    with pytest.raises(pa.ArrowKeyError, match='not found'):
         paged(server, 'topic_filter_clusterize', {**body, 'locator': 'drive_a/nope'})

@@ -1,14 +1,13 @@
-"""API-key permissions and TLS, driven by the real SDK and raw Flight calls."""
+"""API keys handed to the server in code, and TLS, driven by the real SDK and raw Flight calls."""
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.flight as flight
 import pytest
+from certificates import self_signed
 from test_server_helpers import connect, imu_message, sdk, write_drive
 
 from mosaico_ros.server import EmbeddedServer
@@ -61,7 +60,11 @@ def test_write_key_cannot_delete(keyed: EmbeddedServer) -> None:
         action = flight.Action('sequence_delete', b'{"locator": "keep"}')
         with pytest.raises(flight.FlightUnauthorizedError, match='needs delete permission'):
             list(raw.do_action(action, options=options))
-        denied = flight.FlightCallOptions(headers=[(b'mosaico-api-key-token', b'msco_unknown')])
+        malformed = flight.FlightCallOptions(headers=[(b'mosaico-api-key-token', b'msco_unknown')])
+        with pytest.raises(flight.FlightUnauthenticatedError, match='malformed API key'):
+            list(raw.list_flights(options=malformed))
+        unknown = READ[:-1] + ('2' if READ[-1] != '2' else '3')
+        denied = flight.FlightCallOptions(headers=[(b'mosaico-api-key-token', unknown.encode())])
         with pytest.raises(flight.FlightUnauthenticatedError, match='unknown API key'):
             list(raw.list_flights(options=denied))
         with pytest.raises(flight.FlightUnauthenticatedError, match='missing API key'):
@@ -70,40 +73,8 @@ def test_write_key_cannot_delete(keyed: EmbeddedServer) -> None:
     assert [f.descriptor.path for f in flights] == [[b'keep']]
 
 
-def _self_signed() -> tuple[bytes, bytes]:
-    x509 = pytest.importorskip('cryptography.x509', reason='cryptography is needed to make a cert')
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, '127.0.0.1')])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address('127.0.0.1'))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return cert.public_bytes(serialization.Encoding.PEM), key_pem
-
-
 def test_tls_with_api_key(store_dir: Path, tmp_path: Path) -> None:
-    cert, key = _self_signed()
+    cert, key = self_signed()
     cert_path = tmp_path / 'cert.pem'
     cert_path.write_bytes(cert)
     with EmbeddedServer(

@@ -29,7 +29,7 @@ reason, with the file and offset of the first one.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,9 +41,9 @@ from mosaico_ros.pipeline.driver import Pipeline
 from mosaico_ros.pipeline.policy import CutPolicy
 from mosaico_ros.pipeline.report import Failure, SequenceReport, SequenceStatus
 from mosaico_ros.pipeline.routing import Router
-from mosaico_ros.pipeline.selection import TopicSelection
 from mosaico_ros.pipeline.sink import SessionSink
 from mosaico_ros.pipeline.types import resolve_types
+from mosaico_ros.protocol import sanitize_topic_name
 
 if TYPE_CHECKING:
     from mosaico_ros.adapters import AdapterRegistry
@@ -109,12 +109,7 @@ class Injector:
         self.registry = registry
         for name in self.options.adapter_overrides.values():
             self.registry.by_name(name)
-        self.selection = TopicSelection(
-            regex=self.options.topics,
-            exclude_regex=self.options.exclude,
-            type_regex=self.options.types,
-            names={'regex': '--topics', 'exclude_regex': '--exclude', 'type_regex': '--types'},
-        )
+        self.selection = self.options.selection
         self.progress: InjectProgress = progress or NullProgress()
         self.on_stored = on_stored
         self.last_conversion: ConversionStats | None = None
@@ -151,6 +146,7 @@ class Injector:
         reader: BagReader,
         report: SequenceReport,
         sink: SessionSink | None,
+        left_out: Mapping[str, str] | None = None,
     ) -> tuple[Pipeline, BagSource, list[Connection]]:
         """Declare the bag's topics in a new pipeline; return it, the source and what to read."""
         options = self.options
@@ -162,7 +158,8 @@ class Injector:
             resolution.typestore,
             self.selection,
             options.adapter_overrides,
-            resolution.unknown,
+            unknown=resolution.unknown,
+            left_out=left_out,
         )
         pipeline = Pipeline(
             router,
@@ -255,6 +252,9 @@ class Injector:
             with self._open(path) as reader:
                 report.bytes_total = reader.size_bytes
                 self._inject_open(path, reader, report)
+        except KeyboardInterrupt:  # before anything was created on the server
+            report.interrupted, report.status = True, SequenceStatus.FAILED
+            report.error = f'{path}: interrupted (Ctrl-C or SIGTERM) before anything was stored'
         except Exception as err:
             if report.error is None:
                 report.error = f'{path}: {err}'
@@ -266,16 +266,18 @@ class Injector:
     def _inject_open(self, path: Path, reader: BagReader, report: SequenceReport) -> None:
         assert self.client is not None
         options = self.options
+        resume = options.resume and self.client.sequence_exists(report.sequence)
         sink = SessionSink(
             self.client,
             report.sequence,
             metadata={**options.metadata, 'rosbag_injection': path.name},
-            update=options.update,
+            update=options.update or resume,
             on_error=options.on_error,
             topic_metadata=options.topic_metadata,
         )
-        pipeline, source, wanted = self._pipeline(path, reader, report, sink)
-        sink.open()
+        left_out = self._stored_already(report.sequence, reader) if resume else None
+        pipeline, source, wanted = self._pipeline(path, reader, report, sink, left_out)
+        sink.open([state.info.topic for state in pipeline.topics() if state.route is not None])
         known = None if self._windowed else sum(c.message_count or 0 for c in wanted)
         if any(c.message_count is None for c in wanted):
             known = None
@@ -295,28 +297,72 @@ class Injector:
             progress.advance(since, payload)
             progress.finish()
             self._check_completeness(reader, report)
-        except Exception as err:
+            if options.on_error == 'delete' and not report.clean:
+                raise InjectError('; '.join(report.problems()[:5]))
+        except BaseException as err:  # Ctrl-C and SIGTERM too: the error policy decides
             self._abort(sink, report, path, err)
+            if not isinstance(err, Exception | KeyboardInterrupt):
+                raise
             return
-        if options.on_error == 'delete' and not report.clean:
-            self._abort(sink, report, path, '; '.join(report.problems()[:5]))
-            return
+        started = sink.started
         sink.close()
-        if report.clean:
+        if not started:
+            self._nothing_stored(report)
+        elif report.clean:
             report.status = SequenceStatus.STORED
         else:
             report.status = SequenceStatus.PARTIAL if report.stored else SequenceStatus.FAILED
 
-    def _abort(self, sink: SessionSink, report: SequenceReport, path: Path, why: Any) -> None:
-        """Apply the error policy; under 'delete' nothing of the session stays."""
-        stored = sink.started
-        sink.abort(str(why))
+    def _abort(
+        self, sink: SessionSink, report: SequenceReport, path: Path, error: BaseException
+    ) -> None:
+        """Apply the error policy: under 'delete' nothing of the session stays."""
+        started = sink.started
+        sink.abort(f'{type(error).__name__}: {error}')
+        why = str(error) or type(error).__name__
+        if isinstance(error, KeyboardInterrupt):
+            report.interrupted = True
+            why = 'interrupted (Ctrl-C or SIGTERM)'
         if self.options.on_error == 'delete':
-            report.status = SequenceStatus.DELETED if stored else SequenceStatus.FAILED
+            report.status = SequenceStatus.DELETED if started else SequenceStatus.FAILED
             report.error = f'{path}: nothing kept (--on-error delete) because: {why}'
+        else:
+            report.status = SequenceStatus.PARTIAL if report.stored else SequenceStatus.FAILED
+            report.error = f'{path}: {why}'
+
+    def _nothing_stored(self, report: SequenceReport) -> None:
+        """Say why a run created no sequence: an empty bag or window is a warning, not a failure."""
+        if report.received == 0 and not report.failures:
+            report.status = SequenceStatus.EMPTY
+            where = 'in the time window' if self._windowed else 'in the bag'
+            selected = [t for t in report.topics.values() if t.ingest]
+            if report.topics and not selected:
+                where = 'on the selected topics (none is selected)'
+            report.notes.append(f'no message {where}: no sequence was created')
             return
-        if isinstance(why, BaseException):
-            raise why
+        report.status = SequenceStatus.FAILED
+        report.notes.append('no message could be stored: no sequence was created')
+
+    def _stored_already(self, sequence: str, reader: BagReader) -> dict[str, str]:
+        """For --resume: the bag's topics the sequence holds already, and how completely."""
+        assert self.client is not None
+        handler = self.client.sequence_handler(sequence)
+        stored = {sanitize_topic_name(t) for t in (handler.topics if handler else [])}
+        left_out: dict[str, str] = {}
+        for topic, connections in reader.topics().items():
+            if sanitize_topic_name(topic) not in stored:
+                continue
+            rows = self.client.topic_handler(sequence, topic)
+            count = rows.msg_count if rows is not None else 0
+            declared = sum(c.message_count or 0 for c in connections)
+            if declared and count < declared and not self._windowed:
+                left_out[topic] = (
+                    f'incomplete in {sequence} ({count} of {declared} rows); a topic cannot be '
+                    'completed in place: delete the sequence and inject again'
+                )
+            else:
+                left_out[topic] = f'stored already ({count} rows)'
+        return left_out
 
     def _check_completeness(self, reader: BagReader, report: SequenceReport) -> None:
         _add_problems(report, reader.problems)
@@ -379,4 +425,9 @@ def inject_paths(
     if options.sequence is not None and len(paths) > 1:
         raise InjectError('--sequence names one sequence; give a single bag with it')
     injector = Injector(client, options, progress=progress, on_stored=on_stored)
-    return [injector.inject(path) for path in paths]
+    reports = []
+    for path in paths:
+        reports.append(injector.inject(path))
+        if reports[-1].interrupted:
+            break  # Ctrl-C or SIGTERM: the bags after this one are not started
+    return reports

@@ -199,16 +199,14 @@ class McapReader(BagReader):
         if len(head) < 9:
             raise _TruncatedError(pos, f'record header cut off ({len(head)} of 9 bytes present)')
         opcode, length = RECORD.unpack(head)
-        if length > self._file_size:
-            raise _TruncatedError(
-                pos, f'record opcode 0x{opcode:02x} declares {length} bytes, larger than the file'
-            )
-        body = self._fh.read(length)
+        body = self._fh.read(min(length, self._file_size))
         if len(body) < length:
             raise _TruncatedError(
                 pos,
                 f'record opcode 0x{opcode:02x} cut off ({length} bytes declared,'
                 f' {len(body)} present)',
+                opcode,
+                body,
             )
         return opcode, body, pos + 9 + length
 
@@ -372,12 +370,22 @@ class McapReader(BagReader):
     # -- records -------------------------------------------------------------------
 
     def _records(self) -> Iterator[tuple[int, int, bytes]]:
-        """Yield (opcode, offset, body) of data-section records up to the first damage."""
+        """Yield (opcode, offset, body) of data-section records up to the first damage.
+
+        A chunk cut off by the end of the file is yielded with the records
+        it still holds whole (see `_cut_chunk`), so a truncated file keeps
+        everything written before the cut.
+        """
         pos = 8
         while True:
             try:
                 rec = self._read_record(pos)
             except _TruncatedError as exc:
+                if exc.opcode == OP_CHUNK:
+                    salvaged = self._cut_chunk(exc.pos, exc.body)
+                    if salvaged is not None:
+                        yield OP_CHUNK, exc.pos, salvaged
+                        return
                 self.report_at(exc.pos, 'truncated', exc.reason)
                 return
             if rec is None:
@@ -387,6 +395,44 @@ class McapReader(BagReader):
                 return
             yield opcode, pos, body
             pos = nxt
+
+    def _cut_chunk(self, pos: int, body: bytes) -> bytes | None:
+        """Rebuild a whole, uncompressed chunk record from the part of one that is present.
+
+        The decompressed prefix is cut back to its last whole record and the
+        truncation is reported with the number of messages kept.
+
+        Returns:
+            The body of an uncompressed chunk holding the whole records, or
+            None when nothing can be read from the part present.
+
+        """
+        try:
+            start, end, _, _ = CHUNK.unpack_from(body, 0)
+            cur = _Body(body, CHUNK.size)
+            compression = cur.string()
+            declared = cur.u64()
+            data = body[cur.pos :]
+            if compression == '':
+                prefix = data
+            elif compression == 'zstd':
+                prefix = zstandard.ZstdDecompressor().decompressobj().decompress(data)
+            elif compression == 'lz4':
+                prefix = lz4.frame.LZ4FrameDecompressor().decompress(data)
+            else:
+                return None
+        except (ValueError, struct.error, UnicodeDecodeError, zstandard.ZstdError, RuntimeError):
+            return None
+        whole = prefix[: _whole_records_end(prefix)]
+        kept = sum(1 for op, _ in _inner_records(whole) if op == OP_MESSAGE)
+        self.report_at(
+            pos,
+            'truncated',
+            f'chunk cut off by the end of the file ({len(data)} of {declared} compressed bytes '
+            f'present); {kept} whole messages recovered from it',
+        )
+        header = CHUNK.pack(start, end, len(whole), zlib.crc32(whole))
+        return header + struct.pack('<I', 0) + struct.pack('<Q', len(whole)) + whole
 
     def _decompress_chunk(self, pos: int, body: bytes) -> bytes | None:
         """Return a chunk's records, or None (reported) if they cannot be trusted."""
@@ -531,10 +577,25 @@ class McapReader(BagReader):
 
 
 class _TruncatedError(Exception):
-    def __init__(self, pos: int, reason: str) -> None:
+    """A record runs past the end of the file; `opcode` and `body` are what is present."""
+
+    def __init__(self, pos: int, reason: str, opcode: int | None = None, body: bytes = b'') -> None:
         super().__init__(reason)
         self.pos = pos
         self.reason = reason
+        self.opcode = opcode
+        self.body = body
+
+
+def _whole_records_end(records: bytes) -> int:
+    """Return the end of the last whole record in `records`."""
+    pos = 0
+    while pos + 9 <= len(records):
+        _, length = RECORD.unpack_from(records, pos)
+        if pos + 9 + length > len(records):
+            break
+        pos += 9 + length
+    return pos
 
 
 def _inner_records(records: bytes) -> Iterator[tuple[int, bytes]]:

@@ -1,4 +1,4 @@
-"""What `mosaico-ros inject` can be told: options, time bounds, names and topic filters."""
+"""What `mosaico-ros inject` can be told: options, time bounds and sequence names."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
+
+from mosaico_ros.pipeline.selection import TopicSelection
 
 OnError = Literal['report', 'delete']
 
@@ -24,16 +26,19 @@ class InjectOptions:
             bag's name when None.
         metadata: Sequence user metadata (``rosbag_injection`` is added).
         topic_metadata: Topic name -> user metadata of that topic.
-        topics: Regexes; when given, only topics matching one are ingested.
-        exclude: Regexes of topics never ingested.
-        types: Regexes; when given, only ROS types matching one are ingested.
+        selection: Which topics to ingest, in rosbag2's vocabulary (exact
+            names, regexes, exclusions, types); every topic by default.
         start_ns: Only messages with log time >= start_ns.
         end_ns: Only messages with log time < end_ns.
         dry_run: Plan only: nothing is written.
         on_error: 'report' keeps what was stored and counts the losses;
             'delete' removes the whole sequence (the session for --update)
             when anything was lost.
-        update: Add a session to an existing sequence instead of failing.
+        update: Add a session to an existing sequence instead of failing; the
+            bag's topics must be new to the sequence.
+        resume: Complete an interrupted inject: like `update`, but the topics
+            the sequence already holds are left out (and named in the report),
+            and the sequence is created when it does not exist.
         adapters: Dotted modules to import so their adapters register.
         adapter_overrides: Topic -> adapter class name or ontology tag.
         msg_paths: Directories of ``<pkg>/msg/<Name>.msg`` definitions.
@@ -51,14 +56,13 @@ class InjectOptions:
     sequence: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
     topic_metadata: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    topics: Sequence[str] = ()
-    exclude: Sequence[str] = ()
-    types: Sequence[str] = ()
+    selection: TopicSelection = field(default_factory=TopicSelection)
     start_ns: int | None = None
     end_ns: int | None = None
     dry_run: bool = False
     on_error: OnError = 'report'
     update: bool = False
+    resume: bool = False
     adapters: Sequence[str] = ()
     adapter_overrides: Mapping[str, str] = field(default_factory=dict)
     msg_paths: Sequence[Path] = ()
@@ -119,7 +123,8 @@ def sequence_name_for(path: Path) -> tuple[str, str | None]:
         path: File or rosbag2 directory.
 
     Returns:
-        The name, and the raw name it came from when they differ (else None).
+        The name, and the raw name (without storage suffixes) when sanitizing
+        changed it (else None: dropping ``.mcap`` renames nothing).
 
     """
     raw = path.resolve().name if path.name in ('', '.', '..') else path.name
@@ -133,41 +138,4 @@ def sequence_name_for(path: Path) -> tuple[str, str | None]:
     name = _VALID_NAME.sub('_', stem).strip('_') or 'bag'
     if not name[0].isalnum():
         name = f's{name}'
-    return name, (None if name == raw else raw)
-
-
-class TopicSelection:
-    """The `--topics`, `--exclude` and `--types` filters, compiled."""
-
-    def __init__(
-        self,
-        topics: Sequence[str] = (),
-        exclude: Sequence[str] = (),
-        types: Sequence[str] = (),
-    ) -> None:
-        """Compile the patterns.
-
-        Raises:
-            ValueError: A pattern is not a valid regular expression.
-
-        """
-        self._topics = [self._compile(p, '--topics') for p in topics]
-        self._exclude = [self._compile(p, '--exclude') for p in exclude]
-        self._types = [self._compile(p, '--types') for p in types]
-
-    @staticmethod
-    def _compile(pattern: str, option: str) -> re.Pattern[str]:
-        try:
-            return re.compile(pattern)
-        except re.error as err:
-            raise ValueError(f'{option} {pattern!r} is not a regular expression: {err}') from None
-
-    def why_not(self, topic: str, msgtype: str) -> str | None:
-        """Return why a topic is left out, or None when it is selected."""
-        if self._topics and not any(p.search(topic) for p in self._topics):
-            return 'not matched by --topics'
-        if any(p.search(topic) for p in self._exclude):
-            return 'matched by --exclude'
-        if self._types and not any(p.search(msgtype) for p in self._types):
-            return 'type not matched by --types'
-        return None
+    return name, (None if name == stem else stem)

@@ -255,7 +255,19 @@ class Ros1Reader(BagReader):
             msg = f'{self.path}: not a ROS 1 bag (starts with {magic[:16]!r})'
             raise BagFormatError(msg)
         try:
-            fields, data, data_pos = self._read_record(len(MAGIC))
+            try:
+                fields, data, data_pos = self._read_record(len(MAGIC))
+            except _CutError as cut:
+                if not cut.fields or cut.fields.get(b'op') != OP_BAG_HEADER:
+                    raise
+                # Only the header's padding is cut: nothing follows it.
+                self.report_at(
+                    len(MAGIC),
+                    'truncated',
+                    f'the file ends at byte {self._file_size}, inside the padding of the bag '
+                    'header; no record follows it',
+                )
+                return False
             if fields.get(b'op') != OP_BAG_HEADER:
                 msg = 'first record is not a bag header'
                 raise ValueError(msg)
@@ -263,11 +275,11 @@ class Ros1Reader(BagReader):
         except (_CutError, *_UNPARSABLE) as exc:
             msg = f'{self.path}: bag header at offset {len(MAGIC)} is unreadable: {exc!r}'
             raise BagFormatError(msg) from exc
-        if index_pos and self._read_index(index_pos):
+        if 0 < index_pos <= self._file_size and self._read_index(index_pos):
             return True
         self._conns.clear()
         self._chunks.clear()
-        self._scan(data_pos + len(data))
+        self._scan(data_pos + len(data), index_pos)
         return False
 
     def _add_connection(self, fields: dict[bytes, bytes], data: bytes) -> None:
@@ -321,8 +333,19 @@ class Ros1Reader(BagReader):
             return False
         return True
 
-    def _scan(self, pos: int) -> None:
-        """Rebuild connections and chunk list by walking every record from pos."""
+    def _scan(self, pos: int, index_pos: int) -> None:
+        """Rebuild connections and chunk list by walking every record from pos.
+
+        A file that ends before the index its header announces was cut
+        short: the cut is reported at the record it splits, or at the end of
+        the file when it falls between two records.
+        """
+        if index_pos > self._file_size:
+            self._scan_until_cut(pos, f'; the index was due at byte {index_pos}')
+            return
+        self._scan_until_cut(pos, '')
+
+    def _scan_until_cut(self, pos: int, expected: str) -> None:
         while pos < self._file_size:
             try:
                 fields, data, data_pos = self._read_record(pos)
@@ -335,7 +358,7 @@ class Ros1Reader(BagReader):
                     'truncated',
                     f'record at offset {pos} is cut off ({cut.declared} bytes declared,'
                     f' {cut.present} present);'
-                    f' {recovered} complete messages recovered before the cut',
+                    f' {recovered} complete messages recovered before the cut{expected}',
                 )
                 return
             except _UNPARSABLE as exc:
@@ -347,6 +370,12 @@ class Ros1Reader(BagReader):
             elif op == OP_CONNECTION:
                 self._add_connection(fields, data)
             pos = data_pos + len(data)
+        if expected:
+            self.report_at(
+                self._file_size,
+                'truncated',
+                f'the file ends at byte {self._file_size}, between two records{expected}',
+            )
 
     def _scan_chunk(
         self, pos: int, fields: dict[bytes, bytes], data: bytes, *, complete: bool
@@ -386,6 +415,13 @@ class Ros1Reader(BagReader):
             fields, data, data_pos = self._read_record(chunk.pos)
         except _CutError as cut:
             if cut.fields.get(b'op') != OP_CHUNK:
+                self.report_at(
+                    chunk.pos,
+                    'truncated',
+                    f'the index lists a chunk at offset {chunk.pos}, but the file ends at byte '
+                    f'{self._file_size}',
+                    lost=lost,
+                )
                 return []
             fields, data, data_pos, complete = cut.fields, cut.data, cut.data_pos, False
         except _UNPARSABLE as exc:

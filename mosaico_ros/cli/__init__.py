@@ -4,8 +4,19 @@ Command modules import their heavy dependencies (client, server, bags) inside
 the command, so `mosaico-ros --help` starts fast.
 """
 
-from mosaico_ros.cli import catalog, demo, export, inject, play, record, serve
+from mosaico_ros.cli import apikey, catalog, demo, export, inject, play, record, serve
 from mosaico_ros.cli.group import main
 from mosaico_ros.cli.options import console
 
-__all__ = ['catalog', 'console', 'demo', 'export', 'inject', 'main', 'play', 'record', 'serve']
+__all__ = [
+    'apikey',
+    'catalog',
+    'console',
+    'demo',
+    'export',
+    'inject',
+    'main',
+    'play',
+    'record',
+    'serve',
+]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,14 +30,16 @@ from mosaico_ros.cli.options import (
     parse_topic_metadata,
     target_options,
 )
+from mosaico_ros.cli.selection import selection_options
 from mosaico_ros.connect import Target, open_client
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
     from mosaico_ros.bags.options import InjectOptions
     from mosaico_ros.client import MosaicoClient
     from mosaico_ros.pipeline.report import SequenceReport
+    from mosaico_ros.pipeline.selection import TopicSelection
 
 
 class _RichInjectProgress:
@@ -75,6 +79,20 @@ class _PayloadRateColumn(ProgressColumn):
         return Text(f'{rate:6.1f} MB/s', style='progress.data.speed')
 
 
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Make SIGTERM stop the command as Ctrl-C does (the inject applies its error policy)."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def inject_with_progress(
     client: MosaicoClient, paths: Sequence[Path], options: InjectOptions
 ) -> list[SequenceReport]:
@@ -97,15 +115,17 @@ def inject_with_progress(
 
 
 def _print_reports(reports: list[Any], dry_run: bool) -> None:
-    from mosaico_ros.pipeline.report import plan_table, summary_table
+    from mosaico_ros.pipeline.report import SequenceStatus, plan_table, summary_table
 
     for report in reports:
         if report.error is not None and not report.topics:
             console.print(f'[red]failed[/]: {report.error}')
             continue
         console.print(plan_table(report) if dry_run else summary_table(report))
+        style = 'yellow' if report.status is SequenceStatus.EMPTY else 'dim'
+        label = 'warning' if report.status is SequenceStatus.EMPTY else 'note'
         for note in report.notes[:10]:
-            console.print(f'  [dim]note: {note}[/]', highlight=False)
+            console.print(f'  [{style}]{label}: {note}[/]', highlight=False)
         problems = report.problems()
         for line in problems[:20]:
             console.print(f'  [yellow]![/] {line}', highlight=False)
@@ -130,13 +150,7 @@ def _print_reports(reports: list[Any], dry_run: bool) -> None:
     metavar='TOPIC=JSON',
     help='Metadata of one topic (JSON object or @file.json); repeatable.',
 )
-@click.option('--topics', multiple=True, metavar='REGEX', help='Only topics matching; repeatable.')
-@click.option(
-    '--exclude', multiple=True, metavar='REGEX', help='Never topics matching; repeatable.'
-)
-@click.option(
-    '--types', multiple=True, metavar='REGEX', help='Only ROS types matching; repeatable.'
-)
+@selection_options(legacy_regex=True)
 @click.option('--start', metavar='T', help='From log time T (ns integer, seconds float, ISO-8601).')
 @click.option('--end', metavar='T', help='Until log time T, exclusive (same forms as --start).')
 @click.option('--dry-run', is_flag=True, help='Print what would be ingested; write nothing.')
@@ -147,7 +161,12 @@ def _print_reports(reports: list[Any], dry_run: bool) -> None:
     show_default=True,
     help='On damage or a failure: keep what was stored, or remove the sequence.',
 )
-@click.option('--update', is_flag=True, help='Add a session to an existing sequence.')
+@click.option('--update', is_flag=True, help='Add a session of new topics to a sequence.')
+@click.option(
+    '--resume',
+    is_flag=True,
+    help='Complete an interrupted inject: store only the topics the sequence lacks.',
+)
 @click.option(
     '--adapters', multiple=True, metavar='MODULE', help='Import a module of adapters; repeatable.'
 )
@@ -178,14 +197,13 @@ def inject(
     sequence: str | None,
     metadata: str | None,
     topic_metadata: tuple[str, ...],
-    topics: tuple[str, ...],
-    exclude: tuple[str, ...],
-    types: tuple[str, ...],
+    selection: TopicSelection,
     start: str | None,
     end: str | None,
     dry_run: bool,
     on_error: str,
     update: bool,
+    resume: bool,
     adapters: tuple[str, ...],
     adapter_specs: tuple[str, ...],
     msg_path: tuple[Path, ...],
@@ -195,9 +213,12 @@ def inject(
     """Store bags as sequences: one sequence per PATH.
 
     PATH is an .mcap, a ROS 1 .bag, a .db3 or a rosbag2 directory (found by
-    its metadata.yaml, whatever its name). Topic patterns are Python regular
-    expressions searched in the name, like `ros2 bag record -e`. Exits with
-    status 1 when any message was skipped or any part of a bag was damaged.
+    its metadata.yaml, whatever its name). Topics are chosen with rosbag2's
+    options (--topics exact names, -e/-x regular expressions searched in the
+    name). Exits with status 1 when any message was skipped or any part of a
+    bag was damaged, 130 when interrupted: Ctrl-C and SIGTERM apply --on-error
+    as a failure does. A bag with no message (in the window) creates no
+    sequence; that is a warning, not a failure.
     """
     from mosaico_ros.bags.injector import InjectError, inject_paths
     from mosaico_ros.bags.options import InjectOptions
@@ -209,14 +230,13 @@ def inject(
         sequence=sequence,
         metadata=parse_json_object(metadata, '--metadata') if metadata else {},
         topic_metadata=parse_topic_metadata(topic_metadata),
-        topics=topics,
-        exclude=exclude,
-        types=types,
+        selection=selection,
         start_ns=parse_time_bound(start, '--start'),
         end_ns=parse_time_bound(end, '--end'),
         dry_run=dry_run,
         on_error='delete' if on_error == 'delete' else 'report',
         update=update,
+        resume=resume,
         adapters=adapters,
         adapter_overrides=parse_adapter_overrides(adapter_specs),
         msg_paths=msg_path,
@@ -227,7 +247,7 @@ def inject(
         if dry_run:
             reports = inject_paths(None, paths, options)
         else:
-            with open_client(target) as client:
+            with open_client(target) as client, sigterm_as_interrupt():
                 reports = inject_with_progress(client, paths, options)
     except (InjectError, ValueError) as err:
         raise click.ClickException(str(err)) from None

@@ -469,10 +469,16 @@ class Recorder:
             return ''
 
     def _callback(self, state: TopicState) -> Any:
+        """Return the callback of a topic's subscription: hand messages to the spool, no more.
+
+        rclpy rebuilds its wait set for every message it hands over, which caps
+        a Python subscriber far below what DDS delivers; so the callback also
+        takes whatever else is already waiting on the subscription (`_drain`).
+        """
         spool = self.spool
         clock = self.node.get_clock()
 
-        def received(data: bytes, info: Any) -> None:
+        def take(data: bytes, info: Any) -> None:
             gid = info['publisher_gid']['data']
             sequence = info['publication_sequence_number']
             if self.paused:  # still seen, so the publisher's sequence has no gap to count
@@ -480,6 +486,10 @@ class Recorder:
                 return
             time_ns = clock.now().nanoseconds if self.sim_time else info['received_timestamp']
             spool.put(state, time_ns, data, sequence, gid)
+
+        def received(data: bytes, info: Any) -> None:
+            take(data, info)
+            _drain(state.subscription, take)
 
         return received
 
@@ -603,8 +613,17 @@ class Recorder:
 
     # -- stopping ------------------------------------------------------------------------------
 
-    def stop(self, echo: Any = None) -> list[SequenceReport]:
-        """Close the spool, let the uploader finalize everything, and return the reports."""
+    def stop(
+        self, echo: Any = None, give_up: threading.Event | None = None
+    ) -> list[SequenceReport]:
+        """Close the spool, let the uploader finalize everything, and return the reports.
+
+        Args:
+            echo: Prints progress lines while the upload finishes.
+            give_up: When set (a second Ctrl-C), stop waiting: what is not
+                uploaded stays in the spool, and the next start uploads it.
+
+        """
         for state in self.topics.values():
             if state.subscription is not None:
                 self.node.destroy_subscription(state.subscription)
@@ -616,7 +635,12 @@ class Recorder:
             uploader.stdin.close()
         said = time.monotonic()
         while uploader.poll() is None:
-            time.sleep(0.2)
+            if give_up is not None and give_up.wait(0.2):
+                uploader.terminate()
+                uploader.wait(30)
+                if echo is not None:
+                    echo(f'left in {self.directory}: the next start uploads what is there')
+                break
             status = read_status(self.directory)
             if echo is not None and status is not None and time.monotonic() - said >= 5.0:
                 said = time.monotonic()
@@ -624,6 +648,19 @@ class Recorder:
                 echo(f'uploading {status.pending} segment(s) left in {self.directory}: {link}')
         status = read_status(self.directory)
         return [SequenceReport.from_dict(r) for r in (status.done if status else [])]
+
+
+def _drain(subscription: Any, take: Any, most: int = 1000) -> None:
+    """Take up to `most` more messages already waiting on a raw subscription."""
+    if subscription is None:
+        return
+    handle = subscription.handle
+    with handle:
+        for _ in range(most):
+            taken = handle.take_message(subscription.msg_type, True)
+            if taken is None:
+                return
+            take(*taken)
 
 
 def _hidden(topic: str) -> bool:
@@ -643,11 +680,12 @@ def _load_overrides(path: str) -> dict[str, dict[str, Any]]:
 
 
 @contextlib.contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+def _stop_on_signals(stop: threading.Event, give_up: threading.Event) -> Iterator[None]:
+    """SIGINT or SIGTERM sets `stop`; a second one sets `give_up`."""
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     def handler(signum: int, frame: Any) -> None:
-        stop.set()
+        (give_up if stop.is_set() else stop).set()
 
     for sig in previous:
         signal.signal(sig, handler)
@@ -690,20 +728,20 @@ def run(
             f'recording into sequence {recorder.spool.sequence} through {recorder.directory} '
             f'(Ctrl-C to stop)'
         )
-        stop = threading.Event()
+        stop, give_up = threading.Event(), threading.Event()
         executor = SingleThreadedExecutor()
         executor.add_node(node)
         # spin() in its own thread: spin_once() builds a wait set per call, a few ms each,
         # which caps a subscription far below what DDS delivers.
         spinner = threading.Thread(target=executor.spin, name='rclpy-executor', daemon=True)
         spinner.start()
-        with _stop_on_signals(stop):
+        with _stop_on_signals(stop, give_up):
             while not stop.wait(0.2):
                 pass
-        executor.shutdown(timeout_sec=5.0)
-        spinner.join(5.0)
-        echo('stopping: closing the spool and finalizing the upload')
-        reports = recorder.stop(echo)
+            executor.shutdown(timeout_sec=5.0)
+            spinner.join(5.0)
+            echo('stopping: closing the spool and finalizing the upload (Ctrl-C again to leave it)')
+            reports = recorder.stop(echo, give_up)
         node.destroy_node()
         return reports
     finally:

@@ -6,8 +6,10 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mosaico_ros.pipeline.selection import TopicSelection
+if TYPE_CHECKING:
+    from mosaico_ros.pipeline.selection import TopicSelection
 
 DEFAULT_NODE_NAME = 'mosaico_recorder'
 GIB = 1 << 30
@@ -92,6 +94,8 @@ class RecorderConfig:
 
     def selection(self) -> TopicSelection:
         """Return the topic filters, in rosbag2's meaning."""
+        from mosaico_ros.pipeline.selection import TopicSelection
+
         return TopicSelection(
             topics=self.topics,
             regex=(self.regex,) if self.regex else (),

@@ -34,6 +34,7 @@ import numpy as np
 
 from mosaico_ros.adapters.errors import AdapterError
 from mosaico_ros.adapters.registry import ROS_METADATA_KEY
+from mosaico_ros.client.closing import ClosesOnExit
 from mosaico_ros.pipeline.conversion import REJECTIONS
 from mosaico_ros.pipeline.envelope import RawMessage
 from mosaico_ros.pipeline.qos import Profile, normalize_profile
@@ -42,8 +43,6 @@ from mosaico_ros.pipeline.selection import TopicSelection
 from mosaico_ros.protocol import TIMESTAMP_COLUMN
 
 if TYPE_CHECKING:
-    from types import TracebackType
-
     import pyarrow as pa
     from rosbags.typesys.store import Typestore
 
@@ -226,7 +225,7 @@ class StoredTopic:
     end_ns: int | None
 
 
-class StoredSequences:
+class StoredSequences(ClosesOnExit):
     """Stored sequences opened for replay: their topics, encoders and merged messages.
 
     Use as a context manager. Several sequences play on one timeline; a
@@ -414,14 +413,3 @@ class StoredSequences:
         handlers, self._handlers = self._handlers, []
         for handler in handlers:
             handler.close()
-
-    def __enter__(self) -> StoredSequences:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from mosaico_ros.protocol import sanitize_topic_name
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -35,6 +37,8 @@ class SequenceStatus(str, Enum):
     """Nothing could be stored."""
     PLANNED = 'planned'
     """Dry run: nothing was written."""
+    EMPTY = 'empty'
+    """Nothing to store (no message, or none in the time window): no sequence was created."""
 
 
 @dataclass
@@ -138,6 +142,7 @@ class SequenceReport:
         error: The error that stopped the run, if any.
         elapsed_s: Wall time.
         bytes_total: Size of the source on disk (0 for a live source).
+        interrupted: Ctrl-C or SIGTERM stopped the run (the error policy was applied).
 
     """
 
@@ -151,6 +156,7 @@ class SequenceReport:
     error: str | None = None
     elapsed_s: float = 0.0
     bytes_total: int = 0
+    interrupted: bool = False
 
     @property
     def received(self) -> int:
@@ -180,7 +186,7 @@ class SequenceReport:
             and not self.failures
             and self.skipped == 0
             and self.lost == 0
-            and self.status in (SequenceStatus.STORED, SequenceStatus.PLANNED)
+            and self.status in (SequenceStatus.STORED, SequenceStatus.PLANNED, SequenceStatus.EMPTY)
         )
 
     def problems(self) -> list[str]:
@@ -269,8 +275,14 @@ def _first(report: TopicReport, reason: str) -> str:
     return f' (first {", ".join(where)}{detail})' if where or detail else ''
 
 
+INTERRUPTED_STATUS = 130
+"""Exit status of a run stopped by Ctrl-C or SIGTERM, as shells report SIGINT."""
+
+
 def exit_code(reports: list[SequenceReport]) -> int:
-    """Return the process status for a set of bags: 0 only if every bag is clean."""
+    """Return the process status: 130 when interrupted, else 0 only if every report is clean."""
+    if any(report.interrupted for report in reports):
+        return INTERRUPTED_STATUS
     return 0 if reports and all(report.clean for report in reports) else 1
 
 
@@ -306,7 +318,7 @@ def summary_table(report: SequenceReport) -> Table:
         if not topic.ingest:
             skipped = skipped or topic.note
         table.add_row(
-            topic.topic,
+            sanitize_topic_name(topic.topic),
             topic.msgtype,
             topic.adapter or '-',
             str(topic.stored),
@@ -332,7 +344,7 @@ def plan_table(report: SequenceReport) -> Table:
         count = '?' if topic.expected is None else str(topic.expected)
         ingest = 'yes' if topic.ingest else f'no: {topic.note}'
         table.add_row(
-            topic.topic,
+            sanitize_topic_name(topic.topic),
             topic.msgtype,
             topic.adapter or '-',
             topic.ontology_tag or '-',

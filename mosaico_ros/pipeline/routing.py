@@ -93,6 +93,8 @@ class Router:
         selection: Which topics to store.
         overrides: Topic -> adapter class name or ontology tag.
         unknown: ROS type -> why it cannot be decoded (from the type resolver).
+        left_out: Topic -> why the caller leaves it out (not counted, like an
+            exclusion: `inject --resume` leaves out what is stored already).
 
     """
 
@@ -102,7 +104,9 @@ class Router:
         typestore: Typestore,
         selection: TopicSelection,
         overrides: Mapping[str, str] | None = None,
+        *,
         unknown: Mapping[str, str] | None = None,
+        left_out: Mapping[str, str] | None = None,
     ) -> None:
         """Keep what the choice depends on."""
         self.registry = registry
@@ -110,11 +114,12 @@ class Router:
         self.selection = selection
         self.overrides = dict(overrides or {})
         self.unknown = dict(unknown or {})
+        self.left_out = dict(left_out or {})
         self._adapters: dict[tuple[str, str, bool], Any] = {}
 
     def route(self, info: TopicInfo) -> Route | Refused:
         """Return how `info`'s topic is stored, or why it is not."""
-        excluded = self.selection.why_not(info.topic, info.msgtype)
+        excluded = self.left_out.get(info.topic) or self.selection.why_not(info.topic, info.msgtype)
         if excluded is not None:
             return Refused(excluded, selected=False)
         if info.encoding == 'json':

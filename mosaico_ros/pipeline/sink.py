@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from mosaico_ros.ontology.message import topic_schema_of
 from mosaico_ros.pipeline.errors import SinkError
+from mosaico_ros.protocol import sanitize_topic_name
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -70,12 +71,16 @@ class SessionSink:
     _writers: dict[str, TopicWriter] = field(default_factory=dict, init=False, repr=False)
     _schemas: dict[str, pa.Schema] = field(default_factory=dict, init=False, repr=False)
 
-    def open(self) -> None:
-        """Check that the sequence name can be used; nothing is created yet.
+    def open(self, topics: Sequence[str] = ()) -> None:
+        """Check that the sequence can take this session; nothing is created yet.
+
+        Args:
+            topics: The topics the session will write, checked against those an
+                existing sequence holds (topic names are unique in a sequence).
 
         Raises:
             SinkError: The sequence exists and `update` is off, or does not
-                exist and `update` is on.
+                exist and `update` is on, or already holds some of `topics`.
 
         """
         exists = self.client.sequence_exists(self.sequence)
@@ -88,6 +93,15 @@ class SessionSink:
             raise SinkError(
                 f'sequence {self.sequence!r} does not exist, so --update cannot add to it'
             )
+        if exists and topics:
+            handler = self.client.sequence_handler(self.sequence)
+            stored = {sanitize_topic_name(t) for t in (handler.topics if handler else [])}
+            taken = sorted(t for t in topics if sanitize_topic_name(t) in stored)
+            if taken:
+                raise SinkError(
+                    f'sequence {self.sequence!r} holds {", ".join(taken)} already: a session '
+                    'adds new topics only; leave them out (--exclude-topics) or use --resume'
+                )
 
     def __enter__(self) -> SessionSink:
         self.open()

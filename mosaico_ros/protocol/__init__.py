@@ -6,6 +6,7 @@ the notification documents and the answers of `info` and `query`.
 """
 
 from mosaico_ros.protocol.actions import Action
+from mosaico_ros.protocol.api_keys import PERMISSIONS, ApiKeyStatus
 from mosaico_ros.protocol.commands import PutCommand, ResourceCommand, Ticket
 from mosaico_ros.protocol.envelope import decode_results, encode_response
 from mosaico_ros.protocol.errors import ProtocolError
@@ -58,9 +59,11 @@ __all__ = [
     'API_KEY_HEADER',
     'DEFAULT_PORT',
     'NOTIFICATION_TYPE',
+    'PERMISSIONS',
     'SERIALIZATION_FORMATS',
     'TIMESTAMP_COLUMN',
     'Action',
+    'ApiKeyStatus',
     'DataInfo',
     'Interval',
     'ProtocolError',

@@ -4,7 +4,7 @@ from enum import Enum
 
 
 class Action(str, Enum):
-    """Every DoAction type the 0.7.0 SDK sends."""
+    """Every DoAction type the 0.7.0 SDK sends, and the key actions (`protocol.api_keys`)."""
 
     INFO = 'info'
     SEQUENCE_CREATE = 'sequence_create'
@@ -23,6 +23,11 @@ class Action(str, Enum):
     QUERY = 'query'
     TOPIC_FILTER_CLUSTERIZE = 'topic_filter_clusterize'
     TOPIC_FILTER_INTERSECT = 'topic_filter_intersect'
+    API_KEY_CREATE = 'api_key_create'
+    API_KEY_STATUS = 'api_key_status'
+    API_KEY_REVOKE = 'api_key_revoke'
+    API_KEY_LIST = 'api_key_list'
+    API_KEY_PURGE = 'api_key_purge'
 
     @property
     def paged(self) -> bool:

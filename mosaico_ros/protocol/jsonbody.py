@@ -19,11 +19,14 @@ def load_object(raw: bytes | str, what: str) -> dict[str, Any]:
         The parsed object.
 
     Raises:
-        ProtocolError: The body is not JSON or not an object.
+        ProtocolError: The body is not JSON, is nested too deeply to parse,
+            or is not an object.
 
     """
     try:
         document = json.loads(raw)
+    except RecursionError:
+        raise ProtocolError(f'{what} is nested too deeply') from None
     except ValueError as err:
         raise ProtocolError(f'{what} is not valid JSON: {err}') from err
     if not isinstance(document, dict):

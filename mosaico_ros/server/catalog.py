@@ -1,20 +1,18 @@
 """The SQLite catalog: sequences, sessions, topics, chunks and notifications.
 
-Every state change runs in one `BEGIN IMMEDIATE` transaction, so the catalog
-is consistent after any crash (WAL mode, synchronous=FULL). Data of a
-session becomes visible to readers in the one transaction that finalizes it.
+Every state change is one transaction of its `Database`, so the catalog is
+consistent after any crash. Data of a session becomes visible to readers in
+the one transaction that finalizes it.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from mosaico_ros.server.database import Database
 from mosaico_ros.server.errors import BadRequestError, ConflictError, NotFoundError
 from mosaico_ros.server.ids import new_session_id, new_token
 from mosaico_ros.server.records import (
@@ -143,58 +141,17 @@ def _chunk(row: sqlite3.Row) -> ChunkRecord:
 class Catalog:
     """The store's SQLite catalog, safe to share between server threads.
 
-    Each thread gets its own connection; writers are serialized by one lock
-    so that concurrent DoPut streams never meet `SQLITE_BUSY`.
-
     Args:
         path: The `catalog.sqlite` file; created when absent.
 
     """
 
     def __init__(self, path: Path) -> None:
-        self._path = path
-        self._local = threading.local()
-        self._write_lock = threading.RLock()
-        self._connections: list[sqlite3.Connection] = []
-        self._connections_lock = threading.Lock()
-        with self._write_lock:
-            self._connection().executescript(_SCHEMA)
-
-    def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, 'conn', None)
-        if conn is None:
-            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            conn.execute('PRAGMA journal_mode=WAL')
-            conn.execute('PRAGMA synchronous=FULL')
-            conn.execute('PRAGMA busy_timeout=30000')
-            self._local.conn = conn
-            with self._connections_lock:
-                self._connections.append(conn)
-        return conn
+        self._db = Database(path, _SCHEMA)
 
     def close(self) -> None:
         """Close every connection opened by any thread."""
-        with self._connections_lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: committed on success, rolled back on any error."""
-        with self._write_lock:
-            conn = self._connection()
-            conn.execute('BEGIN IMMEDIATE')
-            try:
-                yield conn
-            except BaseException:
-                conn.execute('ROLLBACK')
-                raise
-            conn.execute('COMMIT')
-
-    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        return self._connection().execute(sql, params).fetchall()
+        self._db.close()
 
     # ----------------------------------------------------------------- sequences
 
@@ -205,7 +162,7 @@ class Catalog:
             ConflictError: A sequence of that name exists.
 
         """
-        with self.transaction() as conn:
+        with self._db.transaction() as conn:
             if conn.execute('SELECT 1 FROM sequences WHERE name = ?', (name,)).fetchone():
                 raise ConflictError(f'sequence `{name}` already exists')
             conn.execute(
@@ -220,7 +177,7 @@ class Catalog:
             NotFoundError: No such sequence, or none of its sessions is finalized.
 
         """
-        rows = self._read(
+        rows = self._db.read(
             _SEQUENCE_SELECT + 'WHERE name = ? AND ' + _HAS_FINALIZED_SESSION,
             (name,),
         )
@@ -230,7 +187,7 @@ class Catalog:
 
     def visible_sequences(self) -> list[SequenceRecord]:
         """Sequences with at least one finalized session, by name."""
-        rows = self._read(_SEQUENCE_SELECT + 'WHERE ' + _HAS_FINALIZED_SESSION + 'ORDER BY name')
+        rows = self._db.read(_SEQUENCE_SELECT + 'WHERE ' + _HAS_FINALIZED_SESSION + 'ORDER BY name')
         return [_sequence(row) for row in rows]
 
     def delete_sequence(self, name: str) -> list[str]:
@@ -243,7 +200,7 @@ class Catalog:
             NotFoundError: No such sequence.
 
         """
-        with self.transaction() as conn:
+        with self._db.transaction() as conn:
             sequence_id = self._sequence_id(conn, name)
             files = self._delete_topics(conn, 'sequence_id = ?', (sequence_id,))
             conn.execute('DELETE FROM sessions WHERE sequence_id = ?', (sequence_id,))
@@ -260,7 +217,7 @@ class Catalog:
             NotFoundError: No such sequence.
 
         """
-        with self.transaction() as conn:
+        with self._db.transaction() as conn:
             sequence_id = self._sequence_id(conn, sequence_name)
             uuid, ident = new_token(), new_session_id(now_ns)
             conn.execute(
@@ -274,12 +231,12 @@ class Catalog:
 
     def session_by_uuid(self, uuid: str) -> SessionRecord | None:
         """Return the session with that write token."""
-        rows = self._read(_SESSION_SELECT + 'WHERE s.uuid = ?', (uuid,))
+        rows = self._db.read(_SESSION_SELECT + 'WHERE s.uuid = ?', (uuid,))
         return _session(rows[0]) if rows else None
 
     def finalized_sessions(self, sequence_id: int) -> list[SessionRecord]:
         """Return the finalized sessions of a sequence, oldest first."""
-        rows = self._read(
+        rows = self._db.read(
             _SESSION_SELECT + 'WHERE s.sequence_id = ? AND s.finalized = 1 '
             'ORDER BY s.created_at_ns, s.id',
             (sequence_id,),
@@ -299,7 +256,7 @@ class Catalog:
             ConflictError: The session is already finalized.
 
         """
-        with self.transaction() as conn:
+        with self._db.transaction() as conn:
             row = conn.execute(
                 'SELECT id, sequence_id, created_at_ns, finalized FROM sessions WHERE uuid = ?',
                 (uuid,),
@@ -334,7 +291,7 @@ class Catalog:
             NotFoundError: No such session.
 
         """
-        with self.transaction() as conn:
+        with self._db.transaction() as conn:
             row = conn.execute(
                 'SELECT s.id FROM sessions s JOIN sequences q ON q.id = s.sequence_id '
                 'WHERE q.name = ? AND s.ident = ?',
@@ -357,7 +314,7 @@ class Catalog:
             Chunk files no longer referenced.
 
         """
-        with self.transaction() as conn:
+        with self._db.transaction() as conn:
             files = self._delete_topics(
                 conn,
                 'session_id IN (SELECT id FROM sessions WHERE finalized = 0)',
@@ -374,7 +331,7 @@ class Catalog:
 
     def chunk_files(self) -> set[str]:
         """Every chunk file the catalog references."""
-        return {row[0] for row in self._read('SELECT file FROM chunks')}
+        return {row[0] for row in self._db.read('SELECT file FROM chunks')}
 
     # -------------------------------------------------------------------- topics
 
@@ -400,7 +357,7 @@ class Catalog:
             ConflictError: The sequence already has a topic of that name.
 
         """
-        with self.transaction() as conn:
+        with self._db.transaction() as conn:
             row = conn.execute(
                 'SELECT s.id, s.sequence_id, s.finalized, q.name FROM sessions s '
                 'JOIN sequences q ON q.id = s.sequence_id WHERE s.uuid = ?',
@@ -444,7 +401,7 @@ class Catalog:
 
     def topic_by_uuid(self, uuid: str) -> TopicRecord | None:
         """Return the topic with that write token."""
-        rows = self._read(_TOPIC_SELECT + 'WHERE t.uuid = ?', (uuid,))
+        rows = self._db.read(_TOPIC_SELECT + 'WHERE t.uuid = ?', (uuid,))
         return _topic(rows[0]) if rows else None
 
     def visible_topic(self, sequence_name: str, path: str) -> TopicRecord:
@@ -454,7 +411,7 @@ class Catalog:
             NotFoundError: No such topic, or its session is not finalized.
 
         """
-        rows = self._read(
+        rows = self._db.read(
             _TOPIC_SELECT + 'WHERE q.name = ? AND t.path = ? AND s.finalized = 1',
             (sequence_name, path),
         )
@@ -469,47 +426,77 @@ class Catalog:
         if sequence_id is not None:
             sql += 'AND t.sequence_id = ? '
             params = (sequence_id,)
-        rows = self._read(sql + 'ORDER BY q.name, t.path', params)
+        rows = self._db.read(sql + 'ORDER BY q.name, t.path', params)
         return [_topic(row) for row in rows]
 
     def claim_put(self, topic_id: int, schema_ipc: bytes) -> None:
         """Mark a topic's one DoPut stream as started and store its schema.
 
         Raises:
+            NotFoundError: The topic was deleted meanwhile.
+            BadRequestError: The topic's session is finalized.
             ConflictError: The topic's stream was opened before.
 
         """
-        with self.transaction() as conn:
+        with self._db.transaction() as conn:
             row = conn.execute(
-                'SELECT put_state, uuid FROM topics WHERE id = ?',
+                'SELECT t.put_state, t.uuid, s.finalized FROM topics t '
+                'JOIN sessions s ON s.id = t.session_id WHERE t.id = ?',
                 (topic_id,),
             ).fetchone()
             if row is None:
                 raise NotFoundError(f'topic {topic_id} vanished')
-            if row[0] != 'idle':
+            state, uuid, finalized = row
+            if finalized:
+                raise BadRequestError(f'topic uuid `{uuid}`: its session is already finalized')
+            if state != 'idle':
                 raise ConflictError(
-                    f'topic uuid `{row[1]}` was already used by a DoPut stream ({row[0]})',
+                    f'topic uuid `{uuid}` was already used by a DoPut stream ({state})',
                 )
             conn.execute(
                 "UPDATE topics SET put_state = 'streaming', schema_ipc = ? WHERE id = ?",
                 (schema_ipc, topic_id),
             )
 
-    def end_put(self, topic_id: int, state: str) -> None:
-        """Record how a topic's stream ended: `done` or `failed`."""
-        with self.transaction() as conn:
-            conn.execute('UPDATE topics SET put_state = ? WHERE id = ?', (state, topic_id))
+    def end_put(self, topic_id: int) -> None:
+        """Record that a topic's stream ended cleanly."""
+        with self._db.transaction() as conn:
+            conn.execute("UPDATE topics SET put_state = 'done' WHERE id = ?", (topic_id,))
+
+    def fail_put(self, topic_id: int) -> list[str]:
+        """Record that a topic's stream failed, and drop the rows it sent.
+
+        Returns:
+            Chunk files no longer referenced.
+
+        """
+        with self._db.transaction() as conn:
+            files = [
+                row[0]
+                for row in conn.execute('SELECT file FROM chunks WHERE topic_id = ?', (topic_id,))
+            ]
+            conn.execute('DELETE FROM chunks WHERE topic_id = ?', (topic_id,))
+            conn.execute("UPDATE topics SET put_state = 'failed' WHERE id = ?", (topic_id,))
+        return files
 
     def add_chunk(self, topic_id: int, chunk: ChunkRecord) -> None:
         """Record a chunk file that is already durable on disk.
 
         Raises:
             NotFoundError: The topic was deleted meanwhile.
+            ConflictError: Its session was finalized meanwhile.
 
         """
-        with self.transaction() as conn:
-            if not conn.execute('SELECT 1 FROM topics WHERE id = ?', (topic_id,)).fetchone():
+        with self._db.transaction() as conn:
+            row = conn.execute(
+                'SELECT s.finalized FROM topics t JOIN sessions s ON s.id = t.session_id '
+                'WHERE t.id = ?',
+                (topic_id,),
+            ).fetchone()
+            if row is None:
                 raise NotFoundError(f'topic of chunk {chunk.file} was deleted during its upload')
+            if row[0]:
+                raise ConflictError(f'the session of chunk {chunk.file} was finalized meanwhile')
             conn.execute(
                 'INSERT INTO chunks (topic_id, file, row_count, bytes, min_ts, max_ts, '
                 'column_stats) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -526,7 +513,7 @@ class Catalog:
 
     def chunks(self, topic_id: int) -> list[ChunkRecord]:
         """Return a topic's chunks ordered by their first timestamp."""
-        rows = self._read(
+        rows = self._db.read(
             'SELECT file, row_count, bytes, min_ts, max_ts, column_stats FROM chunks '
             'WHERE topic_id = ? ORDER BY min_ts, id',
             (topic_id,),
@@ -543,7 +530,7 @@ class Catalog:
             NotFoundError: No such topic.
 
         """
-        with self.transaction() as conn:
+        with self._db.transaction() as conn:
             row = conn.execute(
                 'SELECT t.id FROM topics t JOIN sequences q ON q.id = t.sequence_id '
                 'WHERE q.name = ? AND t.path = ?',
@@ -586,7 +573,7 @@ class Catalog:
             NotFoundError: The sequence or topic does not exist.
 
         """
-        with self.transaction() as conn:
+        with self._db.transaction() as conn:
             sequence_id = self._owner_id(conn, sequence_name, topic_path)
             conn.execute(
                 'INSERT INTO notifications (sequence_id, topic_path, notification_type, msg, '
@@ -601,8 +588,8 @@ class Catalog:
             NotFoundError: The sequence or topic does not exist.
 
         """
-        where, params = self._notifications_of(self._connection(), sequence_name, topic_path)
-        rows = self._read(
+        where, params = self._notifications_of(self._db.connection(), sequence_name, topic_path)
+        rows = self._db.read(
             'SELECT topic_path, notification_type, msg, created_at_ns FROM notifications '
             f'WHERE {where} ORDER BY created_at_ns, id',
             params,
@@ -616,7 +603,7 @@ class Catalog:
             NotFoundError: The sequence or topic does not exist.
 
         """
-        with self.transaction() as conn:
+        with self._db.transaction() as conn:
             where, params = self._notifications_of(conn, sequence_name, topic_path)
             conn.execute(f'DELETE FROM notifications WHERE {where}', params)
 

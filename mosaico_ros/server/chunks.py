@@ -233,6 +233,7 @@ class ChunkWriter:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        # Rows already received are kept even when the stream broke: the
-        # session's finalize (or its delete) decides whether they are seen.
-        self.flush()
+        # A stream that broke is a failed stream: its buffered rows are
+        # dropped here, and the chunks already written by the caller.
+        if exc_type is None:
+            self.flush()

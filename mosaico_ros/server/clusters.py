@@ -1,11 +1,11 @@
 """Time clusters of matching rows, and their intersection across topics.
 
-Semantics (PROTOCOL.md leaves them open, §8.3):
+Semantics, as the 0.7.0 SDK documents `clusterize`:
 
-* A *run* is a maximal stretch of consecutive rows (in timestamp order) that
-  all match the condition. Runs whose gap (next run's first timestamp minus
-  the previous run's last) is at most `clustering_dt_ns` merge into one
-  cluster. So `clustering_dt_ns = 0` yields the runs themselves.
+* Matching rows are taken in timestamp order. With `clustering_dt_ns = 0`
+  they form one cluster, from the first match to the last. With N > 0 a new
+  cluster starts wherever two consecutive matches are more than N ns apart;
+  rows that do not match in between do not split a cluster.
 * A cluster is `[start_ns, end_ns]`, both inclusive: its first and last
   matching timestamps.
 * Two clusters of different topics *meet* when they overlap once each is
@@ -25,49 +25,33 @@ Span = tuple[int, int]
 
 
 class Clusterer:
-    """Builds clusters incrementally from `(timestamps, mask)` batches in time order.
+    """Builds clusters incrementally from the matching timestamps of batches in time order.
 
     Args:
-        clustering_dt_ns: Largest gap between runs that still joins them.
+        clustering_dt_ns: Largest gap between consecutive matches inside one
+            cluster; 0 keeps every match in a single cluster.
 
     """
 
     def __init__(self, clustering_dt_ns: int) -> None:
-        self._dt = max(0, clustering_dt_ns)
+        self._dt = clustering_dt_ns
         self._open: Span | None = None
-        self._previous_matched = False
         self.clusters: list[Span] = []
 
-    def feed(self, stamps: np.ndarray, mask: np.ndarray) -> None:
-        """Consume the next rows: their timestamps and which of them match."""
+    def feed(self, stamps: np.ndarray) -> None:
+        """Consume the next matching timestamps (ascending, after those fed before)."""
         if not len(stamps):
             return
-        matched = mask.astype(bool)
-        before = np.empty_like(matched)
-        before[0] = self._previous_matched
-        before[1:] = matched[:-1]
-        after_unmatched = np.empty_like(matched)
-        after_unmatched[:-1] = ~matched[1:]
-        after_unmatched[-1] = True
-        starts = np.flatnonzero(matched & ~before)
-        ends = np.flatnonzero(matched & after_unmatched)
-        if matched[0] and self._previous_matched and self._open is not None:
-            self._open = (self._open[0], int(stamps[ends[0]]))
-            ends = ends[1:]
-        self._previous_matched = bool(matched[-1])
-        if not len(starts):
-            return
-        run_starts = stamps[starts].astype(np.int64)
-        run_ends = stamps[ends].astype(np.int64)
+        stamps = stamps.astype(np.int64, copy=False)
+        # The open cluster continues with its last match; its start stays.
+        start = int(stamps[0]) if self._open is None else self._open[0]
         if self._open is not None:
-            run_starts = np.concatenate([[self._open[0]], run_starts])
-            run_ends = np.concatenate([[self._open[1]], run_ends])
-        breaks = np.flatnonzero((run_starts[1:] - run_ends[:-1]) > self._dt) + 1
-        first = np.concatenate([[0], breaks])
-        last = np.concatenate([breaks - 1, [len(run_starts) - 1]])
-        for begin, end in zip(first[:-1], last[:-1], strict=True):
-            self.clusters.append((int(run_starts[begin]), int(run_ends[end])))
-        self._open = (int(run_starts[first[-1]]), int(run_ends[last[-1]]))
+            stamps = np.concatenate([[self._open[1]], stamps])
+        if self._dt > 0:
+            for index in np.flatnonzero(np.diff(stamps) > self._dt):
+                self.clusters.append((start, int(stamps[index])))
+                start = int(stamps[index + 1])
+        self._open = (start, int(stamps[-1]))
 
     def finish(self) -> list[Span]:
         """Close the last cluster and return them all, in time order."""

@@ -4,28 +4,33 @@ Start-up recovery: the store is locked against a second server, partial and
 unreferenced chunk files are deleted, and sessions that were never finalized
 are reaped with their data (no client can still be writing them after a
 restart), together with sequences left without any session.
+
+With `require_api_key` every call needs a key of the store's key table
+(`keys.py`), or one handed over in code as `api_keys`.
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import signal
 import threading
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import IO, Any
 
 from pyarrow import flight
 
 from mosaico_ros.server.catalog import Catalog
 from mosaico_ros.server.chunks import DEFAULT_CHUNK_BYTES, ChunkFiles
-from mosaico_ros.server.errors import StoreError
+from mosaico_ros.server.keys import Authenticator, KeyStore
 from mosaico_ros.server.permissions import KeyMiddlewareFactory
 from mosaico_ros.server.service import MosaicoFlightService
+from mosaico_ros.server.store_lock import StoreLock
 
 logger = logging.getLogger(__name__)
+
+STORE_IN_USE_ADVICE = 'stop it, or reach it with --host/--port instead of --store'
+"""What a second opener of a store in use by a server is told to do."""
 
 DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024
 """gRPC message size advertised by `info` (decode and encode)."""
@@ -41,8 +46,10 @@ class EmbeddedServer:
         store: Store directory; created when absent.
         host: Interface to listen on.
         port: TCP port; 0 picks a free one (see `.port`).
-        api_keys: Token to permission (`read`, `write`, `delete`, `manage`);
-            None serves without authentication.
+        require_api_key: Refuse every call without a valid key of the store.
+        api_keys: Token to permission (`read`, `write`, `delete`, `manage`)
+            of extra keys, valid while this server runs; giving any turns
+            `require_api_key` on.
         tls_cert_chain: PEM certificate chain; with `tls_private_key`, serve TLS.
         tls_private_key: PEM private key.
         max_message_size: Largest gRPC message advertised to clients.
@@ -56,6 +63,7 @@ class EmbeddedServer:
         host: str = '127.0.0.1',
         port: int = 0,
         *,
+        require_api_key: bool = False,
         api_keys: dict[str, str] | None = None,
         tls_cert_chain: bytes | None = None,
         tls_private_key: bytes | None = None,
@@ -68,13 +76,15 @@ class EmbeddedServer:
         self.host = host
         self._requested_port = port
         self._api_keys = api_keys
+        self.require_api_key = require_api_key or api_keys is not None
         self._tls = (tls_cert_chain, tls_private_key) if tls_cert_chain is not None else None
         self._max_message_size = max_message_size
         self._chunk_max_bytes = chunk_max_bytes
         self._service: MosaicoFlightService | None = None
         self._thread: threading.Thread | None = None
         self._catalog: Catalog | None = None
-        self._lock_file: IO[Any] | None = None
+        self._keys: KeyStore | None = None
+        self._lock = StoreLock(self.store, STORE_IN_USE_ADVICE)
         self.port = port
 
     @property
@@ -87,44 +97,35 @@ class EmbeddedServer:
         """URI clients connect to, e.g. `grpc://127.0.0.1:6726`."""
         return f'{self.scheme}://{self.host}:{self.port}'
 
-    def _open_store(self) -> tuple[Catalog, ChunkFiles]:
-        self.store.mkdir(parents=True, exist_ok=True)
-        lock_file = (self.store / 'LOCK').open('a+')
-        try:
-            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as err:
-            lock_file.seek(0)
-            holder = lock_file.read().strip() or 'another server'
-            lock_file.close()
-            msg = (
-                f'store {self.store} is in use by {holder}; stop it, or reach it '
-                'with --host/--port instead of --store'
-            )
-            raise StoreError(msg) from err
-        self._lock_file = lock_file
+    def _open_store(self) -> tuple[Catalog, ChunkFiles, KeyStore]:
+        self._lock.acquire()
         catalog = Catalog(self.store / 'catalog.sqlite')
         files = ChunkFiles(self.store)
         files.remove(catalog.reap_pending())
         files.remove_orphans(catalog.chunk_files())
-        return catalog, files
+        return catalog, files, KeyStore(self.store)
 
     def start(self) -> None:
         """Open the store and start serving in a background thread."""
         if self._service is not None:
             raise RuntimeError('server already started')
-        catalog, files = self._open_store()
-        self._catalog = catalog
+        catalog, files, keys = self._open_store()
+        self._catalog, self._keys = catalog, keys
         try:
             certificates = None
             if self._tls is not None:
                 certificates = [flight.CertKeyPair(self._tls[0], self._tls[1])]
+            auth = None
+            if self.require_api_key:
+                auth = KeyMiddlewareFactory(Authenticator(keys, self._api_keys).permission)
             self._service = MosaicoFlightService(
                 f'{self.scheme}://{self.host}:{self._requested_port}',
                 catalog,
                 files,
+                keys=keys,
                 max_message_size=self._max_message_size,
                 chunk_max_bytes=self._chunk_max_bytes,
-                auth=KeyMiddlewareFactory(self._api_keys) if self._api_keys is not None else None,
+                auth=auth,
                 tls_certificates=certificates,
             )
         except BaseException:
@@ -142,11 +143,7 @@ class EmbeddedServer:
 
     def _announce_in_lock_file(self) -> None:
         """Say in the LOCK file who holds the store, for the error a second opener gets."""
-        assert self._lock_file is not None
-        self._lock_file.seek(0)
-        self._lock_file.truncate()
-        self._lock_file.write(f'the server at {self.location} (pid {os.getpid()})')
-        self._lock_file.flush()
+        self._lock.announce(f'the server at {self.location} (pid {os.getpid()})')
 
     def stop(self) -> None:
         """Stop serving and close the store."""
@@ -159,13 +156,11 @@ class EmbeddedServer:
         self._close_store()
 
     def _close_store(self) -> None:
-        if self._catalog is not None:
-            self._catalog.close()
-            self._catalog = None
-        if self._lock_file is not None:
-            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
-            self._lock_file.close()
-            self._lock_file = None
+        for resource in (self._catalog, self._keys):
+            if resource is not None:
+                resource.close()
+        self._catalog = self._keys = None
+        self._lock.release()
 
     def __enter__(self) -> EmbeddedServer:
         self.start()

@@ -1,7 +1,33 @@
 """Errors of the embedded server.
 
-Each maps to one Flight status when it crosses the wire (see `service.py`).
+Each maps to one Flight status when it crosses the wire (see `status.py`).
+Messages name what was wrong in words a person can act on; a value the client
+sent is echoed only through `quote`, which cuts it short.
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+QUOTE_CHARS = 64
+"""Characters of a client's value an error message echoes at most."""
+
+
+def quote(value: Any, limit: int = QUOTE_CHARS) -> str:
+    """Return `repr(value)`, cut to about `limit` characters.
+
+    Args:
+        value: A value taken from a request.
+        limit: Characters kept before the cut.
+
+    Returns:
+        The representation, with `...(N chars)` in place of what was cut.
+
+    """
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f'{text[:limit]}...({len(text)} chars)'
 
 
 class ServerError(Exception):
@@ -20,7 +46,7 @@ class NotFoundError(ServerError, KeyError):
 
 
 class ConflictError(ServerError):
-    """A create names something that already exists, or a uuid is reused."""
+    """A create names something that already exists, or the state forbids the call now."""
 
 
 class PermissionDeniedError(ServerError):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import IntEnum
 from typing import Any
 
 from pyarrow import flight
 
 from mosaico_ros.protocol import API_KEY_HEADER
+from mosaico_ros.server.status import to_status
 
 
 class Permission(IntEnum):
@@ -42,31 +44,29 @@ class KeyMiddleware(flight.ServerMiddleware):
 
 
 class KeyMiddlewareFactory(flight.ServerMiddlewareFactory):
-    """Rejects calls without a known API key; attaches the key's permission otherwise.
+    """Rejects calls without a valid API key; attaches the key's permission otherwise.
 
     Args:
-        api_keys: Token to permission level name.
+        permission_of: Returns the permission of a token (None when the call
+            has none), raising `UnauthenticatedError` for a token that grants
+            nothing.
 
     """
 
-    def __init__(self, api_keys: dict[str, str]) -> None:
+    def __init__(self, permission_of: Callable[[str | None], Permission]) -> None:
         super().__init__()
-        self._keys = {token: Permission.parse(level) for token, level in api_keys.items()}
+        self._permission_of = permission_of
 
     def start_call(self, info: Any, headers: dict[str, list[str]]) -> KeyMiddleware:
         """Resolve the key header of one incoming call."""
         values = headers.get(API_KEY_HEADER) or headers.get(API_KEY_HEADER.lower()) or []
-        if not values:
-            raise flight.FlightUnauthenticatedError(
-                f'missing API key: send it in the {API_KEY_HEADER!r} header',
-            )
-        token = values[0]
+        token = values[0] if values else None
         if isinstance(token, bytes):
             token = token.decode(errors='replace')
-        permission = self._keys.get(token)
-        if permission is None:
-            raise flight.FlightUnauthenticatedError('unknown API key')
-        return KeyMiddleware(permission)
+        try:
+            return KeyMiddleware(self._permission_of(token))
+        except Exception as err:
+            raise to_status(err, 'authentication') from None
 
 
 MIDDLEWARE_KEY = 'mosaico-api-key'

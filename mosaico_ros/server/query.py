@@ -30,12 +30,16 @@ from mosaico_ros.server.catalog import Catalog
 from mosaico_ros.server.chunks import ChunkFiles
 from mosaico_ros.server.clusters import Clusterer, Span, intersect_all
 from mosaico_ros.server.errors import BadRequestError
-from mosaico_ros.server.predicates import path_mask
 from mosaico_ros.server.query_body import OntologyTerm, QueryBody, parse_ontology
 from mosaico_ros.server.reader import Window, read_topic
 from mosaico_ros.server.records import ChunkRecord, TopicRecord
-from mosaico_ros.server.requests import split_topic, str_field
+from mosaico_ros.server.requests import MAX_NAME_CHARS, int_field, split_topic, str_field
 from mosaico_ros.server.schemas import deserialize_schema
+
+_MAX_NS = 2**63 - 1
+
+MAX_INTERSECT_TOPICS = 64
+"""Most topics one `topic_filter_intersect` request may name."""
 
 
 class QueryEngine:
@@ -112,11 +116,9 @@ class QueryEngine:
         schema = deserialize_schema(topic.schema_ipc)
         columns = [TIMESTAMP_COLUMN]
         for term in terms:
-            if schema.get_field_index(term.path.column) < 0:
-                raise BadRequestError(
-                    f'ontology key {term.key!r}: topic {topic.locator} has no field '
-                    f'{term.path.column!r}',
-                )
+            term.condition.check_type(
+                term.path.leaf_type(schema, f'topic {topic.locator}'), term.key
+            )
             if term.path.column not in columns:
                 columns.append(term.path.column)
         projection = pa.schema([schema.field(name) for name in columns])
@@ -124,26 +126,19 @@ class QueryEngine:
         for batch in read_topic(self._files, chunks, projection, window):
             mask = np.ones(batch.num_rows, dtype=bool)
             for term in terms:
-                column = batch.column(term.path.column)
-                mask &= path_mask(column, term.path.steps, term.condition, term.key)
+                mask &= term.path.mask(batch.column(term.path.column), term.condition)
             yield batch.column(TIMESTAMP_COLUMN).to_numpy(), mask
 
     # --------------------------------------------------------------- clusters
 
-    def _clusters(
-        self,
-        spec: dict[str, Any],
-        window: Window,
-        where: str,
-    ) -> list[Span]:
-        topic = self._catalog.visible_topic(*split_topic(str_field(spec, 'locator', where), where))
-        dt = spec.get('clustering_dt_ns') or 0
-        if not isinstance(dt, int) or dt < 0:
-            raise BadRequestError(f'{where}: clustering_dt_ns must be a non-negative integer')
+    def _clusters(self, spec: dict[str, Any], window: Window, where: str) -> list[Span]:
+        locator = str_field(spec, 'locator', where, 2 * MAX_NAME_CHARS + 1)
+        topic = self._catalog.visible_topic(*split_topic(locator, where))
+        dt = _optional_int(spec, 'clustering_dt_ns', where) or 0
         terms = parse_ontology(spec.get('ontology') or {}).get(topic.ontology_tag, [])
         clusterer = Clusterer(dt)
         for stamps, mask in self._row_masks(topic, terms, window):
-            clusterer.feed(stamps, mask)
+            clusterer.feed(stamps[mask])
         return clusterer.finish()
 
     def clusterize(self, body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -157,15 +152,19 @@ class QueryEngine:
             NotFoundError: The topic is unknown or not visible.
 
         """
+        where = 'topic_filter_clusterize'
         window = Window()
         bounds = body.get('timestamp_range')
         if bounds is not None:
             if not isinstance(bounds, dict):
-                raise BadRequestError('topic_filter_clusterize: timestamp_range must be an object')
-            start, end = bounds.get('start_ns'), bounds.get('end_ns')
-            window = Window(start, None if end is None else int(end) + 1)
-        spans = self._clusters(body, window, 'topic_filter_clusterize')
-        return _responses(spans)
+                raise BadRequestError(f'{where}: timestamp_range must be an object or null')
+            start = _optional_int(bounds, 'start_ns', f'{where}: timestamp_range', -(2**63))
+            end = _optional_int(bounds, 'end_ns', f'{where}: timestamp_range', -(2**63))
+            if start is not None and end is not None and start > end:
+                raise BadRequestError(f'{where}: timestamp_range starts after it ends')
+            # Inclusive end; the largest one leaves the window open.
+            window = Window(start, None if end is None or end == _MAX_NS else end + 1)
+        return _responses(self._clusters(body, window, where))
 
     def intersect(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         """Answer `topic_filter_intersect`: one response object per common span.
@@ -175,20 +174,24 @@ class QueryEngine:
             NotFoundError: A topic is unknown or not visible.
 
         """
+        where = 'topic_filter_intersect'
         specs = body.get('topics')
         if not isinstance(specs, list) or not specs:
-            raise BadRequestError('topic_filter_intersect: topics must be a non-empty list')
-        dt = body.get('intersect_dt_ns') or 0
-        if not isinstance(dt, int) or dt < 0:
-            raise BadRequestError(
-                'topic_filter_intersect: intersect_dt_ns must be a non-negative integer'
-            )
+            raise BadRequestError(f'{where}: topics must be a non-empty list')
+        if len(specs) > MAX_INTERSECT_TOPICS:
+            raise BadRequestError(f'{where}: at most {MAX_INTERSECT_TOPICS} topics')
+        dt = _optional_int(body, 'intersect_dt_ns', where) or 0
         per_topic = []
         for spec in specs:
             if not isinstance(spec, dict):
-                raise BadRequestError('topic_filter_intersect: each topic must be an object')
-            per_topic.append(self._clusters(spec, Window(), 'topic_filter_intersect'))
+                raise BadRequestError(f'{where}: each topic must be an object')
+            per_topic.append(self._clusters(spec, Window(), where))
         return _responses(intersect_all(per_topic, dt))
+
+
+def _optional_int(document: dict[str, Any], key: str, where: str, minimum: int = 0) -> int | None:
+    value = document.get(key)
+    return None if value is None else int_field(value, f'{where}: {key}', minimum=minimum)
 
 
 def _responses(spans: list[Span]) -> list[dict[str, Any]]:

@@ -1,12 +1,13 @@
-"""Topic schemas: the timestamp column rule and the built-in ontology schemas."""
+"""Topic schemas: the timestamp column rule, what the store can keep, the built-in schemas."""
 
 from __future__ import annotations
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from mosaico_ros.ontology import Message, get_model
 from mosaico_ros.protocol import TIMESTAMP_COLUMN
-from mosaico_ros.server.errors import BadRequestError
+from mosaico_ros.server.errors import BadRequestError, quote
 
 _CUSTOM_TAGS = frozenset({'Unmodeled'})
 
@@ -31,7 +32,8 @@ def check_topic_schema(schema: pa.Schema, tag: str, locator: str) -> None:
 
     Raises:
         BadRequestError: The first column is not a non-null int64
-            `timestamp_ns`, or a built-in tag's schema differs from the model.
+            `timestamp_ns`, a built-in tag's schema differs from the model, or
+            a column has a type the store cannot keep and give back.
 
     """
     if len(schema) == 0 or schema.field(0).name != TIMESTAMP_COLUMN:
@@ -51,6 +53,48 @@ def check_topic_schema(schema: pa.Schema, tag: str, locator: str) -> None:
             f'DoPut {locator}: schema does not match ontology model {tag!r}: '
             f'{_first_difference(schema, expected)}',
         )
+    check_storable(schema, locator)
+
+
+def _dictionary_column(kind: pa.DataType, name: str) -> str | None:
+    """Return the dotted name of the first dictionary-encoded field within `kind`, if any."""
+    if pa.types.is_dictionary(kind):
+        return name
+    children = [kind.field(index) for index in range(kind.num_fields)]
+    for child in children:
+        found = _dictionary_column(child.type, f'{name}.{child.name}')
+        if found is not None:
+            return found
+    return None
+
+
+def check_storable(schema: pa.Schema, locator: str) -> None:
+    """Check that rows of `schema` can be stored as Parquet chunks and read back exactly.
+
+    Dictionary-encoded columns are refused (the Flight stream that reads them
+    back needs dictionary batches the store does not keep); every other type
+    is tried on an empty table written to Parquet in memory and cast back.
+
+    Raises:
+        BadRequestError: A column has a type the store cannot keep.
+
+    """
+    for field in schema:
+        dictionary = _dictionary_column(field.type, field.name)
+        if dictionary is not None:
+            raise BadRequestError(
+                f'DoPut {locator}: column {quote(dictionary)} is dictionary-encoded; '
+                'send it decoded (Array.dictionary_decode())',
+            )
+    sink = pa.BufferOutputStream()
+    try:
+        pq.write_table(schema.empty_table(), sink)
+        pq.read_table(pa.BufferReader(sink.getvalue())).cast(schema)
+    except (pa.ArrowException, ValueError) as err:
+        message = str(err).split('\n')[0]
+        raise BadRequestError(
+            f'DoPut {locator}: the store cannot keep this schema: {quote(message, 200)}'
+        ) from None
 
 
 def _first_difference(got: pa.Schema, expected: pa.Schema) -> str:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any
 
 import pyarrow as pa
 from pyarrow import flight
@@ -22,7 +21,6 @@ from mosaico_ros.protocol import (
     Action,
     DataInfo,
     Interval,
-    ProtocolError,
     PutCommand,
     ResourceCommand,
     SemVer,
@@ -40,29 +38,40 @@ from mosaico_ros.protocol import (
     validate_sequence_name,
     validate_topic_name,
 )
-from mosaico_ros.protocol.jsonbody import load_object
+from mosaico_ros.protocol.api_keys import FINGERPRINT
 from mosaico_ros.protocol.notifications import NOTIFICATION_TYPE, format_created_datetime
 from mosaico_ros.server.catalog import Catalog
 from mosaico_ros.server.chunks import DEFAULT_CHUNK_BYTES, ChunkFiles, ChunkWriter
 from mosaico_ros.server.errors import (
     BadRequestError,
-    ConflictError,
     NotFoundError,
     PermissionDeniedError,
-    ServerError,
-    UnauthenticatedError,
+    quote,
 )
+from mosaico_ros.server.keys import MAX_DESCRIPTION_CHARS, KeyStore
 from mosaico_ros.server.permissions import MIDDLEWARE_KEY, Permission
 from mosaico_ros.server.query import QueryEngine
 from mosaico_ros.server.reader import Window, read_topic, rebatch, window_extent
 from mosaico_ros.server.records import ChunkRecord, TopicRecord
-from mosaico_ros.server.requests import metadata_field, split_topic, str_field
+from mosaico_ros.server.requests import (
+    MAX_COMMAND_BYTES,
+    MAX_NAME_CHARS,
+    MAX_TEXT_CHARS,
+    checked_text,
+    int_field,
+    load_body,
+    metadata_field,
+    split_topic,
+    str_field,
+)
 from mosaico_ros.server.schemas import (
     builtin_schema,
     check_topic_schema,
     deserialize_schema,
     serialize_schema,
 )
+from mosaico_ros.server.status import translated, translated_stream
+from mosaico_ros.server.uploads import UploadGate
 
 logger = logging.getLogger(__name__)
 
@@ -72,37 +81,27 @@ SERVER_VERSION = '0.7.0'
 FINALIZE_WAIT_S = 30.0
 """How long `session_finalize` waits for the session's DoPut streams to end."""
 
-_T = TypeVar('_T')
-
-
-def _translate(handler: Callable[..., _T]) -> Callable[..., _T]:
-    """Map server errors to Flight statuses carrying their message."""
-
-    @functools.wraps(handler)
-    def wrapped(*args: Any, **kwargs: Any) -> _T:
-        try:
-            return handler(*args, **kwargs)
-        except (flight.FlightError, pa.ArrowException):
-            raise
-        except BadRequestError as err:
-            raise pa.ArrowInvalid(str(err)) from err
-        except PermissionDeniedError as err:
-            raise flight.FlightUnauthorizedError(str(err)) from err
-        except UnauthenticatedError as err:
-            raise flight.FlightUnauthenticatedError(str(err)) from err
-        except (NotFoundError, ConflictError, ServerError) as err:
-            raise flight.FlightServerError(str(err)) from err
-        except ProtocolError as err:
-            raise pa.ArrowInvalid(str(err)) from err
-        except Exception as err:
-            logger.exception('unexpected failure in %s', handler.__name__)
-            raise flight.FlightInternalError(f'{type(err).__name__}: {err}') from err
-
-    return wrapped
+LOCATOR_CHARS = 2 * MAX_NAME_CHARS + 2
+"""Longest locator: a sequence name, `/` and a topic path, or a session locator."""
 
 
 def _now_ns() -> int:
     return time.time_ns()
+
+
+def _bounded(raw: bytes, what: str) -> bytes:
+    if len(raw) > MAX_COMMAND_BYTES:
+        raise BadRequestError(f'{what} has {len(raw)} bytes; at most {MAX_COMMAND_BYTES}')
+    return raw
+
+
+def _window(start: int | None, end: int | None) -> Window:
+    """`[start, end)` with both bounds, when given, within the int64 nanoseconds."""
+    bounds = [
+        None if bound is None else int_field(bound, f'{name} bound', minimum=-(2**63))
+        for name, bound in (('start', start), ('end', end))
+    ]
+    return Window(*bounds)
 
 
 _TOPIC_NOTE_ACTIONS = frozenset(
@@ -116,33 +115,10 @@ _TOPIC_NOTE_ACTIONS = frozenset(
 
 def _note_owner(body: dict[str, Any], action: Action) -> tuple[str, str | None]:
     # A notification belongs to a sequence (no topic path) or to one topic.
-    locator = str_field(body, 'locator', action.value)
+    locator = str_field(body, 'locator', action.value, LOCATOR_CHARS)
     if action in _TOPIC_NOTE_ACTIONS:
         return split_topic(locator, action.value)
     return sanitize_sequence_name(locator), None
-
-
-class _ActiveStreams:
-    """Counts open DoPut streams per session so finalize can wait for them."""
-
-    def __init__(self) -> None:
-        self._counts: dict[int, int] = {}
-        self._changed = threading.Condition()
-
-    def enter(self, session_id: int) -> None:
-        with self._changed:
-            self._counts[session_id] = self._counts.get(session_id, 0) + 1
-
-    def leave(self, session_id: int) -> None:
-        with self._changed:
-            self._counts[session_id] -= 1
-            if not self._counts[session_id]:
-                del self._counts[session_id]
-            self._changed.notify_all()
-
-    def wait_idle(self, session_id: int, timeout: float) -> bool:
-        with self._changed:
-            return self._changed.wait_for(lambda: session_id not in self._counts, timeout)
 
 
 class MosaicoFlightService(flight.FlightServerBase):
@@ -154,6 +130,7 @@ class MosaicoFlightService(flight.FlightServerBase):
         files: The store's chunk files.
         max_message_size: Largest gRPC message advertised to clients.
         chunk_max_bytes: Buffered upload size that rolls a new chunk.
+        keys: The store's API keys, managed by the `api_key_*` actions.
         auth: Middleware checking API keys, or None for no authentication.
         tls_certificates: Certificate/key pairs when serving TLS.
 
@@ -165,6 +142,7 @@ class MosaicoFlightService(flight.FlightServerBase):
         catalog: Catalog,
         files: ChunkFiles,
         *,
+        keys: KeyStore,
         max_message_size: int,
         chunk_max_bytes: int = DEFAULT_CHUNK_BYTES,
         auth: flight.ServerMiddlewareFactory | None = None,
@@ -179,10 +157,11 @@ class MosaicoFlightService(flight.FlightServerBase):
         self._catalog = catalog
         self._files = files
         self._queries = QueryEngine(catalog, files)
+        self._keys = keys
         self._max_message_size = max_message_size
         self._target_message_size = min(4 * 1024 * 1024, max_message_size // 2)
         self._chunk_max_bytes = chunk_max_bytes
-        self._streams = _ActiveStreams()
+        self._uploads = UploadGate()
         self._actions: dict[str, tuple[Permission, Callable[[dict[str, Any]], Any]]] = {
             Action.INFO: (Permission.READ, self._info),
             Action.SEQUENCE_CREATE: (Permission.WRITE, self._sequence_create),
@@ -207,6 +186,11 @@ class MosaicoFlightService(flight.FlightServerBase):
             Action.QUERY: (Permission.READ, self._queries.query),
             Action.TOPIC_FILTER_CLUSTERIZE: (Permission.READ, self._queries.clusterize),
             Action.TOPIC_FILTER_INTERSECT: (Permission.READ, self._queries.intersect),
+            Action.API_KEY_CREATE: (Permission.MANAGE, self._key_create),
+            Action.API_KEY_STATUS: (Permission.MANAGE, self._key_status),
+            Action.API_KEY_REVOKE: (Permission.MANAGE, self._key_revoke),
+            Action.API_KEY_LIST: (Permission.MANAGE, self._key_list),
+            Action.API_KEY_PURGE: (Permission.MANAGE, self._key_purge),
         }
 
     # ------------------------------------------------------------ permissions
@@ -229,17 +213,17 @@ class MosaicoFlightService(flight.FlightServerBase):
         """Every action this server answers."""
         return [(str(name.value), '') for name in Action]
 
-    @_translate
+    @translated
     def do_action(self, context: flight.ServerCallContext, action: flight.Action) -> list[bytes]:
         """Dispatch one DoAction; paged actions return one envelope per Result."""
         name = action.type
         entry = self._actions.get(name)
         if entry is None:
-            raise BadRequestError(f'unknown action {name!r}')
+            raise BadRequestError(f'unknown action {quote(name)}')
         needed, handler = entry
         self._require(context, needed, f'action {name!r}')
         raw = action.body.to_pybytes() if action.body is not None else b''
-        body = load_object(raw or b'{}', f'{name} request body')
+        body = load_body(raw or b'{}', f'{name} request body')
         response = handler(body)
         if Action(name).paged:
             return [encode_response(name, item) for item in response]
@@ -258,57 +242,63 @@ class MosaicoFlightService(flight.FlightServerBase):
         ).to_dict()
 
     def _sequence_create(self, body: dict[str, Any]) -> None:
-        locator = str_field(body, 'locator', 'sequence_create')
+        locator = str_field(body, 'locator', 'sequence_create', MAX_NAME_CHARS + 2)
         try:
             name = validate_sequence_name(locator)
-        except ValueError as err:
-            raise BadRequestError(f'sequence_create: {err}') from err
+        except ValueError:
+            raise BadRequestError(
+                f'sequence_create: invalid sequence name {quote(locator)}: use letters, digits, '
+                '"-" and "_", starting with a letter or digit'
+            ) from None
         self._catalog.create_sequence(name, metadata_field(body, 'sequence_create'), _now_ns())
 
     def _sequence_delete(self, body: dict[str, Any]) -> None:
-        name = sanitize_sequence_name(str_field(body, 'locator', 'sequence_delete'))
+        name = sanitize_sequence_name(str_field(body, 'locator', 'sequence_delete', LOCATOR_CHARS))
         self._files.remove(self._catalog.delete_sequence(name))
 
     def _session_create(self, body: dict[str, Any]) -> dict[str, Any]:
-        name = sanitize_sequence_name(str_field(body, 'locator', 'session_create'))
+        name = sanitize_sequence_name(str_field(body, 'locator', 'session_create', LOCATOR_CHARS))
         session = self._catalog.create_session(name, _now_ns())
         return {'uuid': session.uuid, 'locator': session.locator}
 
     def _session_finalize(self, body: dict[str, Any]) -> None:
-        uuid = str_field(body, 'session_uuid', 'session_finalize')
+        uuid = str_field(body, 'session_uuid', 'session_finalize', LOCATOR_CHARS)
         session = self._catalog.session_by_uuid(uuid)
         if session is None:
-            raise NotFoundError(f'session_finalize: session uuid `{uuid}` not found')
-        if not self._streams.wait_idle(session.id, FINALIZE_WAIT_S):
-            raise ConflictError(
-                f'session_finalize: session `{session.locator}` still has DoPut streams open',
-            )
-        self._catalog.finalize_session(uuid, _now_ns())
+            raise NotFoundError(f'session_finalize: session uuid {quote(uuid)} not found')
+        what = f'session_finalize {session.locator}'
+        with self._uploads.closing(session.id, FINALIZE_WAIT_S, what):
+            self._catalog.finalize_session(uuid, _now_ns())
 
     def _session_delete(self, body: dict[str, Any]) -> None:
-        locator = str_field(body, 'locator', 'session_delete')
+        locator = str_field(body, 'locator', 'session_delete', LOCATOR_CHARS)
         try:
             sequence, ident = split_session_locator(locator)
-        except ProtocolError as err:
-            raise BadRequestError(f'session_delete: {err}') from err
+        except ValueError:
+            raise BadRequestError(
+                f'session_delete: not a session locator: {quote(locator)}'
+            ) from None
         self._files.remove(self._catalog.delete_session(sequence, ident))
 
     def _topic_create(self, body: dict[str, Any]) -> dict[str, Any]:
         action = 'topic_create'
-        session_uuid = str_field(body, 'session_uuid', action)
-        locator = str_field(body, 'locator', action)
+        session_uuid = str_field(body, 'session_uuid', action, LOCATOR_CHARS)
+        locator = str_field(body, 'locator', action, LOCATOR_CHARS)
         sequence, path = split_topic(locator, action)
         try:
             path = validate_topic_name(path).strip('/')
-        except ValueError as err:
-            raise BadRequestError(f'{action}: {err}') from err
+        except ValueError:
+            raise BadRequestError(
+                f'{action}: invalid topic name {quote(path)}: use letters, digits, "-", "_" and '
+                '"/", each segment starting with a letter or digit'
+            ) from None
         serialization = body.get('serialization_format') or 'default'
         if serialization not in SERIALIZATION_FORMATS:
             raise BadRequestError(
-                f'{action} {locator}: serialization_format {serialization!r} is not one of '
+                f'{action} {locator}: serialization_format {quote(serialization)} is not one of '
                 f'{", ".join(SERIALIZATION_FORMATS)}',
             )
-        tag = str_field(body, 'ontology_tag', action)
+        tag = str_field(body, 'ontology_tag', action, MAX_NAME_CHARS)
         uuid = self._catalog.create_topic(
             session_uuid,
             sequence,
@@ -321,7 +311,8 @@ class MosaicoFlightService(flight.FlightServerBase):
         return {'uuid': uuid}
 
     def _topic_delete(self, body: dict[str, Any]) -> None:
-        sequence, path = split_topic(str_field(body, 'locator', 'topic_delete'), 'topic_delete')
+        locator = str_field(body, 'locator', 'topic_delete', LOCATOR_CHARS)
+        sequence, path = split_topic(locator, 'topic_delete')
         self._files.remove(self._catalog.delete_topic(sequence, path))
 
     def _note_create(self, action: Action, body: dict[str, Any]) -> None:
@@ -329,11 +320,13 @@ class MosaicoFlightService(flight.FlightServerBase):
         kind = body.get('notification_type', NOTIFICATION_TYPE)
         if kind != NOTIFICATION_TYPE:
             raise BadRequestError(
-                f'{action.value}: notification_type must be "{NOTIFICATION_TYPE}", got {kind!r}',
+                f'{action.value}: notification_type must be "{NOTIFICATION_TYPE}", '
+                f'got {quote(kind)}',
             )
         msg = body.get('msg')
-        if not isinstance(msg, str):
-            raise BadRequestError(f'{action.value}: missing string "msg"')
+        # The SDK sends str(exception), which may be empty.
+        if msg != '':
+            msg = checked_text(msg, f'{action.value}: "msg"', MAX_TEXT_CHARS)
         self._catalog.add_notification(sequence, path, kind, msg, _now_ns())
 
     def _note_list(self, action: Action, body: dict[str, Any]) -> dict[str, Any]:
@@ -351,6 +344,40 @@ class MosaicoFlightService(flight.FlightServerBase):
 
     def _note_purge(self, action: Action, body: dict[str, Any]) -> None:
         self._catalog.purge_notifications(*_note_owner(body, action))
+
+    # --------------------------------------------------------------- API keys
+
+    def _key_create(self, body: dict[str, Any]) -> dict[str, Any]:
+        action = 'api_key_create'
+        permission = str_field(body, 'permission', action, MAX_NAME_CHARS)
+        description = body.get('description') or ''
+        if description:
+            description = checked_text(description, f'{action}: description', MAX_DESCRIPTION_CHARS)
+        expires = body.get('expires_at_ns')
+        if expires is not None:
+            expires = int_field(expires, f'{action}: expires_at_ns', minimum=_now_ns())
+        token, status = self._keys.create(permission, description, expires)
+        return {'api_key_token': token, 'api_key': status.to_dict()}
+
+    def _fingerprint(self, body: dict[str, Any], action: str) -> str:
+        return str_field(body, FINGERPRINT, action, MAX_NAME_CHARS)
+
+    def _key_status(self, body: dict[str, Any]) -> dict[str, Any]:
+        status = self._keys.status(self._fingerprint(body, 'api_key_status'))
+        return {'api_key': status.to_dict()}
+
+    def _key_revoke(self, body: dict[str, Any]) -> dict[str, Any]:
+        status = self._keys.revoke(self._fingerprint(body, 'api_key_revoke'))
+        return {'api_key': status.to_dict()}
+
+    def _key_list(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {'api_keys': [status.to_dict() for status in self._keys.all_keys()]}
+
+    def _key_purge(self, body: dict[str, Any]) -> dict[str, Any]:
+        everything = body.get('all', False)
+        if not isinstance(everything, bool):
+            raise BadRequestError('api_key_purge: "all" must be true or false')
+        return {'api_keys': [status.to_dict() for status in self._keys.purge(everything)]}
 
     # --------------------------------------------------------------- catalog
 
@@ -415,13 +442,19 @@ class MosaicoFlightService(flight.FlightServerBase):
     @staticmethod
     def _command(descriptor: flight.FlightDescriptor) -> ResourceCommand:
         if descriptor.descriptor_type == flight.DescriptorType.PATH:
-            parts = [p.decode() if isinstance(p, bytes) else p for p in descriptor.path]
-            return ResourceCommand('/'.join(parts))
-        return ResourceCommand.decode(descriptor.command)
+            try:
+                parts = [p.decode() if isinstance(p, bytes) else p for p in descriptor.path]
+            except UnicodeDecodeError:
+                raise BadRequestError('descriptor path is not UTF-8') from None
+            command = ResourceCommand('/'.join(parts))
+        else:
+            command = ResourceCommand.decode(_bounded(descriptor.command, 'descriptor command'))
+        checked_text(command.resource_locator, 'resource_locator', LOCATOR_CHARS)
+        return command
 
     # -------------------------------------------------------------- metadata
 
-    @_translate
+    @translated
     def list_flights(
         self,
         context: flight.ServerCallContext,
@@ -441,7 +474,7 @@ class MosaicoFlightService(flight.FlightServerBase):
         ]
         return iter(infos)
 
-    @_translate
+    @translated
     def get_flight_info(
         self,
         context: flight.ServerCallContext,
@@ -450,7 +483,7 @@ class MosaicoFlightService(flight.FlightServerBase):
         """Describe a sequence (all its topics) or one topic, optionally windowed."""
         self._require(context, Permission.READ, 'GetFlightInfo')
         command = self._command(descriptor)
-        window = Window(command.timestamp_ns_start, command.timestamp_ns_end)
+        window = _window(command.timestamp_ns_start, command.timestamp_ns_end)
         windowed = window.start_ns is not None or window.end_ns is not None
         locator = command.resource_locator
         if is_topic_locator(locator):
@@ -495,7 +528,7 @@ class MosaicoFlightService(flight.FlightServerBase):
             app_metadata=metadata.encode(),
         )
 
-    @_translate
+    @translated
     def get_schema(
         self,
         context: flight.ServerCallContext,
@@ -511,7 +544,7 @@ class MosaicoFlightService(flight.FlightServerBase):
 
     # ------------------------------------------------------------------ data
 
-    @_translate
+    @translated
     def do_get(
         self,
         context: flight.ServerCallContext,
@@ -519,17 +552,17 @@ class MosaicoFlightService(flight.FlightServerBase):
     ) -> flight.FlightDataStream:
         """Stream a topic's rows in the ticket's window, sorted, never an empty batch."""
         self._require(context, Permission.READ, 'DoGet')
-        request = Ticket.decode(ticket.ticket)
-        topic = self._visible_topic(request.locator)
+        request = Ticket.decode(_bounded(ticket.ticket, 'ticket'))
+        topic = self._visible_topic(checked_text(request.locator, 'ticket locator', LOCATOR_CHARS))
         schema = self._topic_schema(topic)
         chunks = self._catalog.chunks(topic.id)
-        window = Window(request.start_ns, request.end_ns)
+        window = _window(request.start_ns, request.end_ns)
         batches = rebatch(
             read_topic(self._files, chunks, schema, window), self._target_message_size
         )
-        return flight.GeneratorStream(schema, batches)
+        return flight.GeneratorStream(schema, translated_stream(batches, 'do_get'))
 
-    @_translate
+    @translated
     def do_put(
         self,
         context: flight.ServerCallContext,
@@ -543,19 +576,17 @@ class MosaicoFlightService(flight.FlightServerBase):
             raise BadRequestError(
                 'DoPut: descriptor must be a CMD with resource_locator and topic_uuid'
             )
-        command = PutCommand.decode(descriptor.command)
-        topic = self._catalog.topic_by_uuid(command.topic_uuid)
+        command = PutCommand.decode(_bounded(descriptor.command, 'DoPut command'))
+        uuid = checked_text(command.topic_uuid, 'DoPut topic_uuid', LOCATOR_CHARS)
+        locator = checked_text(command.resource_locator, 'DoPut resource_locator', LOCATOR_CHARS)
+        topic = self._catalog.topic_by_uuid(uuid)
         if topic is None:
-            raise NotFoundError(
-                f'DoPut {command.resource_locator}: unknown topic uuid `{command.topic_uuid}`',
-            )
-        if command.resource_locator.strip('/') != topic.locator:
+            raise NotFoundError(f'DoPut {quote(locator)}: unknown topic uuid {quote(uuid)}')
+        if locator.strip('/') != topic.locator:
             raise BadRequestError(
-                f'DoPut: resource_locator {command.resource_locator!r} does not match topic '
-                f'uuid `{command.topic_uuid}` ({topic.locator})',
+                f'DoPut: resource_locator {quote(locator)} does not match topic '
+                f'uuid `{uuid}` ({topic.locator})',
             )
-        if topic.session_finalized:
-            raise BadRequestError(f'DoPut {topic.locator}: its session is already finalized')
         schema = reader.schema
         check_topic_schema(schema, topic.ontology_tag, topic.locator)
         if topic.schema_ipc is not None and not deserialize_schema(topic.schema_ipc).equals(
@@ -563,17 +594,19 @@ class MosaicoFlightService(flight.FlightServerBase):
             check_metadata=False,
         ):
             raise BadRequestError(f'DoPut {topic.locator}: schema differs from the stored one')
-        self._catalog.claim_put(topic.id, serialize_schema(schema))
-        self._streams.enter(topic.session_id)
-        try:
-            self._receive(topic, schema, reader)
-        except BaseException:
-            self._catalog.end_put(topic.id, 'failed')
-            raise
-        else:
-            self._catalog.end_put(topic.id, 'done')
-        finally:
-            self._streams.leave(topic.session_id)
+        what = f'DoPut {topic.locator}'
+        with self._uploads.entered(topic.session_id, what):
+            self._catalog.claim_put(topic.id, serialize_schema(schema))
+            try:
+                self._receive(topic, schema, reader)
+                if context.is_cancelled():
+                    # The stream ended without the client's done_writing: it was cut off.
+                    raise BadRequestError(f'{what}: the stream was cut off before its end')
+            except BaseException:
+                logger.info('%s failed; the rows it sent are dropped', what)
+                self._files.remove(self._catalog.fail_put(topic.id))
+                raise
+            self._catalog.end_put(topic.id)
 
     def _receive(
         self,
