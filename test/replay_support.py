@@ -37,6 +37,8 @@ def differing(have: Any, want: Any, path: str = '') -> set[str]:
 
     List elements share their list's path; keys only `have` has are ignored.
     """
+    if have == want:
+        return set()
     if isinstance(want, dict) and isinstance(have, dict):
         out: set[str] = set()
         for key in want:

@@ -9,12 +9,14 @@ import click
 
 from mosaico_ros.cli.group import main
 from mosaico_ros.cli.options import console, parse_time_bound, target_options
+from mosaico_ros.cli.selection import selection_options
 
 if TYPE_CHECKING:
     from rich.table import Table
 
     from mosaico_ros.connect import Target
     from mosaico_ros.pipeline.report import SequenceReport
+    from mosaico_ros.pipeline.selection import TopicSelection
 
 
 def export_table(report: SequenceReport) -> Table:
@@ -54,10 +56,7 @@ def export_table(report: SequenceReport) -> Table:
     help='ROS distro of the written types (kilted, jazzy, humble, noetic ...) '
     '[default: the recorded one, else humble; noetic for .bag].',
 )
-@click.option('--topics', multiple=True, help='Export only these topics; repeatable.')
-@click.option('-e', '--regex', help='Export only topics matching this regex.')
-@click.option('-x', '--exclude-regex', help='Never export topics matching this regex.')
-@click.option('--exclude-topics', multiple=True, help='Never these topics; repeatable.')
+@selection_options()
 @click.option('--start', metavar='T', help='From time T (ns integer, seconds float, ISO-8601).')
 @click.option('--end', metavar='T', help='Until time T, exclusive (same forms as --start).')
 @click.option(
@@ -70,10 +69,7 @@ def export(
     out: Path,
     fmt: str | None,
     distro: str | None,
-    topics: tuple[str, ...],
-    regex: str | None,
-    exclude_regex: str | None,
-    exclude_topics: tuple[str, ...],
+    selection: TopicSelection,
     start: str | None,
     end: str | None,
     adapters: tuple[str, ...],
@@ -87,18 +83,7 @@ def export(
     """
     from mosaico_ros.bags.export import ExportError, ExportOptions, export_sequence
     from mosaico_ros.connect import open_client
-    from mosaico_ros.pipeline.selection import TopicSelection
 
-    try:
-        selection = TopicSelection(
-            topics=topics,
-            regex=(regex,) if regex else (),
-            exclude_topics=exclude_topics,
-            exclude_regex=(exclude_regex,) if exclude_regex else (),
-            names={'regex': '--regex', 'exclude_regex': '--exclude-regex'},
-        )
-    except ValueError as err:
-        raise click.UsageError(str(err)) from None
     options = ExportOptions(
         format=fmt,  # type: ignore[arg-type]
         distro=distro,
