@@ -7,6 +7,7 @@ process's child) and the subscribers as `ros_subscriber.py` processes.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import statistics
 import time
@@ -23,6 +24,7 @@ from replay_support import (
     store_sequence,
 )
 from ros_support import (
+    Process,
     ServiceCaller,
     mosaico_ros,
     received,
@@ -36,8 +38,12 @@ from mosaico_ros.nodes.interfaces import MissingInterfaceError, message_class
 
 pytestmark = pytest.mark.usefixtures('ros_domain')
 
+REPO = Path(__file__).resolve().parents[1]
 T0 = 1_700_000_000_000_000_000
 MS = 1_000_000
+DISCOVERY_S = '2.5'
+"""--delay of every playback: time for DDS to match the player's publishers with the
+subscribers already waiting (volatile messages sent before that are lost, as with rosbag2)."""
 
 
 @pytest.fixture
@@ -100,7 +106,7 @@ def test_a_real_bag_plays_every_installed_topic_equal_and_in_order(
     expect = {t: len(original[t]) for t in live if t != '/test/sensor_msgs/image'}
     with subscriber(subscribe_all(live, expect), tmp_path) as sub:
         sub.wait_for('subscribed')
-        player = play(store, 'rs', '--rate', '4', '--delay', '2')
+        player = play(store, 'rs', '--rate', '4', '--delay', DISCOVERY_S)
         got = received(sub)
         assert player.finish() == 1, player.output
     for topic in missing:
@@ -134,7 +140,7 @@ def test_every_mapped_type_plays_back_equal(tmp_path: Path, store: Path) -> None
     expect = {topic: len(made[topic][2]) for topic in live}
     with subscriber(subscribe_all(live, expect), tmp_path) as sub:
         sub.wait_for('subscribed')
-        player = play(store, 'every', '--delay', '2')
+        player = play(store, 'every', '--delay', DISCOVERY_S)
         got = received(sub)
         assert player.finish() == 1, player.output
     assert 'pip install ros-nmea-msgs' in player.output
@@ -198,7 +204,7 @@ def test_timing_at_rate_1_and_rate_2_halves_the_wall_time(tmp_path: Path, store:
     for rate in (1.0, 2.0):
         with subscriber(imu_subscriber(count), tmp_path) as sub:
             sub.wait_for('subscribed')
-            player = play(store, 'imu', '--rate', str(rate), '--delay', '1.5')
+            player = play(store, 'imu', '--rate', str(rate), '--delay', DISCOVERY_S)
             messages = received(sub)['/imu']
             assert player.finish() == 0, player.output
         assert [imu_index(payload) for _, _, payload in messages] == list(range(count))
@@ -224,7 +230,7 @@ def test_pause_play_next_resume_rate_and_seek_while_playing(tmp_path: Path, stor
     store_imu(store, 'imu', hz, count)
     with subscriber(imu_subscriber(count, idle_s=3.0), tmp_path) as sub:
         sub.wait_for('subscribed')
-        player = play(store, 'imu', '--start-paused', '--delay', '1')
+        player = play(store, 'imu', '--start-paused', '--delay', DISCOVERY_S)
         control = ServiceCaller('mosaico_player')
         try:
             player.wait_for('playing 1 topic(s)')
@@ -271,7 +277,7 @@ def test_loop_plays_again_until_stopped(tmp_path: Path, store: Path) -> None:
     store_imu(store, 'imu', 100.0, 20)
     with subscriber(imu_subscriber(70), tmp_path) as sub:
         sub.wait_for('subscribed')
-        player = play(store, 'imu', '--loop', '--delay', '1')
+        player = play(store, 'imu', '--loop', '--delay', DISCOVERY_S)
         got = received(sub)['/imu']
         player.stop()
     order = indices(got)
@@ -328,10 +334,10 @@ def test_clock_and_latched_state_for_late_subscribers(tmp_path: Path, store: Pat
     }
     with subscriber(clock_spec, tmp_path) as timed:
         timed.wait_for('subscribed')
-        # at half speed: the second description goes out 4 s after start, playback ends at 13 s
-        player = play(store, 'robot', '--clock', '20', '--delay', '1', '--rate', '0.5')
+        # at half speed the second description goes out 5.5 s after start; playback ends at 14.5 s
+        player = play(store, 'robot', '--clock', '20', '--delay', DISCOVERY_S, '--rate', '0.5')
         player.wait_for('playing 2 topic(s)')
-        time.sleep(5.5)
+        time.sleep(7.0)
         with subscriber(late_spec, tmp_path) as late:
             described = received(late)['/robot_description']
         got = received(timed)
@@ -370,9 +376,52 @@ def test_a_start_offset_publishes_the_latched_state_first(tmp_path: Path, store:
     }
     with subscriber(spec, tmp_path) as sub:
         sub.wait_for('subscribed')
-        player = play(store, 'robot', '--start-offset', '2.5', '--delay', '1')
+        player = play(store, 'robot', '--start-offset', '2.5', '--delay', DISCOVERY_S)
         got = received(sub)
         assert player.finish() == 0, player.output
     assert strings(got['/robot_description']) == ['<robot name="r1"/>']
     assert got['/robot_description'][0][1] < got['/imu'][0][1], 'the latched state comes first'
     assert indices(got['/imu']) == list(range(125, 300))
+
+
+def test_the_node_takes_its_settings_from_a_parameter_file(tmp_path: Path, store: Path) -> None:
+    """As ``ros2 run mosaico_ros player --ros-args --params-file config/player.yaml -p ...``."""
+    import sys
+
+    from ruamel.yaml import YAML
+
+    from mosaico_ros.nodes.params import param_name
+    from mosaico_ros.nodes.player_config import PlayerConfig
+
+    config = REPO / 'config' / 'player.yaml'
+    declared = YAML(typ='safe').load(config.read_text())['/**']['ros__parameters']
+    names = {param_name(item) for item in dataclasses.fields(PlayerConfig)}
+    assert set(declared) <= names
+    text = config.read_text()
+    assert all(f' {name}:' in text for name in names), 'every parameter is in the file'
+
+    store_imu(store, 'imu', 100.0, 100)
+    with subscriber(imu_subscriber(100), tmp_path) as sub:
+        sub.wait_for('subscribed')
+        player = Process(
+            [
+                sys.executable,
+                '-m',
+                'mosaico_ros.nodes.player',
+                '--ros-args',
+                '--params-file',
+                str(config),
+                '-p',
+                'sequences:=[imu]',
+                '-p',
+                f'store:={store}',
+                '-p',
+                'rate:=2',
+                '-p',
+                f'delay:={DISCOVERY_S}',
+            ]
+        )
+        got = received(sub)['/imu']
+        assert player.finish() == 0, player.output
+    assert indices(got) == list(range(100)), player.output
+    assert (got[-1][1] - got[0][1]) / 1e9 == pytest.approx(0.99 / 2, rel=0.1)
