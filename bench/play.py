@@ -15,7 +15,10 @@ A bare rclpy raw subscriber process records what arrives. Measured:
   recorded offset), p50 and p99 in ms;
 - the highest sustained rate as fast as possible (``--rate 0``; the bare
   publisher without sleeping): messages per second from the first publish to
-  the last, and how many arrived.
+  the last, and how many arrived (a Python subscriber loses what it cannot
+  keep up with, for both alike); and ours again with a read-ahead large
+  enough to hold the whole sequence before playing starts, which measures
+  the scheduler and publisher without the rebuild of messages.
 
 Each figure is the median of ``--repeat`` runs. The goals: p99 under 1 ms at
 rate 1.0, and at least 0.8 of the bare publisher's rate. These machines are
@@ -23,7 +26,7 @@ shared, so a run next to a busy neighbour shows the neighbour: compare the
 columns of one run, not runs.
 
 Run: python bench/play.py [--repeat 2] [--imu-hz 200] [--seconds 5] [--imu-burst 20000]
-[--image-burst 300]
+[--image-burst 250]
 """
 
 from __future__ import annotations
@@ -57,7 +60,9 @@ SUBSCRIBER = textwrap.dedent(
     got = []
     last = [0.0]
     def received(data, info):
-        got.append((info['received_timestamp'], info['source_timestamp']))
+        # header.stamp.sec, after the 4-byte CDR encapsulation, is the message's index
+        index = int.from_bytes(data[4:8], 'little')
+        got.append((info['received_timestamp'], info['source_timestamp'], index))
         last[0] = time.monotonic()
     node.create_subscription(
         Imu if kind == 'imu' else Image, '/bench', received, QoSProfile(depth=1000), raw=True
@@ -224,12 +229,14 @@ class Bench:
         assert process.stdout.readline().strip() == 'subscribed'
         return process, out
 
-    def _collect(self, subscriber: subprocess.Popen[str], out: Path) -> list[tuple[int, int]]:
+    def _collect(self, subscriber: subprocess.Popen[str], out: Path) -> list[tuple[int, int, int]]:
         subscriber.wait(180)
         with out.open('rb') as handle:
             return list(pickle.load(handle))
 
-    def ours(self, kind: str, sequence: str, expect: int, rate: float) -> list[tuple[int, int]]:
+    def ours(
+        self, kind: str, sequence: str, expect: int, rate: float
+    ) -> list[tuple[int, int, int]]:
         """Play with ``mosaico-ros play``; return (receive, publish) times of what arrived."""
         subscriber, out = self._subscribe(kind, expect)
         command = [
@@ -241,7 +248,9 @@ class Bench:
             print(player.stdout[-3000:], player.stderr[-3000:], file=sys.stderr)
         return self._collect(subscriber, out)
 
-    def bare(self, kind: str, payloads: Path, expect: int, rate: float) -> list[tuple[int, int]]:
+    def bare(
+        self, kind: str, payloads: Path, expect: int, rate: float
+    ) -> list[tuple[int, int, int]]:
         """Replay the same bytes from memory with a bare rclpy publisher."""
         subscriber, out = self._subscribe(kind, expect)
         command = [sys.executable, '-c', BARE, kind, str(payloads), str(rate)]
@@ -249,7 +258,7 @@ class Bench:
         return self._collect(subscriber, out)
 
 
-def timing_ms(got: list[tuple[int, int]], step_ns: int) -> tuple[float, float]:
+def timing_ms(got: list[tuple[int, int, int]], step_ns: int) -> tuple[float, float]:
     """p50 and p99 of publish time minus schedule (anchored at the first message), in ms."""
     if not got:
         return math.nan, math.nan
@@ -260,7 +269,7 @@ def timing_ms(got: list[tuple[int, int]], step_ns: int) -> tuple[float, float]:
     return errors[len(errors) // 2], errors[min(len(errors) - 1, int(0.99 * len(errors)))]
 
 
-def rate_of(got: list[tuple[int, int]], total: int) -> float:
+def rate_of(got: list[tuple[int, int, int]], total: int) -> float:
     """Messages published per second, from the first publish to the last.
 
     A reliable keep-last publisher always delivers its first and its newest
@@ -278,7 +287,7 @@ def main() -> None:
     parser.add_argument('--image-hz', type=float, default=30.0)
     parser.add_argument('--seconds', type=float, default=5.0)
     parser.add_argument('--imu-burst', type=int, default=20000)
-    parser.add_argument('--image-burst', type=int, default=300)
+    parser.add_argument('--image-burst', type=int, default=250)
     args = parser.parse_args()
 
     from mosaico_ros.connect import Target, open_client
@@ -303,7 +312,7 @@ def main() -> None:
             step = round(1e9 / hz)
             p50: dict[str, list[float]] = {'ours': [], 'bare': []}
             p99: dict[str, list[float]] = {'ours': [], 'bare': []}
-            rates: dict[str, list[float]] = {'ours': [], 'bare': []}
+            rates: dict[str, list[float]] = {'ours': [], 'bare': [], 'ours prefilled': []}
             arrived: dict[str, list[int]] = {'ours': [], 'bare': []}
             for _ in range(args.repeat):
                 runs = {
@@ -326,9 +335,15 @@ def main() -> None:
                 for who, got in runs.items():
                     rates[who].append(rate_of(got, burst))
                     arrived[who].append(len(got))
+                prefilled = bench.ours(kind, f'{kind}_burst', burst, 0.0, prefill=True)
+                rates['ours prefilled'].append(rate_of(prefilled, burst))
             rows.append((kind, 'timing p50 (ms)', *(statistics.median(p50[w]) for w in p50)))
             rows.append((kind, 'timing p99 (ms)', *(statistics.median(p99[w]) for w in p99)))
-            rows.append((kind, 'max rate (msg/s)', *(statistics.median(rates[w]) for w in rates)))
+            bare_rate = statistics.median(rates['bare'])
+            rows.append((kind, 'max rate (msg/s)', statistics.median(rates['ours']), bare_rate))
+            rows.append(
+                (kind, ' read-ahead full', statistics.median(rates['ours prefilled']), bare_rate)
+            )
             rows.append(
                 (kind, f'arrived of {burst}', *(statistics.median(arrived[w]) for w in arrived))
             )
