@@ -19,6 +19,13 @@ ROS_WHEELS = [
     'ros-visualization-msgs',
 ]
 
+
+def _share(folder: str, pattern: str) -> list[tuple[str, list[str]]]:
+    """Install the files of `folder` matching `pattern` into share/, if there are any."""
+    files = sorted(str(path) for path in Path(folder).glob(pattern))
+    return [(f'share/{PACKAGE}/{folder}', files)] if files else []
+
+
 setup(
     name=PACKAGE,
     version='0.1.0',
@@ -32,8 +39,8 @@ setup(
     data_files=[
         ('share/ament_index/resource_index/packages', [f'resource/{PACKAGE}']),
         (f'share/{PACKAGE}', ['package.xml']),
-        (f'share/{PACKAGE}/launch', [str(p) for p in Path('launch').glob('*.py')]),
-        (f'share/{PACKAGE}/config', [str(p) for p in Path('config').glob('*.yaml')]),
+        *_share('launch', '*.launch.py'),
+        *_share('config', '*.yaml'),
     ],
     install_requires=[
         'pyarrow>=22',
@@ -49,6 +56,7 @@ setup(
         'pillow>=9',
         'protobuf>=4.21',
         'ruamel.yaml>=0.17',
+        'tomli>=2; python_version < "3.11"',
     ],
     extras_require={
         'ros': ROS_WHEELS,
@@ -57,8 +65,9 @@ setup(
             'pytest-timeout',
             'psutil',
             'cryptography',
-            'mosaicolabs==0.7.0',
+            'mosaicolabs[cli]==0.7.0',
             'hypothesis>=6.100',
+            'colcon-common-extensions',
             'ruff',
             'mypy',
         ],

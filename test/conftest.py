@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from colcon_build import ColconInstall
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get('MOSAICO_SHARED', REPO.parent / 'shared'))
@@ -65,3 +69,12 @@ def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
     from mosaico_ros import cli
 
     monkeypatch.setattr(cli.console, 'width', 200)
+
+
+@pytest.fixture(scope='session')
+def colcon_install(tmp_path_factory: pytest.TempPathFactory) -> ColconInstall:
+    """This package built by `colcon build` in a temporary ament workspace, once per session."""
+    pytest.importorskip('colcon_core', reason='colcon (in the test extra) builds the package')
+    from colcon_build import colcon_build
+
+    return colcon_build(REPO, tmp_path_factory.mktemp('colcon_ws'))

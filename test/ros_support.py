@@ -6,10 +6,9 @@ rclpy context) shares one ROS domain id no other test uses, on loopback only.
 
 from __future__ import annotations
 
-import itertools
 import json
-import os
 import pickle
+import random
 import signal
 import subprocess
 import sys
@@ -24,7 +23,8 @@ import pyarrow as pa
 import pytest
 
 HERE = Path(__file__).resolve().parent
-_DOMAINS = itertools.count()
+_RANDOM = random.SystemRandom()
+_USED: set[int] = set()
 _STARTED: list[Process] = []
 
 
@@ -34,7 +34,9 @@ def ros_domain(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
 
     Every process the test started and left running is killed when it ends.
     """
-    domain = 100 + (os.getpid() * 7 + next(_DOMAINS)) % 100
+    # Random, so that concurrent test sessions on one machine rarely meet; never reused here.
+    domain = _RANDOM.choice(sorted(set(range(1, 233)) - _USED))
+    _USED.add(domain)
     monkeypatch.setenv('ROS_DOMAIN_ID', str(domain))
     monkeypatch.setenv('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     yield domain

@@ -95,20 +95,18 @@ def test_serve_answers_the_official_sdk_and_stops_on_sigint(tmp_path: Path) -> N
     assert f'on grpc://127.0.0.1:{port}' in output
 
 
-def test_store_in_use_names_the_server_holding_it(tmp_path: Path) -> None:
+def test_store_held_by_a_server_is_shared_with_it(tmp_path: Path) -> None:
     from mosaico_ros.server import EmbeddedServer
 
     store = tmp_path / 'store'
     with EmbeddedServer(store, port=0) as running:
+        with MosaicoClient.connect('127.0.0.1', running.port) as client:
+            _write_sequence(client, 'held', 5)
         result = CliRunner().invoke(main, ['list', '--store', str(store)])
-        assert result.exit_code == 1
+        assert result.exit_code == 0, result.output
         assert f'in use by the server at grpc://127.0.0.1:{running.port}' in result.output
-        assert 'reach it with --host/--port' in result.output
-        assert 'Traceback' not in result.output
-        served = CliRunner().invoke(
-            main, ['list', '--host', '127.0.0.1', '--port', str(running.port)]
-        )
-        assert served.exit_code == 0, served.output
+        assert 'sharing it' in result.output
+        assert 'held' in result.stdout
 
 
 def test_unreachable_server_is_a_clear_error() -> None:

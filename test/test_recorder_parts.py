@@ -18,7 +18,6 @@ from mosaico_ros.nodes.spool import (
     SpoolReader,
     SpoolWriter,
 )
-from mosaico_ros.nodes.uploader import unreachable
 from mosaico_ros.pipeline.qos import adapted_profile, dump_offered_qos, parse_offered_qos
 
 
@@ -117,41 +116,3 @@ def test_the_spool_is_read_while_it_grows_and_ends_with_the_accounting(tmp_path:
 
     with AnyReader([path]) as bag:  # an ordinary MCAP for ordinary tools
         assert [c.topic for c in bag.connections] == ['/imu']
-
-
-def test_upload_errors_are_told_apart() -> None:
-    from pyarrow import flight
-
-    from mosaico_ros.client.errors import ServerError
-
-    assert unreachable(ConnectionError('the server did not answer info'))
-    assert unreachable(flight.FlightUnavailableError('failed to connect to all addresses'))
-    wrapped = ServerError(
-        'DoPut x/y', 'Flight returned unavailable error, UNAVAILABLE: Socket closed'
-    )
-    assert unreachable(wrapped)
-    assert not unreachable(ServerError('DoPut x/y', "schema does not match ontology model 'IMU'"))
-
-
-def test_the_spool_rolls_before_it_is_full_and_counts_what_a_full_spool_loses(
-    tmp_path: Path,
-) -> None:
-    from mosaico_ros.nodes.recorder import LOST_SPOOL_FULL, Spool, TopicState
-
-    config = RecorderConfig(topics=('/imu',), max_spool_size=10_000, spool_flush_period=60.0)
-    spool = Spool(config, tmp_path, 'roll', {})
-    state = TopicState('/imu', 'sensor_msgs/msg/Imu', '', '', latched=False)
-    spool._do_add(state)
-    gid = b'publisher'
-    for index in range(150):  # 150 x 100 bytes: more than the spool may hold
-        spool._take(state, index, bytes(100), index + 1, gid)
-        spool._scanned = 0.0  # look at the older segments every time
-        if spool.writer is not None:
-            spool._check_bounds()
-    # segments were closed at half the bound, so their sequences can be uploaded and freed
-    closed = sorted(p.name for p in tmp_path.glob('roll_*.mcap'))
-    assert closed[:2] == ['roll_0.mcap', 'roll_1.mcap']
-    assert spool.spool_full
-    assert state.total_lost[LOST_SPOOL_FULL] > 0
-    spooled = 150 - state.total_lost[LOST_SPOOL_FULL]
-    assert spooled * 100 <= 10_000 + 100

@@ -4,7 +4,19 @@ Command modules import their heavy dependencies (client, server, bags) inside
 the command, so `mosaico-ros --help` starts fast.
 """
 
-from mosaico_ros.cli import apikey, catalog, demo, export, inject, play, record, serve
+from mosaico_ros.cli import (
+    apikey,
+    catalog,
+    delete,
+    demo,
+    export,
+    inject,
+    play,
+    query,
+    record,
+    serve,
+    watch,
+)
 from mosaico_ros.cli.group import main
 from mosaico_ros.cli.options import console
 
@@ -12,11 +24,14 @@ __all__ = [
     'apikey',
     'catalog',
     'console',
+    'delete',
     'demo',
     'export',
     'inject',
     'main',
     'play',
+    'query',
     'record',
     'serve',
+    'watch',
 ]

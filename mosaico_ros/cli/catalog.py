@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 import click
 from rich.table import Table
 
 from mosaico_ros.cli.group import main
-from mosaico_ros.cli.options import console, target_options
+from mosaico_ros.cli.options import console, format_duration, format_time, target_options
 from mosaico_ros.connect import Target, open_client
 
 
@@ -18,7 +17,7 @@ from mosaico_ros.connect import Target, open_client
 @target_options
 def list_command(target: Target, sequence: str | None) -> None:
     """List the sequences of a store or server, or the topics of SEQUENCE."""
-    with open_client(target) as client:
+    with open_client(target, create=False) as client:
         if sequence is None:
             console.print(_sequences_table(client, target))
             return
@@ -45,8 +44,8 @@ def _sequences_table(client: Any, target: Target) -> Table:
             str(len(handler.topics)),
             str(len(handler.sessions)),
             human_size(handler.total_size_bytes),
-            _time(handler.timestamp_ns_min),
-            _duration(handler.timestamp_ns_min, handler.timestamp_ns_max),
+            format_time(handler.timestamp_ns_min),
+            format_duration(handler.timestamp_ns_min, handler.timestamp_ns_max),
         )
     return table
 
@@ -66,19 +65,7 @@ def _topics_table(client: Any, sequence: str, topics: list[str]) -> Table:
             handler.ontology_tag,
             str(handler.msg_count),
             human_size(handler.total_size_bytes),
-            _time(handler.timestamp_ns_min),
-            _duration(handler.timestamp_ns_min, handler.timestamp_ns_max),
+            format_time(handler.timestamp_ns_min),
+            format_duration(handler.timestamp_ns_min, handler.timestamp_ns_max),
         )
     return table
-
-
-def _time(timestamp_ns: int | None) -> str:
-    if timestamp_ns is None:
-        return '-'
-    return datetime.fromtimestamp(timestamp_ns / 1e9, tz=timezone.utc).strftime('%Y-%m-%d %H:%M:%S')
-
-
-def _duration(start_ns: int | None, end_ns: int | None) -> str:
-    if start_ns is None or end_ns is None:
-        return '-'
-    return f'{(end_ns - start_ns) / 1e9:.1f} s'

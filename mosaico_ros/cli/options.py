@@ -5,61 +5,94 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from rich.console import Console
 
-from mosaico_ros.connect import Target, default_store
+from mosaico_ros.cli.group import TARGET_ATTRIBUTE
 from mosaico_ros.protocol import DEFAULT_PORT
-from mosaico_ros.server.errors import StoreError
+from mosaico_ros.target import TargetError, resolve_target
 
 F = TypeVar('F', bound=Callable[..., Any])
 
 console = Console()
+"""Tables, summaries and progress."""
+
+err_console = Console(stderr=True)
+"""The target line and notices, kept off stdout so `--json` output stays parseable."""
 
 
 def target_options(func: F) -> F:
     """Add the options that choose a server, and pass the result as `target`.
 
-    Without `--host` the command works on a local store directory through an
-    in-process server; with `--host` it talks to a running `mosaicod` or
-    `mosaico-ros serve`.
+    The choice (see `mosaico_ros.target`) is printed first, on stderr.
     """
 
     @click.option(
         '--store',
         type=click.Path(file_okay=False, path_type=Path),
-        help='Local store directory, served in-process '
-        f'[default: $MOSAICO_STORE or {default_store()}].',
+        help='Local store directory, served in-process (and shared with other commands '
+        'using it at the same time).',
     )
-    @click.option('--host', help='Host of a running Mosaico server; overrides --store.')
-    @click.option('--port', type=int, default=DEFAULT_PORT, show_default=True, help='Server port.')
-    @click.option('--api-key', envvar='MOSAICO_API_KEY', help='API key [env: MOSAICO_API_KEY].')
+    @click.option(
+        '--host',
+        metavar='HOST[:PORT]',
+        help='A running Mosaico server (mosaicod, or mosaico-ros serve).',
+    )
+    @click.option(
+        '--port',
+        type=click.IntRange(1, 65535),
+        help=f'Server port [default: from --host, the URL or the profile, else {DEFAULT_PORT}].',
+    )
+    @click.option('--api-key', help='API key [env: MOSAICO_API_KEY].')
+    @click.option(
+        '--tls',
+        is_flag=True,
+        help='Use TLS, trusting the system certificate authorities [env: MOSAICO_TLS].',
+    )
     @click.option(
         '--tls-cert',
-        type=click.Path(dir_okay=False, exists=True, path_type=Path),
-        envvar='MOSAICO_TLS_CERT_FILE',
-        help='PEM root certificate; turns TLS on [env: MOSAICO_TLS_CERT_FILE].',
+        type=click.Path(dir_okay=False, path_type=Path),
+        help='PEM root certificate to trust; turns TLS on '
+        '[env: MOSAICO_CERT_PATH, or MOSAICO_TLS_CERT_FILE].',
     )
     @functools.wraps(func)
     def wrapper(
+        *,
         store: Path | None,
         host: str | None,
-        port: int,
+        port: int | None,
         api_key: str | None,
+        tls: bool,
         tls_cert: Path | None,
         **kwargs: Any,
     ) -> Any:
-        if store is not None and host is not None:
-            raise click.UsageError('give either --store or --host, not both')
-        target = Target(store=store, host=host, port=port, api_key=api_key, tls_cert=tls_cert)
+        ctx = click.get_current_context()
         try:
-            return func(target=target, **kwargs)
-        except (StoreError, ConnectionError) as err:
-            raise click.ClickException(str(err)) from err
+            target = resolve_target(
+                store=store,
+                host=host,
+                port=port,
+                api_key=api_key,
+                tls=tls,
+                tls_cert=tls_cert,
+                profile=ctx.find_root().params.get('profile'),
+                client_name=ctx.command_path,
+            )
+        except TargetError as err:
+            raise click.UsageError(str(err)) from None
+        if target.tls_cert is not None and not target.tls_cert.is_file():
+            raise click.UsageError(
+                f'TLS certificate {target.tls_cert} (from {target.source} or the environment) '
+                'is not a file',
+            )
+        err_console.print(f'target: {target.explain()}', highlight=False, soft_wrap=True)
+        return func(target=target, **kwargs)
 
+    setattr(wrapper, TARGET_ATTRIBUTE, True)
     return wrapper  # type: ignore[return-value]
 
 
@@ -112,3 +145,18 @@ def parse_time_bound(text: str | None, option: str) -> int | None:
         return parse_time(text)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint=option) from None
+
+
+def format_time(timestamp_ns: int | None) -> str:
+    """Show a timestamp as UTC date and time to the millisecond, or `-`."""
+    if timestamp_ns is None:
+        return '-'
+    moment = datetime.fromtimestamp(timestamp_ns / 1e9, tz=timezone.utc)
+    return moment.strftime('%Y-%m-%d %H:%M:%S.%f')[:-3]
+
+
+def format_duration(start_ns: int | None, end_ns: int | None) -> str:
+    """Show the time from `start_ns` to `end_ns` in seconds, or `-`."""
+    if start_ns is None or end_ns is None:
+        return '-'
+    return f'{(end_ns - start_ns) / 1e9:.1f} s'

@@ -14,6 +14,7 @@ from mosaico_ros.client.enums import SessionLevelErrorPolicy
 from mosaico_ros.client.errors import ClientError, PermissionDeniedError, ServerError
 from mosaico_ros.client.notifications import Notification
 from mosaico_ros.client.query import QueryResultItem, parse_query_response
+from mosaico_ros.client.query_builder import CatalogQuery
 from mosaico_ros.client.sequence_handler import SequenceHandler
 from mosaico_ros.client.session_writer import SequenceUpdater, SequenceWriter
 from mosaico_ros.client.topic_handler import TopicHandler
@@ -143,6 +144,15 @@ class MosaicoClient:
             if path:
                 names.extend(part.decode() if isinstance(part, bytes) else part for part in path)
         return names
+
+    def ping(self) -> None:
+        """Ask the server for its info, to see that it answers.
+
+        Raises:
+            ServerError: The server did not answer (or answered with an error).
+
+        """
+        self._action(Action.INFO, {})
 
     def sequence_exists(self, sequence_name: str) -> bool:
         """Whether the server knows the sequence (any error counts as no)."""
@@ -335,12 +345,12 @@ class MosaicoClient:
             {'locator': pack_topic_locator(sequence_name, topic_name)},
         )
 
-    def query(self, body: dict[str, Any]) -> list[QueryResultItem]:
-        """Run a catalog query with a raw request body (PROTOCOL.md §8).
+    def query(self, body: dict[str, Any] | CatalogQuery) -> list[QueryResultItem]:
+        """Run a catalog query (PROTOCOL.md §8).
 
         Args:
-            body: Object with optional `sequence`, `topic` and `ontology`
-                sections.
+            body: A `CatalogQuery`, or the raw request: an object with
+                optional `sequence`, `topic` and `ontology` sections.
 
         Returns:
             Matching sequences with their matching topics.
@@ -350,4 +360,5 @@ class MosaicoClient:
             ProtocolError: The answer is malformed.
 
         """
-        return parse_query_response(self._action(Action.QUERY, body))
+        request = body.to_dict() if isinstance(body, CatalogQuery) else body
+        return parse_query_response(self._action(Action.QUERY, request))

@@ -71,6 +71,7 @@ from mosaico_ros.pipeline import (
     TopicSelection,
     TypeResolver,
 )
+from mosaico_ros.pipeline.errors import SinkError
 from mosaico_ros.pipeline.qos import parse_offered_qos
 
 ACCOUNTING_TOPIC = '/mosaico_recorder/accounting'
@@ -87,37 +88,7 @@ UPLOAD_ERRORS: tuple[type[Exception], ...] = (
 )
 """What a lost or refusing server raises while a segment uploads."""
 
-_UNREACHABLE_TEXT = (
-    'UNAVAILABLE',
-    'Connection refused',
-    'Socket closed',
-    'failed to connect',
-    'Deadline Exceeded',
-    'Connection reset',
-    'did not answer',
-)
 _REFUSALS_BEFORE_GIVING_UP = 3
-
-
-def unreachable(err: BaseException) -> bool:
-    """Whether an upload error means the server could not be reached (worth waiting for)."""
-    from pyarrow import flight
-
-    transient = (
-        ConnectionError,
-        TimeoutError,
-        flight.FlightUnavailableError,
-        flight.FlightTimedOutError,
-        flight.FlightCancelledError,
-    )
-    seen: BaseException | None = err
-    while seen is not None:
-        if isinstance(seen, transient) or any(t in str(seen) for t in _UNREACHABLE_TEXT):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
 _RETRY_S = 1.0
 _STATUS_PERIOD_S = 0.5
 _IDLE_S = 0.02
@@ -268,7 +239,12 @@ class Uploader:
     # -- segments -----------------------------------------------------------------------------
 
     def _upload_until_done(self, segment: Path) -> None:
-        """Upload a segment; retry while the server is unreachable, give up on refusals."""
+        """Upload a segment; retry while the server is unreachable, give up on its refusals.
+
+        After an error the server is asked a trivial question: no answer means
+        it is away (wait for it, however long); an answer means it refused the
+        upload, which is retried twice and then given up (the segment is kept).
+        """
         refusals = 0
         while True:
             try:
@@ -276,7 +252,7 @@ class Uploader:
             except SegmentError as err:
                 report = self._failed(segment, str(err))
             except UPLOAD_ERRORS as err:
-                if unreachable(err):
+                if not self._answers():
                     self._disconnect(err)
                     time.sleep(_RETRY_S)
                     continue
@@ -288,6 +264,14 @@ class Uploader:
                 segment.unlink()
             self._finish(segment, report)
             return
+
+    def _answers(self) -> bool:
+        """Whether the server answers a trivial question right now."""
+        try:
+            self._connect().ping()
+        except UPLOAD_ERRORS:
+            return False
+        return True
 
     def _failed(self, segment: Path, why: str) -> SequenceReport:
         """Keep a segment that cannot be uploaded in ``failed/``, and say why."""
@@ -426,7 +410,12 @@ class Uploader:
         schema = topic_schema_of(pa.struct([(k, v.type) for k, v in columns.items()]))
         times = pa.array([time.time_ns()] * len(topics), pa.int64())
         table = pa.Table.from_arrays([times, *columns.values()], schema=schema)
-        sink.write_table(ACCOUNTING_TOPIC, table, ACCOUNTING_TAG, {'report': report.to_dict()})
+        # As a JSON string: metadata keys must be plain words, and topic names are not.
+        metadata = {'report_json': json.dumps(report.to_dict())}
+        try:
+            sink.write_table(ACCOUNTING_TOPIC, table, ACCOUNTING_TAG, metadata)
+        except (SinkError, ClientError) as err:  # the data matters more than its accounting
+            report.notes.append(f'the accounting topic was not stored: {err}')
 
     def _write_status(self, force: bool = False) -> None:
         now = time.monotonic()

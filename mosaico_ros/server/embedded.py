@@ -25,7 +25,7 @@ from mosaico_ros.server.chunks import DEFAULT_CHUNK_BYTES, ChunkFiles
 from mosaico_ros.server.keys import Authenticator, KeyStore
 from mosaico_ros.server.permissions import KeyMiddlewareFactory
 from mosaico_ros.server.service import MosaicoFlightService
-from mosaico_ros.server.store_lock import StoreLock
+from mosaico_ros.server.store_lock import StoreHolder, StoreLock
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,8 @@ class EmbeddedServer:
         tls_private_key: PEM private key.
         max_message_size: Largest gRPC message advertised to clients.
         chunk_max_bytes: Buffered upload size at which a topic rolls a new chunk file.
+        owner: The command this server lives for (e.g. `mosaico-ros list`),
+            named to other openers of the store; None for a standing server.
 
     """
 
@@ -69,6 +71,7 @@ class EmbeddedServer:
         tls_private_key: bytes | None = None,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         chunk_max_bytes: int = DEFAULT_CHUNK_BYTES,
+        owner: str | None = None,
     ) -> None:
         if (tls_cert_chain is None) != (tls_private_key is None):
             raise ValueError('TLS needs both tls_cert_chain and tls_private_key')
@@ -85,6 +88,7 @@ class EmbeddedServer:
         self._catalog: Catalog | None = None
         self._keys: KeyStore | None = None
         self._lock = StoreLock(self.store, STORE_IN_USE_ADVICE)
+        self._owner = owner
         self.port = port
 
     @property
@@ -133,8 +137,10 @@ class EmbeddedServer:
             raise
         self.port = self._service.port
         self._announce_in_lock_file()
+        # `wait`, not `serve`: `serve` takes over SIGINT and SIGTERM to shut the server down,
+        # which must stay the embedding command's choice (it may finish its work first).
         self._thread = threading.Thread(
-            target=self._service.serve,
+            target=self._service.wait,
             name=f'mosaico-server-{self.port}',
             daemon=True,
         )
@@ -142,8 +148,8 @@ class EmbeddedServer:
         logger.info('serving %s on %s', self.store, self.location)
 
     def _announce_in_lock_file(self) -> None:
-        """Say in the LOCK file who holds the store, for the error a second opener gets."""
-        self._lock.announce(f'the server at {self.location} (pid {os.getpid()})')
+        """Say in the LOCK file who holds the store, for the next opener to share or name it."""
+        self._lock.announce(StoreHolder(self.location, os.getpid(), self._owner))
 
     def stop(self) -> None:
         """Stop serving and close the store."""
