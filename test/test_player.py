@@ -425,3 +425,82 @@ def test_the_node_takes_its_settings_from_a_parameter_file(tmp_path: Path, store
         assert player.finish() == 0, player.output
     assert indices(got) == list(range(100)), player.output
     assert (got[-1][1] - got[0][1]) / 1e9 == pytest.approx(0.99 / 2, rel=0.1)
+
+
+def test_where_plays_exactly_the_windows_with_their_rolls(tmp_path: Path, store: Path) -> None:
+    from known_windows import (
+        IMU_HIGH,
+        IMU_ROWS,
+        SPEED_HIGH,
+        SPEED_ROWS,
+        imu_time,
+        speed_time,
+        write_known_windows,
+    )
+    from known_windows import T0 as K0
+    from replay_support import humble
+
+    latched = {'reliability': 'reliable', 'durability': 'transient_local', 'depth': 1}
+    description = humble().types[STRING]
+    with open_client(Target(store=store)) as client:
+        write_known_windows(client, 'known')
+        # a second sequence on the same timeline: a latched description, before both windows
+        store_sequence(
+            client,
+            'description',
+            {'/robot_description': (STRING, latched)},
+            [
+                ('/robot_description', K0, description(data='<robot name="r0"/>')),
+                ('/robot_description', K0 + 1_500 * MS, description(data='<robot name="r1"/>')),
+            ],
+        )
+    pre, post = 500 * MS, 250 * MS
+    # IMU.acceleration.x > 4 holds on rows 500-700, 750-800 and 2000-2200 (100 Hz); a 1 s gap
+    # joins the first two: two windows, widened by the rolls
+    windows = [
+        (imu_time(500) - pre, imu_time(800) + post),
+        (imu_time(2000) - pre, imu_time(2200) + post),
+    ]
+    imu_rows = [r for r in range(IMU_ROWS) if any(a <= imu_time(r) <= b for a, b in windows)]
+    speed_rows = [r for r in range(SPEED_ROWS) if any(a <= speed_time(r) <= b for a, b in windows)]
+    spec = {
+        'topics': [
+            {'topic': '/imu', 'type': IMU},
+            {'topic': '/speed', 'type': 'std_msgs/msg/Float64'},
+            {'topic': '/robot_description', 'type': STRING, 'qos': LATCHED_QOS},
+        ],
+        'expect': {'/imu': len(imu_rows), '/speed': len(speed_rows), '/robot_description': 2},
+        'idle_s': 3.0,
+        'max_s': 40.0,
+    }
+    with subscriber(spec, tmp_path) as sub:
+        sub.wait_for('subscribed')
+        player = play(
+            store,
+            'known',
+            'description',
+            '--where',
+            'IMU.acceleration.x > 4',
+            '--pre-roll',
+            '500ms',
+            '--post-roll',
+            '0.25',
+            '--rate',
+            '4',
+            '--delay',
+            DISCOVERY_S,
+        )
+        got = received(sub)
+        assert player.finish() == 0, player.output
+    assert '2 window(s) where IMU.acceleration.x > 4 holds, 6.5 s to play' in player.output
+    imu_x = [humble().deserialize_cdr(p, IMU).linear_acceleration.x for _, _, p in got['/imu']]
+    high = [5.0 if any(a <= r <= b for a, b in IMU_HIGH) else 0.0 for r in imu_rows]
+    assert imu_x == high
+    speed = [humble().deserialize_cdr(p, 'std_msgs/msg/Float64').data for _, _, p in got['/speed']]
+    assert speed == [3.0 if SPEED_HIGH[0] <= r <= SPEED_HIGH[1] else 0.0 for r in speed_rows]
+    # the latched state opens each window, and the 11 s between the windows are not waited for
+    assert strings(got['/robot_description']) == ['<robot name="r1"/>'] * 2
+    first_window = sum(1 for r in imu_rows if imu_time(r) < windows[1][0])
+    gap = (got['/imu'][first_window][1] - got['/imu'][first_window - 1][1]) / 1e9
+    assert gap < 0.5
+    assert got['/robot_description'][1][1] < got['/imu'][first_window][1]

@@ -7,8 +7,9 @@ dataclass whose fields are its ROS parameters (`mosaico_ros.nodes.params`).
 ``ros2 run ... --ros-args -p`` and a parameter file cannot drift apart.
 
 Field metadata steers an option: ``help`` its text, ``param`` its name,
-``flag_value`` makes a value optional (``--clock`` alone means 40 Hz), and
-``parse`` reads the text given on the command line (``2s`` for a duration).
+``flag_value`` makes a value optional (``--clock`` alone means 40 Hz),
+``parse`` reads the text given on the command line (``2s`` for a duration),
+and ``aliases`` are further flags for the option.
 """
 
 from __future__ import annotations
@@ -63,11 +64,11 @@ def config_options(
             if item.name == positional:
                 continue
             name = param_name(item)
-            flags = [f'--{name.replace("_", "-")}']
+            meta = item.metadata
+            flags = [f'--{name.replace("_", "-")}', *meta.get('aliases', ())]
             if name in shorts:
                 flags.insert(0, shorts[name])
             kind = hints[item.name]
-            meta = item.metadata
             text = meta.get('help', '')
             if kind is bool:
                 option = click.option(*flags, item.name, is_flag=True, help=text)

@@ -93,7 +93,7 @@ def export(
         adapters=adapters,
     )
     try:
-        with open_client(target) as client:
+        with open_client(target, create=False) as client:
             report = export_sequence(client, sequence, out, options)
     except ExportError as err:
         raise click.ClickException(str(err)) from None

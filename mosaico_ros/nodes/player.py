@@ -137,6 +137,14 @@ class Player:
                 'exclude_regex': (config.exclude_regex,) if config.exclude_regex else (),
             },
             'distro': os.environ.get('ROS_DISTRO') or None,
+            'where': {
+                'conditions': list(config.where),
+                'topic': config.where_topic,
+                'pre_roll_ns': round(config.pre_roll * NS),
+                'post_roll_ns': round(config.post_roll * NS),
+            }
+            if config.where
+            else None,
         }
 
     def _open(self, sequences: Sequence[str]) -> None:
@@ -173,6 +181,14 @@ class Player:
                 f'playing {len(self.played)} topic(s) of {", ".join(sequences)} '
                 f'({span:.1f} s recorded) as node {self.node.get_fully_qualified_name()}'
             )
+        if catalog.windows is not None:
+            total = sum((end or start) - start for start, end in self.segments) / NS
+            where = ' AND '.join(self.config.where)
+            self.echo(
+                f'{len(self.segments)} window(s) where {where} holds, {total:.1f} s to play'
+                if self.segments
+                else f'nowhere does {where} hold: nothing to play'
+            )
 
     def _segments(self) -> list[Segment]:
         assert self.source is not None
@@ -186,6 +202,7 @@ class Player:
             if config.playback_duration < 0
             else round(config.playback_duration * NS),
             until_ns=config.until_ns(),
+            windows=catalog.windows,
         )
 
     def _close_source(self) -> None:

@@ -24,6 +24,18 @@ def _help(text: str, **more: Any) -> dict[str, Any]:
     return {'help': text, **more}
 
 
+def seconds(text: str) -> float:
+    """Read a duration given on the command line (``2s``, ``500ms``, ``1.5``) as seconds.
+
+    Raises:
+        ValueError: It is not a duration.
+
+    """
+    from mosaico_ros.client.where import parse_duration
+
+    return parse_duration(text) / NS
+
+
 @dataclass(frozen=True)
 class PlayerConfig:
     """The player's settings (see `mosaico_ros.nodes.params` for how they become parameters).
@@ -81,6 +93,35 @@ class PlayerConfig:
         metadata=_help(
             'Before exiting, wait this many ms for subscribers to acknowledge every '
             'reliable message (0: forever, -1: do not wait).'
+        ),
+    )
+    where: tuple[str, ...] = field(
+        default=(),
+        metadata=_help(
+            "Play only where this holds: 'Model.field.path OP value' (OP one of > >= < <= == !=), "
+            "e.g. 'IMU.acceleration.x > 4'; several are joined by AND."
+        ),
+    )
+    where_topic: str = field(
+        default='',
+        metadata=_help(
+            'Look for --where only on this topic (exact name or glob).', aliases=('--topic',)
+        ),
+    )
+    pre_roll: float = field(
+        default=0.0,
+        metadata=_help(
+            'Also play this long before each --where window (2s, 500ms, seconds).',
+            parse=seconds,
+            metavar='DURATION',
+        ),
+    )
+    post_roll: float = field(
+        default=0.0,
+        metadata=_help(
+            'Also play this long after each --where window (2s, 500ms, seconds).',
+            parse=seconds,
+            metavar='DURATION',
         ),
     )
     disable_keyboard_controls: bool = field(
@@ -142,7 +183,7 @@ class PlayerConfig:
             raise ValueError('name the sequence(s) to play: SEQUENCE... (parameter sequences)')
         if self.rate < 0:
             raise ValueError('rate must not be negative (0 plays as fast as possible)')
-        for name in ('delay', 'start_offset', 'clock', 'progress_bar'):
+        for name in ('delay', 'start_offset', 'clock', 'progress_bar', 'pre_roll', 'post_roll'):
             if getattr(self, name) < 0:
                 raise ValueError(f'{name} must not be negative')
         if self.read_ahead_queue_size < 1:
@@ -151,3 +192,9 @@ class PlayerConfig:
             raise ValueError('wait_for_all_acked is -1 (off), 0 (forever) or milliseconds')
         self.selection()
         self.remappings()
+        if self.where:
+            from mosaico_ros.client.where import parse_where
+
+            parse_where(self.where, topic=self.where_topic or None)
+        elif self.where_topic or self.pre_roll or self.post_roll:
+            raise ValueError('where_topic, pre_roll and post_roll go with where')

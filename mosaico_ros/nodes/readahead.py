@@ -87,6 +87,8 @@ class Catalog:
         refused: Topic -> why it cannot be rebuilt (no adapter, type clash), with its count.
         start_ns: First stored time, None when nothing is stored.
         end_ns: Last stored time.
+        windows: With a `where` setting, the `(start_ns, end_ns)` windows (both inclusive,
+            pre- and post-roll added, overlaps merged) where it holds; else None.
 
     """
 
@@ -94,13 +96,15 @@ class Catalog:
     refused: Mapping[str, tuple[str, int]] = field(default_factory=dict)
     start_ns: int | None = None
     end_ns: int | None = None
+    windows: tuple[tuple[int, int], ...] | None = None
 
 
 class ReadAhead:
     """The child process and the bounded buffer it fills; use as a context manager.
 
     Args:
-        settings: What the child opens (`target`, `sequences`, `selection`, `distro`).
+        settings: What the child opens (`target`, `sequences`, `selection`, `distro`, and
+            `where`: conditions, topic and rolls in ns, or None).
         queue_size: Messages the buffer holds at most.
         max_bytes: Payload bytes the buffer holds at most (one chunk may exceed it).
 
@@ -112,7 +116,7 @@ class ReadAhead:
     def __init__(
         self, settings: Mapping[str, Any], queue_size: int, max_bytes: int = BUFFER_BYTES
     ) -> None:
-        """Start the child and wait for its catalog."""
+        """Start the child and wait for its catalog (and the windows of a `where`)."""
         mine, theirs = socket.socketpair()
         self._process = subprocess.Popen(
             [sys.executable, '-m', 'mosaico_ros.nodes.readahead', str(theirs.fileno())],
@@ -264,7 +268,23 @@ class ReadAhead:
 # -- the child process ----------------------------------------------------------------------
 
 
-def _catalog(stored: StoredSequences) -> Catalog:
+def _windows(client: Any, where: Mapping[str, Any], sequences: Sequence[str]) -> tuple[Any, ...]:
+    """Ask the server where the expression holds, over every sequence, on one timeline.
+
+    Within a sequence the windows of the expression's models are intersected
+    (every condition holds); the sequences' windows are then joined, widened by
+    the rolls and merged where they overlap.
+    """
+    from mosaico_ros.client.where import parse_where
+    from mosaico_ros.client.windows import find_windows, sequence_spans, widen_spans
+
+    expression = parse_where(where['conditions'], topic=where.get('topic') or None)
+    found = find_windows(client, expression, sequences=sequences)
+    spans = [span for spans in sequence_spans(found, expression).values() for span in spans]
+    return tuple(widen_spans(spans, where['pre_roll_ns'], where['post_roll_ns']))
+
+
+def _catalog(stored: StoredSequences, windows: tuple[Any, ...] | None) -> Catalog:
     from mosaico_ros.pipeline.qos import is_latched
 
     counts: dict[str, int] = {}
@@ -275,7 +295,7 @@ def _catalog(stored: StoredSequences) -> Catalog:
         for topic, encoder in stored.encoders.items()
     )
     refused = {topic: (reason, counts.get(topic, 0)) for topic, reason in stored.refused.items()}
-    return Catalog(topics, refused, stored.start_ns, stored.end_ns)
+    return Catalog(topics, refused, stored.start_ns, stored.end_ns, windows)
 
 
 def _chunks(
@@ -321,7 +341,8 @@ def _serve(conn: Connection) -> None:
 
     settings = conn.recv()
     try:
-        with open_client(Target(**settings['target'])) as client:
+        target = Target(**settings['target'], client_name='mosaico_player')
+        with open_client(target, create=False) as client:
             resolver = TypeResolver(settings.get('distro') or 'latest')
             with StoredSequences(
                 client,
@@ -330,7 +351,9 @@ def _serve(conn: Connection) -> None:
                 typestore=resolver.typestore,
                 selection=TopicSelection(**settings.get('selection', {})),
             ) as stored:
-                conn.send(('catalog', _catalog(stored)))
+                where = settings.get('where')
+                windows = _windows(client, where, settings['sequences']) if where else None
+                conn.send(('catalog', _catalog(stored, windows)))
                 _play(conn, stored)
     except (EOFError, BrokenPipeError):
         return
