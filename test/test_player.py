@@ -279,7 +279,9 @@ def test_loop_plays_again_until_stopped(tmp_path: Path, store: Path) -> None:
         sub.wait_for('subscribed')
         player = play(store, 'imu', '--loop', '--delay', DISCOVERY_S)
         got = received(sub)['/imu']
-        player.stop()
+        asked = time.monotonic()
+        assert player.stop() == 0, player.output
+        assert time.monotonic() - asked < 5.0, 'stopping mid-playback is prompt'
     order = indices(got)
     assert order[:60] == list(range(20)) * 3
     assert 'loop(s)' in player.output

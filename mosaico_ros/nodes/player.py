@@ -206,11 +206,13 @@ class Player:
         )
 
     def _close_source(self) -> None:
+        """Destroy the publishers and stop the read-ahead, counting what it could not rebuild."""
         for played in self.played.values():
             self.node.destroy_publisher(played.publisher)
         self.played = {}
         if self.source is not None:
             self.source.close()
+            self._account(self.source.final)
             self.source = None
 
     # -- the scheduler ------------------------------------------------------------------------
@@ -476,6 +478,10 @@ class Player:
         self._reload = None
         self.halt()
         self._close_source()
+        done = self.report
+        self.echo(f'stopped {", ".join(done.sequences)}: {done.published} message(s) published')
+        for line in done.problems():
+            self.echo(f'  ! {line}')
         try:
             self._open(sequences)
         except ReadAheadError as err:

@@ -132,6 +132,9 @@ class ReadAhead:
         self._bytes = 0
         self._epoch = 0
         self._closed = False
+        self._feeder: threading.Thread | None = None
+        self.final: dict[str, tuple[int, int, dict[str, int]]] = {}
+        """Per topic, the child's counts when it stopped: rows read, rebuilt, not rebuilt."""
         try:
             self._conn.send(dict(settings))
             if not self._conn.poll(OPEN_TIMEOUT_S):
@@ -211,12 +214,14 @@ class ReadAhead:
         return len(self._buffer)
 
     def close(self) -> None:
-        """Stop the child and the feeder."""
+        """Stop the child (it sends its final counts) and the feeder, which drains until then."""
         with self._changed:
             self._closed = True
             self._changed.notify_all()
         with contextlib.suppress(OSError):
             self._conn.send(('stop',))
+        if self._feeder is not None:
+            self._feeder.join(OPEN_TIMEOUT_S)
         try:
             self._process.wait(10)
         except subprocess.TimeoutExpired:
@@ -240,6 +245,7 @@ class ReadAhead:
         )
 
     def _feed(self) -> None:
+        """Receive chunks into the buffer; once closed, drain until the child's final counts."""
         while True:
             try:
                 kind, epoch, payload = self._conn.recv()
@@ -249,11 +255,12 @@ class ReadAhead:
                         self._buffer.append((ERROR, -1, 0, 'the reader process ended'))
                     self._changed.notify_all()
                 return
+            if kind == 'final':
+                self.final = payload
+                return
             with self._changed:
                 self._changed.wait_for(lambda e=epoch: self._room(e))  # type: ignore[misc]
-                if self._closed:
-                    return
-                if epoch != self._epoch:
+                if self._closed or epoch != self._epoch:
                     continue
                 if kind == 'chunk':
                     self._buffer.extend(payload)
@@ -369,6 +376,7 @@ def _play(conn: Connection, stored: StoredSequences) -> None:
         if chunks is None or conn.poll():
             command = conn.recv()
             if command[0] == 'stop':
+                conn.send(('final', 0, _reports(stored)))
                 return
             _, epoch, segments, topics, latched = command
             chunks = _chunks(stored, segments, set(topics), set(latched))
