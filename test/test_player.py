@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 import statistics
 import time
 from pathlib import Path
@@ -506,3 +507,71 @@ def test_where_plays_exactly_the_windows_with_their_rolls(tmp_path: Path, store:
     gap = (got['/imu'][first_window][1] - got['/imu'][first_window - 1][1]) / 1e9
     assert gap < 0.5
     assert got['/robot_description'][1][1] < got['/imu'][first_window][1]
+
+
+class Terminal:
+    """A process on a pseudo-terminal: what a person at the keyboard sees and types."""
+
+    def __init__(self, command: list[str]) -> None:
+        import pty
+        import subprocess
+        import threading
+
+        master, slave = pty.openpty()
+        self.master = master
+        self.popen = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave)
+        os.close(slave)
+        self.text = ''
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.master, 4096)
+            except OSError:
+                return
+            if not chunk:
+                return
+            self.text += chunk.decode(errors='replace')
+
+    def type(self, keys: str) -> None:
+        os.write(self.master, keys.encode())
+
+    def wait_for(self, text: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.text:
+            assert time.monotonic() < deadline, f'no {text!r} on the terminal:\n{self.text}'
+            time.sleep(0.05)
+
+    def finish(self, timeout: float = 60.0) -> int:
+        status = self.popen.wait(timeout)
+        self._reader.join(2)
+        os.close(self.master)
+        return status
+
+
+def test_keyboard_and_progress_line_on_a_terminal(tmp_path: Path, store: Path) -> None:
+    import sys
+
+    store_imu(store, 'imu', 50.0, 100)
+    with subscriber(imu_subscriber(100), tmp_path) as sub:
+        sub.wait_for('subscribed')
+        command = [sys.executable, '-m', 'mosaico_ros', 'play', 'imu', '--store', str(store)]
+        terminal = Terminal([*command, '--start-paused', '--delay', DISCOVERY_S])
+        terminal.wait_for('playing 1 topic(s)')
+        terminal.wait_for('[P]')  # the progress line, paused
+        time.sleep(3.0)  # past the delay
+        terminal.type('\x1b[C')  # right arrow: one message
+        time.sleep(0.3)
+        terminal.type('\x1b[C')
+        time.sleep(1.5)
+        terminal.type(' ')  # space: play
+        terminal.wait_for('[R]')
+        got = received(sub)['/imu']
+        assert terminal.finish() == 0, terminal.text
+    assert indices(got) == list(range(100))
+    published = [stamp for _, stamp, _ in got]
+    assert (published[2] - published[1]) / 1e9 > 1.2, 'two steps, then nothing until space'
+    assert 'Bag Time 1700000000.' in terminal.text
+    assert '100 message(s) published' in terminal.text

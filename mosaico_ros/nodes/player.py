@@ -471,6 +471,8 @@ class Player:
                 continue
             if progress is not None and hz > 0:
                 progress(self.progress_line())
+        if progress is not None and hz > 0:
+            progress('')  # clear the line for what follows
         self.halt()
 
     def _swap(self, sequences: tuple[str, ...]) -> None:
