@@ -179,9 +179,7 @@ def recorder(kind: str, rate: float, seconds: float, domain: int, root: Path) ->
     cpu = sum(sum(p.cpu_times()[:2]) for p in [watched, *watched.children(recursive=True)])
     process.send_signal(signal.SIGINT)
     out, _ = process.communicate(timeout=600)
-    stored = sum(
-        int(line.split('│')[4]) for line in out.splitlines() if line.startswith('│ /bench')
-    )
+    stored = stored_rows(folder / 'store', out)
     return {
         'published': total,
         'achieved': achieved,
@@ -190,6 +188,21 @@ def recorder(kind: str, rate: float, seconds: float, domain: int, root: Path) ->
         'cpu_s': cpu,
         'peak_mb': peak[0] / 1e6,
     }
+
+
+def stored_rows(store: Path, output: str) -> int:
+    """Rows the recorder stored on /bench, read back from its store."""
+    from mosaico_ros.connect import Target, open_client
+
+    with open_client(Target(store=store)) as client:
+        names = [n for n in client.list_sequences() if n.startswith('bench_')]
+        if not names:
+            sys.stderr.write(f'the recorder stored nothing:\n{output[-2000:]}\n')
+        return sum(
+            handler.msg_count
+            for name in names
+            if (handler := client.topic_handler(name, '/bench')) is not None
+        )
 
 
 def main() -> None:

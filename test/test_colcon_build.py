@@ -7,9 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from cli_helpers import clean_env, free_port, wait_answering
 from colcon_build import ColconInstall
 from conftest import REPO
+from ros_support import ros_domain  # noqa: F401 (fixture)
 from ruamel.yaml import YAML
 
 
@@ -96,3 +98,56 @@ def test_serve_takes_the_parameter_file_and_expands_home(
     )
     assert listed.returncode == 0, listed.stderr
     assert '0 sequence(s)' in listed.stdout
+
+
+@pytest.mark.usefixtures('ros_domain')
+def test_the_installed_recorder_records_with_the_installed_parameter_file(
+    colcon_install: ColconInstall, tmp_path: Path
+) -> None:
+    """What record.launch.py runs: lib/mosaico_ros/recorder with config/recorder.yaml."""
+    import signal
+    import time
+
+    from ros_support import published, publisher
+
+    from mosaico_ros.connect import Target, open_client
+
+    launch = colcon_install.share('launch', 'record.launch.py')
+    py_compile.compile(str(launch), doraise=True, cfile=str(colcon_install.workspace / 'r.pyc'))
+    assert "executable='recorder'" in launch.read_text()
+    assert "'recorder.yaml'" in launch.read_text()
+    store, spool = tmp_path / 'store', tmp_path / 'spool'
+    overrides = tmp_path / 'overrides.yaml'  # as launch_ros writes `output:=...` overrides
+    overrides.write_text(
+        '/**:\n  ros__parameters:\n'
+        f'    store: "{store}"\n    spool_dir: "{spool}"\n    output: "installed"\n'
+    )
+    recorder = colcon_install.popen(
+        'recorder',
+        '--ros-args',
+        '--params-file',
+        str(colcon_install.share('config', 'recorder.yaml')),
+        '--params-file',
+        str(overrides),
+        env=colcon_install.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        time.sleep(3.0)
+        spec = {
+            'topics': [{'topic': '/imu', 'type': 'sensor_msgs/msg/Imu', 'hz': 100, 'count': 100}],
+            'hold_s': 0.5,
+        }
+        with publisher(spec, tmp_path) as sensors:
+            sent = published(sensors)
+        time.sleep(1.5)
+    finally:
+        recorder.send_signal(signal.SIGINT)
+        output, _ = recorder.communicate(timeout=120)
+    assert recorder.returncode == 0, output
+    assert 'recording into sequence installed_0' in output
+    with open_client(Target(store=store)) as client:
+        handler = client.topic_handler('installed_0', '/imu')
+        assert handler is not None, output
+        assert handler.msg_count == len(sent['/imu'])

@@ -97,12 +97,29 @@ def _serve(store: Path) -> tuple[subprocess.Popen[bytes], int]:
     raise AssertionError('serve did not start')
 
 
+def _wait_until_uploading(store: Path, timeout: float = 60.0) -> None:
+    """Wait until the server holds an upload session (pending sessions are invisible to clients,
+    so the server's own catalog is read, read-only)."""
+    import sqlite3
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with sqlite3.connect(f'file:{store / "catalog.sqlite"}?mode=ro', uri=True) as db:
+                if db.execute('SELECT COUNT(*) FROM topics').fetchone()[0]:
+                    return
+        except sqlite3.Error:
+            pass
+        time.sleep(0.02)
+    raise AssertionError('the inject never started uploading')
+
+
 @pytest.mark.parametrize('policy', ['delete', 'report'])
 @pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupted_inject_applies_its_error_policy(
     tmp_path: Path, policy: str, sig: int
 ) -> None:
-    spec = RecordingSpec(duration_s=40.0, image_width=320, image_height=240)
+    spec = RecordingSpec(duration_s=60.0, image_width=320, image_height=240)
     bag = write_recording(tmp_path / 'long', 'mcap', spec).path
     server, port = _serve(tmp_path / 'store')
     try:
@@ -127,7 +144,7 @@ def test_an_interrupted_inject_applies_its_error_policy(
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
-        time.sleep(4.0)
+        _wait_until_uploading(tmp_path / 'store')  # mid-run: its first topic is uploading
         inject.send_signal(sig)
         out, _ = inject.communicate(timeout=120)
         text = out.decode(errors='replace')

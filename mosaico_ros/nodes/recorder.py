@@ -385,16 +385,20 @@ class Recorder:
     # -- uploader ------------------------------------------------------------------------------
 
     def _start_uploader(self) -> subprocess.Popen[bytes]:
-        from mosaico_ros.connect import Target
+        from mosaico_ros.target import resolve_target
 
         config = self.config
-        target = Target(
-            store=Path(config.store).expanduser() if config.store else None,
+        # The same choice as every command: the settings, then MOSAICO_DAEMON_URL, a profile...
+        target = resolve_target(
+            store=Path(config.store) if config.store else None,
             host=config.host or None,
-            port=config.port,
+            port=config.port or None,
             api_key=config.api_key or None,
+            tls=config.tls,
             tls_cert=Path(config.tls_cert).expanduser() if config.tls_cert else None,
+            client_name=self.name,
         )
+        self.target = target
         command = [
             sys.executable,
             '-m',
@@ -725,8 +729,8 @@ def run(
         settings = params.read(node, RecorderConfig)
         recorder = Recorder(node, settings)
         echo(
-            f'recording into sequence {recorder.spool.sequence} through {recorder.directory} '
-            f'(Ctrl-C to stop)'
+            f'recording into sequence {recorder.spool.sequence} of {recorder.target.describe()} '
+            f'through {recorder.directory} (Ctrl-C to stop)'
         )
         stop, give_up = threading.Event(), threading.Event()
         executor = SingleThreadedExecutor()

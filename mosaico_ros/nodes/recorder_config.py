@@ -76,8 +76,9 @@ class RecorderConfig:
     )
     store: str = field(default='', metadata=_help('Local store directory (the default target).'))
     host: str = field(default='', metadata=_help('Host of a running Mosaico server.'))
-    port: int = field(default=6726, metadata=_help('Server port.'))
+    port: int = field(default=0, metadata=_help("Server port (0: the address's, else 6726)."))
     api_key: str = field(default='', metadata=_help('API key for the server.'))
+    tls: bool = field(default=False, metadata=_help("TLS with the system's authorities."))
     tls_cert: str = field(default='', metadata=_help('PEM root certificate; turns TLS on.'))
     spool_dir: str = field(
         default='', metadata=_help('Where messages are spooled before upload (MCAP files).')
