@@ -46,7 +46,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from mosaico_ros.nodes import params
@@ -96,6 +95,7 @@ class Player:
             if config.qos_profile_overrides_path
             else {}
         )
+        self.target = config.target()
         self.clock = PlaybackClock(config.rate, paused=config.start_paused)
         self.finished = threading.Event()
         self.started = threading.Event()
@@ -122,20 +122,9 @@ class Player:
     def _settings(self, sequences: Sequence[str]) -> dict[str, Any]:
         config = self.config
         return {
-            'target': {
-                'store': Path(config.store).expanduser() if config.store else None,
-                'host': config.host or None,
-                'port': config.port,
-                'api_key': config.api_key or None,
-                'tls_cert': Path(config.tls_cert).expanduser() if config.tls_cert else None,
-            },
+            'target': self.target,
             'sequences': list(sequences),
-            'selection': {
-                'topics': tuple(config.topics),
-                'regex': (config.regex,) if config.regex else (),
-                'exclude_topics': tuple(config.exclude_topics),
-                'exclude_regex': (config.exclude_regex,) if config.exclude_regex else (),
-            },
+            'selection': config.selection(),
             'distro': os.environ.get('ROS_DISTRO') or None,
             'where': {
                 'conditions': list(config.where),
@@ -179,7 +168,8 @@ class Player:
             span = ((catalog.end_ns or catalog.start_ns) - catalog.start_ns) / NS
             self.echo(
                 f'playing {len(self.played)} topic(s) of {", ".join(sequences)} '
-                f'({span:.1f} s recorded) as node {self.node.get_fully_qualified_name()}'
+                f'({span:.1f} s recorded) from {self.target.explain()} '
+                f'as node {self.node.get_fully_qualified_name()}'
             )
         if catalog.windows is not None:
             total = sum((end or start) - start for start, end in self.segments) / NS

@@ -103,8 +103,9 @@ class ReadAhead:
     """The child process and the bounded buffer it fills; use as a context manager.
 
     Args:
-        settings: What the child opens (`target`, `sequences`, `selection`, `distro`, and
-            `where`: conditions, topic and rolls in ns, or None).
+        settings: What the child opens: `target` (a `Target`), `sequences`, `selection`
+            (a `TopicSelection`), `distro`, and `where` (conditions, topic and rolls in
+            ns, or None).
         queue_size: Messages the buffer holds at most.
         max_bytes: Payload bytes the buffer holds at most (one chunk may exceed it).
 
@@ -207,11 +208,6 @@ class ReadAhead:
         """Wake a `take` waiting for entries (it returns None if its epoch is gone)."""
         with self._changed:
             self._changed.notify_all()
-
-    @property
-    def buffered(self) -> int:
-        """Entries waiting in the buffer."""
-        return len(self._buffer)
 
     def close(self) -> None:
         """Stop the child (it sends its final counts) and the feeder, which drains until then."""
@@ -341,22 +337,20 @@ def _reports(stored: StoredSequences) -> dict[str, tuple[int, int, dict[str, int
 def _serve(conn: Connection) -> None:
     """Open the sequences, then play what the player asks until it says stop (the child)."""
     from mosaico_ros.adapters import run_registry
-    from mosaico_ros.connect import Target, open_client
+    from mosaico_ros.connect import open_client
     from mosaico_ros.pipeline.replay import StoredSequences
-    from mosaico_ros.pipeline.selection import TopicSelection
     from mosaico_ros.pipeline.types import TypeResolver
 
     settings = conn.recv()
     try:
-        target = Target(**settings['target'], client_name='mosaico_player')
-        with open_client(target, create=False) as client:
+        with open_client(settings['target'], create=False) as client:
             resolver = TypeResolver(settings.get('distro') or 'latest')
             with StoredSequences(
                 client,
                 settings['sequences'],
                 registry=run_registry(settings.get('adapters', ())),
                 typestore=resolver.typestore,
-                selection=TopicSelection(**settings.get('selection', {})),
+                selection=settings.get('selection'),
             ) as stored:
                 where = settings.get('where')
                 windows = _windows(client, where, settings['sequences']) if where else None
