@@ -575,3 +575,36 @@ def test_keyboard_and_progress_line_on_a_terminal(tmp_path: Path, store: Path) -
     assert (published[2] - published[1]) / 1e9 > 1.2, 'two steps, then nothing until space'
     assert 'Bag Time 1700000000.' in terminal.text
     assert '100 message(s) published' in terminal.text
+
+
+def test_publishes_the_rmw_refuses_are_retried_and_counted(tmp_path: Path, store: Path) -> None:
+    """A reliable keep-all topic to a subscriber that stops reading: DDS refuses, we retry."""
+    import re
+    import signal
+
+    store_imu(store, 'imu', 1000.0, 8000)
+    overrides = tmp_path / 'qos.yaml'
+    overrides.write_text('/imu:\n  history: keep_all\n  reliability: reliable\n')
+    with subscriber(imu_subscriber(8000, idle_s=10.0), tmp_path) as sub:
+        sub.wait_for('subscribed')
+        player = play(
+            store,
+            'imu',
+            '--rate',
+            '0',
+            '--delay',
+            DISCOVERY_S,
+            '--qos-profile-overrides-path',
+            str(overrides),
+        )
+        player.wait_for('playing 1 topic(s)')
+        time.sleep(1.5)  # matched; playback starts a second later
+        os.kill(sub.popen.pid, signal.SIGSTOP)
+        time.sleep(3.0)  # DDS's history fills and publishing is refused, retried, refused ...
+        os.kill(sub.popen.pid, signal.SIGCONT)
+        assert player.finish() == 0, player.output
+    row = re.search(r'/imu\s*│\s*sensor_msgs/msg/Imu\s*│\s*(\d+)\s*│\s*(\d+)', player.output)
+    assert row is not None, player.output
+    published, retried = int(row[1]), int(row[2])
+    assert published == 8000
+    assert retried > 0
