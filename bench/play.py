@@ -259,12 +259,12 @@ class Bench:
 
 
 def timing_ms(got: list[tuple[int, int, int]], step_ns: int) -> tuple[float, float]:
-    """p50 and p99 of publish time minus schedule (anchored at the first message), in ms."""
+    """p50 and p99 of publish time minus schedule (anchored at the first arrival), in ms."""
     if not got:
         return math.nan, math.nan
-    first = got[0][1]
+    _, first, start = got[0]
     errors = sorted(
-        ((published - first) - i * step_ns) / 1e6 for i, (_, published) in enumerate(got)
+        ((published - first) - (index - start) * step_ns) / 1e6 for _, published, index in got
     )
     return errors[len(errors) // 2], errors[min(len(errors) - 1, int(0.99 * len(errors)))]
 

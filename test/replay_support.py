@@ -10,6 +10,7 @@ compared: the bag never had them.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -132,15 +133,15 @@ def store_sequence(
     client: Any,
     sequence: str,
     topics: dict[str, tuple[str, dict[str, Any] | None]],
-    messages: list[tuple[str, int, Any]],
+    messages: Iterable[tuple[str, int, Any]],
 ) -> None:
-    """Store messages through the pipeline as inject does.
+    """Store messages through the pipeline as inject does (batches of 500 or 8 MB).
 
     Args:
         client: Connected client.
         sequence: New sequence name.
         topics: Topic -> (ROS type, recorded QoS profile or None).
-        messages: (topic, time, rosbags message) in time order.
+        messages: (topic, time, rosbags message) in time order (a generator keeps few).
 
     """
     from rosbags.typesys import Stores, get_typestore
@@ -162,7 +163,7 @@ def store_sequence(
     router = Router(default_registry.copy(), typestore, TopicSelection())
     sink = SessionSink(client, sequence, metadata={'generated': True})
     report = SequenceReport('test', sequence)
-    pipeline = Pipeline(router, CutPolicy(max_messages=500), report, sink)
+    pipeline = Pipeline(router, CutPolicy(max_messages=500, max_bytes=8 << 20), report, sink)
     with sink:
         for topic, (msgtype, qos) in topics.items():
             profiles = None if qos is None else (normalize_profile(qos),)

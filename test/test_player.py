@@ -608,3 +608,49 @@ def test_publishes_the_rmw_refuses_are_retried_and_counted(tmp_path: Path, store
     published, retried = int(row[1]), int(row[2])
     assert published == 8000
     assert retried > 0
+
+
+def test_memory_stays_bounded_whatever_the_sequence_length(tmp_path: Path, store: Path) -> None:
+    """276 MB of images played as fast as possible: the player holds a few, not the sequence."""
+    import sys
+
+    import numpy as np
+    import psutil
+    from replay_support import humble
+
+    types = humble().types
+    image = types['sensor_msgs/msg/Image']
+    pixels = (np.arange(480 * 640 * 3, dtype=np.uint32) % 251).astype(np.uint8)
+    count = 300
+
+    def images() -> Any:
+        for i in range(count):
+            header = types['std_msgs/msg/Header'](
+                stamp=types['builtin_interfaces/msg/Time'](sec=i, nanosec=0), frame_id='camera'
+            )
+            data = np.roll(pixels, i)
+            msg = image(header, 480, 640, 'rgb8', 0, 1920, data)
+            yield ('/camera', T0 + i * 33 * MS, msg)
+
+    camera_qos = {'reliability': 'reliable', 'durability': 'volatile', 'depth': 10}
+    with open_client(Target(store=store)) as client:
+        store_sequence(
+            client, 'camera', {'/camera': ('sensor_msgs/msg/Image', camera_qos)}, images()
+        )
+    command = [sys.executable, '-m', 'mosaico_ros', 'play', 'camera', '--store', str(store)]
+    player = Process([*command, '--rate', '0', '--read-ahead-queue-size', '10'])
+    peak = 0
+    watched = psutil.Process(player.popen.pid)
+    while player.popen.poll() is None:
+        try:
+            processes = [watched, *watched.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in processes))
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    assert player.finish() == 0, player.output
+    assert f'{count} message(s) published' in player.output
+    payload = count * 480 * 640 * 3
+    # the player, its read-ahead child and the child's in-process server, all together
+    assert peak < 900 << 20, f'peak {peak >> 20} MB for {payload >> 20} MB of images'
+    print(f'peak RSS {peak >> 20} MB playing {payload >> 20} MB of images')

@@ -164,7 +164,9 @@ class Player:
         for topic, why in self.report.not_played.items():
             self.logger.error(f'not playing {topic}: {why.reason}')
         self.segments = self._segments()
-        if catalog.start_ns is not None:
+        if catalog.start_ns is None:
+            self.echo(f'{", ".join(sequences)}: no message stored in the topics selected')
+        else:
             span = ((catalog.end_ns or catalog.start_ns) - catalog.start_ns) / NS
             self.echo(
                 f'playing {len(self.played)} topic(s) of {", ".join(sequences)} '
@@ -249,8 +251,8 @@ class Player:
         source = self.source
         assert source is not None
         try:
-            if not self.played:
-                return
+            if not self.played or not self.segments:
+                return  # nothing to play (even in a loop)
             self._begin(self.segments)
             while not self._halt.is_set():
                 epoch = source.epoch
