@@ -235,14 +235,20 @@ class Bench:
             return list(pickle.load(handle))
 
     def ours(
-        self, kind: str, sequence: str, expect: int, rate: float
+        self, kind: str, sequence: str, expect: int, rate: float, prefill: bool = False
     ) -> list[tuple[int, int, int]]:
-        """Play with ``mosaico-ros play``; return (receive, publish) times of what arrived."""
+        """Play with ``mosaico-ros play``; return (receive, publish time, index) of arrivals.
+
+        With `prefill`, the read-ahead holds the whole sequence before playing
+        starts: what is measured is the scheduler and publisher alone.
+        """
         subscriber, out = self._subscribe(kind, expect)
         command = [
-            *(sys.executable, '-m', 'mosaico_ros', 'play', sequence),
-            *('--store', str(self.store), '--rate', str(rate), '--delay', '2'),
+            *(sys.executable, '-m', 'mosaico_ros', 'play', sequence, '--store', str(self.store)),
+            *('--rate', str(rate), '--delay', '5' if prefill else '2'),
         ]
+        if prefill:
+            command += ['--read-ahead-queue-size', str(expect)]
         player = subprocess.run(command, capture_output=True, text=True, env=self.env, check=False)
         if player.returncode != 0 or os.environ.get('BENCH_VERBOSE'):
             print(player.stdout[-3000:], player.stderr[-3000:], file=sys.stderr)
@@ -321,10 +327,8 @@ def main() -> None:
                 }
                 for who, got in runs.items():
                     if len(got) != timed:
-                        print(
-                            f'{kind} {who} at rate 1: {len(got)} of {timed} arrived',
-                            file=sys.stderr,
-                        )
+                        lost = sorted(set(range(timed)) - {index for _, _, index in got})
+                        print(f'{kind} {who} at rate 1: lost {lost}', file=sys.stderr)
                     low, high = timing_ms(got, step)
                     p50[who].append(low)
                     p99[who].append(high)
