@@ -245,7 +245,7 @@ class Bench:
         subscriber, out = self._subscribe(kind, expect)
         command = [
             *(sys.executable, '-m', 'mosaico_ros', 'play', sequence, '--store', str(self.store)),
-            *('--rate', str(rate), '--delay', '5' if prefill else '2'),
+            *('--rate', str(rate), '--delay', '5' if prefill else '3'),
         ]
         if prefill:
             command += ['--read-ahead-queue-size', str(expect)]

@@ -104,6 +104,7 @@ class Player:
         self._steps = threading.Condition()
         self._steps_wanted = 0
         self._steps_done = 0
+        self._waiting_epoch = 0
         self._reload: tuple[str, ...] | None = None
         self._began_at = time.monotonic()
         self.source: ReadAhead | None = None
@@ -256,30 +257,29 @@ class Player:
             self._begin(self.segments)
             while not self._halt.is_set():
                 epoch = source.epoch
-                entry = source.take(epoch, 0.2)
-                if entry is None:
-                    continue
-                kind, index, time_ns, payload = entry
-                if kind == MESSAGE:
-                    due = self._due(time_ns, epoch)
-                    if due is not None:
+                for kind, index, time_ns, payload in source.take(epoch, 0.2):
+                    if epoch != source.epoch or self._halt.is_set():
+                        break  # a seek or a stop: the rest belongs to the past
+                    if kind == MESSAGE:
+                        due = self._due(time_ns, epoch)
+                        if due is not None:
+                            self._publish(self.played[index], payload)
+                            if due == 'step':
+                                self._stepped()
+                    elif kind == LATCHED:
                         self._publish(self.played[index], payload)
-                        if due == 'step':
-                            self._stepped()
-                elif kind == LATCHED:
-                    self._publish(self.played[index], payload)
-                elif kind == SEGMENT:
-                    self.clock.jump(time_ns)
-                    self.started.set()
-                elif kind == END:
-                    self._account(payload)
-                    self.report.loops += 1
-                    if not self.config.loop:
+                    elif kind == SEGMENT:
+                        self.clock.jump(time_ns)
+                        self.started.set()
+                    elif kind == END:
+                        self._account(payload)
+                        self.report.loops += 1
+                        if not self.config.loop:
+                            return
+                        self._begin(self.segments)
+                    else:
+                        self.report.error = str(payload)
                         return
-                    self._begin(self.segments)
-                else:
-                    self.report.error = str(payload)
-                    return
         except Exception as err:  # a bug must not leave the node playing nothing, silently
             self.report.error = f'playback stopped: {type(err).__name__}: {err}'
         finally:
@@ -287,22 +287,24 @@ class Player:
 
     def _due(self, time_ns: int, epoch: int) -> str | None:
         """Wait for a message's time: 'time' when it came, 'step' (play_next), None: drop it."""
-        source = self.source
-        assert source is not None
-
-        def cancel() -> bool:
-            return (
-                self._halt.is_set()
-                or epoch != source.epoch
-                or self._steps_wanted > self._steps_done
-            )
-
-        if self.clock.wait_until(time_ns, cancel):
+        self._waiting_epoch = epoch
+        if self.clock.wait_until(time_ns, self._cancelled):
             return 'time'
-        if self._halt.is_set() or epoch != source.epoch:
+        if self._halt.is_set() or epoch != self._source_epoch():
             return None
         self.clock.jump(time_ns)
         return 'step'
+
+    def _source_epoch(self) -> int:
+        return self.source.epoch if self.source is not None else -1
+
+    def _cancelled(self) -> bool:
+        """Whether a wait for a message's time must end: a stop, a seek, a step."""
+        return (
+            self._halt.is_set()
+            or self._waiting_epoch != self._source_epoch()
+            or self._steps_wanted > self._steps_done
+        )
 
     def _publish(self, played: PlayedTopic, payload: bytes) -> None:
         """Publish raw CDR, retrying while the RMW refuses (a full reliable history)."""

@@ -128,7 +128,7 @@ class ReadAhead:
         self._conn = Connection(mine.detach())
         self._queue_size = queue_size
         self._max_bytes = max_bytes
-        self._changed = threading.Condition()
+        self._changed = threading.Condition(threading.Lock())
         self._buffer: deque[Entry] = deque()
         self._bytes = 0
         self._epoch = 0
@@ -188,21 +188,26 @@ class ReadAhead:
         """The current epoch (entries of older ones are dropped)."""
         return self._epoch
 
-    def take(self, epoch: int, timeout: float | None = None) -> Entry | None:
-        """Return the next entry of `epoch`; None on timeout or when the epoch changed."""
+    def take(self, epoch: int, timeout: float | None = None, most: int = 64) -> list[Entry]:
+        """Return the next entries of `epoch` (up to `most`), in order.
+
+        Empty on timeout or when the epoch changed. Taking several at once
+        keeps the lock out of the per-message path; the caller checks `epoch`
+        before acting on each (a seek may come in between).
+        """
         with self._changed:
             while not self._buffer:
                 if epoch != self._epoch or self._closed:
-                    return None
+                    return []
                 if not self._changed.wait(timeout):
-                    return None
+                    return []
             if epoch != self._epoch:
-                return None
-            entry = self._buffer.popleft()
-            if entry[0] <= LATCHED:
-                self._bytes -= len(entry[3])
+                return []
+            buffer = self._buffer
+            taken = [buffer.popleft() for _ in range(min(most, len(buffer)))]
+            self._bytes -= sum(len(entry[3]) for entry in taken if entry[0] <= LATCHED)
             self._changed.notify_all()
-            return entry
+            return taken
 
     def wake(self) -> None:
         """Wake a `take` waiting for entries (it returns None if its epoch is gone)."""

@@ -52,6 +52,11 @@ if TYPE_CHECKING:
 
 Run = TypeVar('Run')
 
+ENCODE_BYTES = 16 << 20
+"""Payload bytes rebuilt at a time per topic: what bounds the reverse chain's memory."""
+_FIRST_PIECE_ROWS = 16
+_MAX_PIECE_ROWS = 4096
+
 
 def merge_runs(
     streams: Sequence[Iterable[tuple[np.ndarray, Run]]],
@@ -351,18 +356,31 @@ class StoredSequences(ClosesOnExit):
     def _encoded(
         self, stored: StoredTopic, start_ns: int | None, end_ns: int | None
     ) -> Iterator[tuple[np.ndarray, tuple[list[int], list[bytes]]]]:
-        """Yield each stored batch of a topic encoded whole: (times, (times, payloads)).
+        """Yield a topic's stored rows encoded, in pieces: (times, (times, payloads)).
 
-        Rows the adapter cannot rebuild are counted by the encoder and left out.
+        A piece is as many rows of a stored batch as make about `ENCODE_BYTES`
+        of payload (learnt from the piece before): thousands of IMU rows at a
+        time, a dozen images. A batch of well-compressed images is small
+        stored and hundreds of megabytes rebuilt, so whole batches would not
+        bound memory. Rows the adapter cannot rebuild are counted by the
+        encoder and left out.
         """
         encoder = self.encoders[stored.topic]
+        rows = _FIRST_PIECE_ROWS
         for batch in stored.handler.iter_batches(start_ns, end_ns):
-            times = _times(batch)
-            payloads = encoder.encode(batch)
-            kept = [payload for payload in payloads if payload is not None]
-            if len(kept) < len(payloads):
-                times = times[[i for i, payload in enumerate(payloads) if payload is not None]]
-            yield times, (times.tolist(), kept)
+            offset = 0
+            while offset < batch.num_rows:
+                piece = batch.slice(offset, rows)
+                offset += piece.num_rows
+                times = _times(piece)
+                payloads = encoder.encode(piece)
+                kept = [payload for payload in payloads if payload is not None]
+                if len(kept) < len(payloads):
+                    times = times[[i for i, payload in enumerate(payloads) if payload is not None]]
+                size = sum(len(payload) for payload in kept)
+                per_row = max(1, size // max(1, len(kept)))
+                rows = max(1, min(_MAX_PIECE_ROWS, ENCODE_BYTES // per_row))
+                yield times, (times.tolist(), kept)
 
     def messages(
         self,
