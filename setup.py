@@ -76,6 +76,7 @@ setup(
         'console_scripts': [
             'mosaico-ros = mosaico_ros.cli:main',
             'recorder = mosaico_ros.nodes.recorder:main',
+            'player = mosaico_ros.nodes.player:main',
         ],
     },
     zip_safe=True,

@@ -100,6 +100,16 @@ class Process:
         self._reader.join(5)
         return status
 
+    def finish(self, timeout: float = 120.0) -> int:
+        """Wait for the process to end by itself; return its status."""
+        try:
+            status = self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            raise AssertionError(f'{self.command[:4]} did not end:\n{self.output}') from None
+        self._reader.join(5)
+        return status
+
     def kill(self) -> None:
         """SIGKILL, no cleanup."""
         self.popen.kill()
@@ -124,6 +134,28 @@ def publisher(spec: dict[str, Any], folder: Path) -> Iterator[Process]:
 def published(process: Process, timeout: float = 120.0) -> dict[str, list[bytes]]:
     """Wait for a publisher to finish and return what it published, per topic."""
     process.wait_for('published', timeout)
+    with open(process.out, 'rb') as handle:  # type: ignore[attr-defined]
+        return pickle.load(handle)
+
+
+@contextmanager
+def subscriber(spec: dict[str, Any], folder: Path) -> Iterator[Process]:
+    """Run `ros_subscriber.py` with a spec; the process is stopped on exit."""
+    spec_path = folder / f'subscriber_{time.monotonic_ns()}.json'
+    spec_path.write_text(json.dumps(spec))
+    out = spec_path.with_suffix('.pkl')
+    process = Process([sys.executable, str(HERE / 'ros_subscriber.py'), str(spec_path), str(out)])
+    process.out = out  # type: ignore[attr-defined]
+    try:
+        yield process
+    finally:
+        if process.popen.poll() is None:
+            process.stop(signal.SIGTERM, timeout=30)
+
+
+def received(process: Process, timeout: float = 120.0) -> dict[str, list[tuple[int, int, bytes]]]:
+    """Wait for a subscriber to finish; per topic, (receive ns, publish ns, CDR bytes)."""
+    process.wait_for('received', timeout)
     with open(process.out, 'rb') as handle:  # type: ignore[attr-defined]
         return pickle.load(handle)
 
@@ -220,6 +252,24 @@ class ServiceCaller:
         assert future.done(), f'{service} did not answer'
         self.node.destroy_client(client)
         return future.result()
+
+    def set_parameters(self, timeout: float = 20.0, **values: Any) -> list[Any]:
+        """Set the node's parameters (rcl_interfaces SetParameters); return each result."""
+        from rcl_interfaces.srv import SetParameters
+        from rclpy.parameter import Parameter
+
+        client = self.node.create_client(SetParameters, f'/{self.node_name}/set_parameters')
+        assert client.wait_for_service(timeout_sec=timeout), 'no set_parameters service'
+        request = SetParameters.Request(
+            parameters=[
+                Parameter(name, value=value).to_parameter_msg() for name, value in values.items()
+            ]
+        )
+        future = client.call_async(request)
+        self.executor.spin_until_future_complete(future, timeout_sec=timeout)
+        assert future.done(), 'set_parameters did not answer'
+        self.node.destroy_client(client)
+        return list(future.result().results)
 
     def close(self) -> None:
         import rclpy

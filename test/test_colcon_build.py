@@ -151,3 +151,52 @@ def test_the_installed_recorder_records_with_the_installed_parameter_file(
         handler = client.topic_handler('installed_0', '/imu')
         assert handler is not None, output
         assert handler.msg_count == len(sent['/imu'])
+
+
+@pytest.mark.usefixtures('ros_domain')
+def test_the_installed_player_plays_with_the_installed_parameter_file(
+    colcon_install: ColconInstall, tmp_path: Path
+) -> None:
+    """What play.launch.py runs: lib/mosaico_ros/player with config/player.yaml."""
+    from replay_support import imu, imu_index, store_sequence
+    from ros_support import received, subscriber
+
+    from mosaico_ros.connect import Target, open_client
+
+    launch = colcon_install.share('launch', 'play.launch.py')
+    py_compile.compile(str(launch), doraise=True, cfile=str(colcon_install.workspace / 'p.pyc'))
+    assert "executable='player'" in launch.read_text()
+    assert "'player.yaml'" in launch.read_text()
+    store = tmp_path / 'store'
+    with open_client(Target(store=store)) as client:
+        stamps = [1_700_000_000_000_000_000 + i * 10_000_000 for i in range(50)]
+        imu_qos = {'reliability': 'reliable', 'durability': 'volatile', 'depth': 100}
+        store_sequence(
+            client,
+            'installed',
+            {'/imu': ('sensor_msgs/msg/Imu', imu_qos)},
+            [('/imu', stamp, imu(i)) for i, stamp in enumerate(stamps)],
+        )
+    overrides = tmp_path / 'overrides.yaml'  # as launch_ros writes `sequences:=...` overrides
+    overrides.write_text(
+        '/**:\n  ros__parameters:\n'
+        f'    store: "{store}"\n    sequences: [installed]\n    delay: 2.5\n'
+    )
+    spec = {'topics': [{'topic': '/imu', 'type': 'sensor_msgs/msg/Imu'}], 'expect': {'/imu': 50}}
+    with subscriber(spec, tmp_path) as sub:
+        sub.wait_for('subscribed')
+        player = colcon_install.popen(
+            'player',
+            '--ros-args',
+            '--params-file',
+            str(colcon_install.share('config', 'player.yaml')),
+            '--params-file',
+            str(overrides),
+            env=colcon_install.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        got = received(sub)['/imu']
+        output, _ = player.communicate(timeout=120)
+    assert player.returncode == 0, output
+    assert [imu_index(payload) for _, _, payload in got] == list(range(50))

@@ -4,7 +4,19 @@ Command modules import their heavy dependencies (client, server, bags) inside
 the command, so `mosaico-ros --help` starts fast.
 """
 
-from mosaico_ros.cli import apikey, catalog, delete, demo, inject, query, record, serve, watch
+from mosaico_ros.cli import (
+    apikey,
+    catalog,
+    delete,
+    demo,
+    export,
+    inject,
+    play,
+    query,
+    record,
+    serve,
+    watch,
+)
 from mosaico_ros.cli.group import main
 from mosaico_ros.cli.options import console
 
@@ -14,8 +26,10 @@ __all__ = [
     'console',
     'delete',
     'demo',
+    'export',
     'inject',
     'main',
+    'play',
     'query',
     'record',
     'serve',

@@ -8,16 +8,13 @@ and the flags, ``ros2 run mosaico_ros recorder --ros-args -p ...`` and
 
 from __future__ import annotations
 
-import dataclasses
-import typing
-from collections.abc import Callable
 from typing import Any
 
 import click
 
+from mosaico_ros.cli.config_options import config_options
 from mosaico_ros.cli.group import main
 from mosaico_ros.cli.options import console
-from mosaico_ros.nodes.params import param_name
 from mosaico_ros.nodes.recorder_config import DEFAULT_NODE_NAME, RecorderConfig
 
 SHORT_FLAGS = {
@@ -32,41 +29,8 @@ SHORT_FLAGS = {
 """rosbag2's short flags of ``ros2 bag record``."""
 
 
-def config_options(config_type: type, positional: str) -> Callable[[Any], Any]:
-    """Add one option per settings field (`positional` becomes the arguments)."""
-    hints = typing.get_type_hints(config_type)
-
-    def decorate(func: Any) -> Any:
-        for item in reversed(dataclasses.fields(config_type)):
-            if item.name == positional:
-                continue
-            name = param_name(item)
-            flags = [f'--{name.replace("_", "-")}']
-            if name in SHORT_FLAGS:
-                flags.insert(0, SHORT_FLAGS[name])
-            kind = hints[item.name]
-            text = item.metadata.get('help', '')
-            if kind is bool:
-                option = click.option(*flags, item.name, is_flag=True, help=text)
-            elif typing.get_origin(kind) is tuple:
-                option = click.option(*flags, item.name, multiple=True, help=f'{text} Repeatable.')
-            else:
-                option = click.option(
-                    *flags,
-                    item.name,
-                    type=kind,
-                    default=item.default,
-                    show_default=item.default not in ('', None),
-                    help=text,
-                )
-            func = option(func)
-        return click.argument(positional, nargs=-1)(func)
-
-    return decorate
-
-
 @main.command()
-@config_options(RecorderConfig, positional='topics')
+@config_options(RecorderConfig, positional='topics', short_flags=SHORT_FLAGS)
 @click.option('--node-name', default=DEFAULT_NODE_NAME, show_default=True, help='Node name.')
 def record(node_name: str, **values: Any) -> None:
     """Record live ROS 2 topics into Mosaico sequences.

@@ -16,6 +16,7 @@ with integer enums before Jazzy (rmw's values) and strings after;
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML, YAMLError
@@ -186,3 +187,36 @@ def is_latched(profiles: Iterable[Mapping[str, Any]] | None) -> bool:
     """Whether a topic's recorded publishers were all transient-local (latched)."""
     plain = [normalize_profile(p) for p in profiles or ()]
     return bool(plain) and all(p['durability'] == 'transient_local' for p in plain)
+
+
+def load_profile_overrides(path: str | Path) -> dict[str, dict[str, Any]]:
+    """Read rosbag2's QoS override file (``--qos-profile-overrides-path``): topic -> policies.
+
+    Each topic maps to the policies it overrides (``reliability: best_effort``,
+    ``durability: transient_local``, ``depth: 5`` ...); `normalize_profile`
+    reads the values.
+
+    Raises:
+        ValueError: The file cannot be read, or is not a mapping of topics to
+            mappings of valid policy values.
+
+    """
+    file = Path(path).expanduser()
+    try:
+        document = YAML(typ='safe', pure=True).load(file.read_text(encoding='utf-8'))
+    except (OSError, YAMLError) as err:
+        raise ValueError(f'QoS overrides {file}: {err}') from None
+    if document is None:
+        return {}
+    if not isinstance(document, Mapping):
+        raise ValueError(f'QoS overrides {file}: a QoS override file maps topic names to profiles')
+    overrides: dict[str, dict[str, Any]] = {}
+    for topic, profile in document.items():
+        if not isinstance(profile, Mapping):
+            raise ValueError(f'QoS overrides {file}: {topic} does not map to QoS policies')
+        try:
+            normalize_profile(profile)
+        except ValueError as err:
+            raise ValueError(f'QoS overrides {file}: {topic}: {err}') from None
+        overrides[str(topic)] = dict(profile)
+    return overrides

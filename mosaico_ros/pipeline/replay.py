@@ -4,14 +4,17 @@ For replay (the player) and export (bag writers) alike:
 
 1. Each stored topic is read as Arrow record batches (Flight DoGet, one
    stream per topic, optionally a time window).
-2. `merge_by_time` interleaves the topics in global timestamp order at
-   batch level: numpy finds, in the batch with the earliest head, the run of
-   rows that come before every other topic's head, and that run is handed
-   on as one slice. No per-row Python objects are made to merge.
-3. `TopicEncoder` turns a slice back into ROS messages with the topic's
-   adapter (`from_arrow`, chosen as the official SDK chooses it: the
-   ``_ros_.msgtype`` recorded at ingestion, else the tag's default) and
-   serializes them (CDR, or ROS 1 for ROS 1 bags).
+2. `TopicEncoder` turns each whole batch back into ROS messages with the
+   topic's adapter (`from_arrow`, chosen as the official SDK chooses it:
+   the ``_ros_.msgtype`` recorded at ingestion, else the tag's default) and
+   serializes them (CDR, or ROS 1 for ROS 1 bags). Encoding before merging
+   keeps the adapters' work columnar: merged slices of interleaved topics
+   are a row or two long.
+3. `merge_runs` interleaves the topics' encoded batches in global
+   timestamp order: numpy finds, in the batch with the earliest head, the
+   run of rows that come before every other topic's head, and that run is
+   handed on whole. No per-row Python objects are made to merge
+   (`merge_by_time` does the same with record batches).
 4. `StoredSequences.messages` yields `RawMessage(topic, msgtype, time,
    bytes)`: what a sink (a ROS publisher, a bag writer) consumes.
 
@@ -23,9 +26,9 @@ pipeline writes.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -47,6 +50,66 @@ if TYPE_CHECKING:
     from mosaico_ros.client import MosaicoClient
 
 
+Run = TypeVar('Run')
+
+ENCODE_BYTES = 16 << 20
+"""Payload bytes rebuilt at a time per topic: what bounds the reverse chain's memory."""
+_FIRST_PIECE_ROWS = 16
+_MAX_PIECE_ROWS = 4096
+
+
+def merge_runs(
+    streams: Sequence[Iterable[tuple[np.ndarray, Run]]],
+) -> Iterator[tuple[int, Run, int, int]]:
+    """Interleave several streams of time-ordered runs into one timestamp order.
+
+    Args:
+        streams: Per stream, `(times, run)` pairs: a run of rows (a record
+            batch, a list of payloads) and the times of its rows, in order.
+
+    Yields:
+        `(stream index, run, start, end)`: rows `start:end` of the run; the
+        rows of consecutive items, concatenated, are in global time order (ties
+        keep the order of `streams`).
+
+    """
+    iterators = [iter(runs) for runs in streams]
+    heads: list[tuple[Run, np.ndarray, int] | None] = [None] * len(streams)
+    heap: list[tuple[int, int]] = []
+
+    def advance(index: int) -> None:
+        for times, run in iterators[index]:
+            if len(times):
+                heads[index] = (run, times, 0)
+                heapq.heappush(heap, (int(times[0]), index))
+                return
+        heads[index] = None
+
+    for index in range(len(streams)):
+        advance(index)
+    while heap:
+        _, index = heapq.heappop(heap)
+        head = heads[index]
+        assert head is not None
+        run, times, pos = head
+        if heap:
+            limit, other = heap[0]
+            after = index < other
+            end = pos + int(np.searchsorted(times[pos:], limit, side='right' if after else 'left'))
+        else:
+            end = len(times)
+        yield index, run, pos, end
+        if end < len(times):
+            heads[index] = (run, times, end)
+            heapq.heappush(heap, (int(times[end]), index))
+        else:
+            advance(index)
+
+
+def _times(batch: pa.RecordBatch) -> np.ndarray:
+    return batch.column(TIMESTAMP_COLUMN).to_numpy(zero_copy_only=False)
+
+
 def merge_by_time(
     streams: Sequence[tuple[str, Iterable[pa.RecordBatch]]],
 ) -> Iterator[tuple[str, pa.RecordBatch]]:
@@ -61,38 +124,9 @@ def merge_by_time(
         global timestamp order (ties keep the order of `streams`).
 
     """
-    iterators = [iter(batches) for _, batches in streams]
-    heads: list[tuple[pa.RecordBatch, np.ndarray, int] | None] = [None] * len(streams)
-    heap: list[tuple[int, int]] = []
-
-    def advance(index: int) -> None:
-        for batch in iterators[index]:
-            if batch.num_rows:
-                times = batch.column(TIMESTAMP_COLUMN).to_numpy(zero_copy_only=False)
-                heads[index] = (batch, times, 0)
-                heapq.heappush(heap, (int(times[0]), index))
-                return
-        heads[index] = None
-
-    for index in range(len(streams)):
-        advance(index)
-    while heap:
-        _, index = heapq.heappop(heap)
-        head = heads[index]
-        assert head is not None
-        batch, times, pos = head
-        if heap:
-            limit, other = heap[0]
-            after = index < other
-            end = pos + int(np.searchsorted(times[pos:], limit, side='right' if after else 'left'))
-        else:
-            end = len(times)
-        yield streams[index][0], batch.slice(pos, end - pos)
-        if end < len(times):
-            heads[index] = (batch, times, end)
-            heapq.heappush(heap, (int(times[end]), index))
-        else:
-            advance(index)
+    runs = [((_times(batch), batch) for batch in batches) for _, batches in streams]
+    for index, batch, start, end in merge_runs(runs):
+        yield streams[index][0], batch.slice(start, end - start)
 
 
 @dataclass
@@ -174,23 +208,6 @@ def encoder_for(
         except ValueError as err:
             raise AdapterError(f'topic {topic}: recorded QoS is not readable: {err}') from None
     return TopicEncoder(topic, msgtype, adapter, typestore, qos or None, ros1)
-
-
-def serialized(
-    merged: Iterable[tuple[str, pa.RecordBatch]],
-    encoders: Mapping[str, TopicEncoder],
-) -> Iterator[RawMessage]:
-    """Turn merged slices into serialized messages, in the same order.
-
-    Rows an encoder cannot rebuild are counted in its report and left out.
-    """
-    for topic, rows in merged:
-        encoder = encoders[topic]
-        times = rows.column(TIMESTAMP_COLUMN).to_numpy(zero_copy_only=False).tolist()
-        msgtype = encoder.msgtype
-        for time_ns, payload in zip(times, encoder.encode(rows), strict=True):
-            if payload is not None:
-                yield RawMessage(topic, msgtype, time_ns, payload)
 
 
 @dataclass(frozen=True)
@@ -309,22 +326,105 @@ class StoredSequences(ClosesOnExit):
         ends = [t.end_ns for t in self.topics if t.end_ns is not None]
         return max(ends) if ends else None
 
+    def _streamed(self, topics: Collection[str] | None) -> list[StoredTopic]:
+        return [
+            stored
+            for stored in self.topics
+            if stored.start_ns is not None and (topics is None or stored.topic in topics)
+        ]
+
     def batches(
-        self, start_ns: int | None = None, end_ns: int | None = None
+        self,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        topics: Collection[str] | None = None,
     ) -> Iterator[tuple[str, pa.RecordBatch]]:
-        """Return merged slices of every topic in `[start_ns, end_ns)`, in timestamp order."""
+        """Return merged slices of the stored rows in `[start_ns, end_ns)`, in timestamp order.
+
+        Args:
+            start_ns: First time (inclusive); None from the beginning.
+            end_ns: Last time (exclusive); None to the end.
+            topics: Only these topics; None for every one.
+
+        """
         streams = [
             (stored.topic, stored.handler.iter_batches(start_ns, end_ns))
-            for stored in self.topics
-            if stored.start_ns is not None
+            for stored in self._streamed(topics)
         ]
         return merge_by_time(streams)
 
+    def _encoded(
+        self, stored: StoredTopic, start_ns: int | None, end_ns: int | None
+    ) -> Iterator[tuple[np.ndarray, tuple[list[int], list[bytes]]]]:
+        """Yield a topic's stored rows encoded, in pieces: (times, (times, payloads)).
+
+        A piece is as many rows of a stored batch as make about `ENCODE_BYTES`
+        of payload (learnt from the piece before): thousands of IMU rows at a
+        time, a dozen images. A batch of well-compressed images is small
+        stored and hundreds of megabytes rebuilt, so whole batches would not
+        bound memory. Rows the adapter cannot rebuild are counted by the
+        encoder and left out.
+        """
+        encoder = self.encoders[stored.topic]
+        rows = _FIRST_PIECE_ROWS
+        for batch in stored.handler.iter_batches(start_ns, end_ns):
+            offset = 0
+            while offset < batch.num_rows:
+                piece = batch.slice(offset, rows)
+                offset += piece.num_rows
+                times = _times(piece)
+                payloads = encoder.encode(piece)
+                kept = [payload for payload in payloads if payload is not None]
+                if len(kept) < len(payloads):
+                    times = times[[i for i, payload in enumerate(payloads) if payload is not None]]
+                size = sum(len(payload) for payload in kept)
+                per_row = max(1, size // max(1, len(kept)))
+                rows = max(1, min(_MAX_PIECE_ROWS, ENCODE_BYTES // per_row))
+                yield times, (times.tolist(), kept)
+
     def messages(
-        self, start_ns: int | None = None, end_ns: int | None = None
+        self,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        topics: Collection[str] | None = None,
     ) -> Iterator[RawMessage]:
-        """Return serialized messages of every topic in `[start_ns, end_ns)`, in time order."""
-        return serialized(self.batches(start_ns, end_ns), self.encoders)
+        """Yield serialized messages in `[start_ns, end_ns)`, in time order (see `batches`)."""
+        picked = self._streamed(topics)
+        streams = [self._encoded(stored, start_ns, end_ns) for stored in picked]
+        for index, (times, payloads), start, end in merge_runs(streams):
+            topic = picked[index].topic
+            msgtype = self.encoders[topic].msgtype
+            for position in range(start, end):
+                yield RawMessage(topic, msgtype, times[position], payloads[position])
+
+    def last_before(self, time_ns: int, topics: Collection[str]) -> list[RawMessage]:
+        """Return the last message before `time_ns` of each of `topics`, in time order.
+
+        What a player publishes first when it starts inside a recording, for
+        latched topics (a TF tree, a map): their state at that time. Reads
+        each topic from its beginning, so it is meant for the sparse topics
+        that are latched.
+        """
+        last: dict[str, tuple[int, pa.RecordBatch]] = {}
+        for stored in self._streamed(topics):
+            if stored.start_ns is None or stored.start_ns >= time_ns:
+                continue
+            tail = None
+            for batch in stored.handler.iter_batches(None, time_ns):
+                tail = batch
+            if tail is None:
+                continue
+            row = tail.slice(tail.num_rows - 1, 1)
+            stamp = int(_times(row)[0])
+            if stored.topic not in last or last[stored.topic][0] <= stamp:
+                last[stored.topic] = (stamp, row)
+        found = []
+        for topic, (stamp, row) in sorted(last.items(), key=lambda item: item[1][0]):
+            encoder = self.encoders[topic]
+            payload = encoder.encode(row)[0]
+            if payload is not None:
+                found.append(RawMessage(topic, encoder.msgtype, stamp, payload))
+        return found
 
     def close(self) -> None:
         """Close every handler (and the DoGet streams they hold)."""
