@@ -258,6 +258,19 @@ class AdapterRegistry:
         """ROS types with a registered default adapter."""
         return tuple(self._by_msgtype)
 
+    def make_default(self, name: str) -> None:
+        """Make a registered adapter (an opt-in one too) the default of its ROS types.
+
+        Raises:
+            AdapterNotFoundError: No adapter has that class name.
+
+        """
+        adapter_cls = self._by_name.get(name)
+        if adapter_cls is None:
+            raise AdapterNotFoundError(f'no adapter named {name!r}')
+        for msgtype in adapter_cls.ros_types:
+            self._by_msgtype[msgtype] = adapter_cls
+
     def for_msgtype(self, msgtype: str) -> RosAdapter | None:
         """Return the default adapter of a ROS type, or None."""
         adapter_cls = self._by_msgtype.get(normalize_msgtype(msgtype))
