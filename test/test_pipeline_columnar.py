@@ -36,7 +36,13 @@ from mosaico_ros.pipeline import (
     TopicInfo,
     TopicSelection,
 )
-from mosaico_ros.pipeline.conversion import COLUMNAR_FROM, BatchConverter, Payloads, fork_available
+from mosaico_ros.pipeline.conversion import (
+    COLUMNAR_FROM,
+    BatchConverter,
+    ConversionPool,
+    Payloads,
+    fork_available,
+)
 
 IMU = 'sensor_msgs/msg/Imu'
 T0 = 1_700_000_000_000_000_000
@@ -197,3 +203,30 @@ def test_workers_decode_columns_and_an_objects_only_adapter_gets_objects(
         )
     assert stored['workers'].equals(stored['inproc'])
     assert stored['user'].equals(stored['inproc'])
+
+
+@pytest.mark.skipif(not fork_available(), reason="no 'fork' start method here")
+def test_batches_cheaper_than_shipping_stay_in_process() -> None:
+    """Raw frames cost a copy: in-process after the first batch; PNG-packing noise ships."""
+    typestore = get_typestore(Stores.ROS2_HUMBLE)
+    factory = _MessageFactory(Stores.ROS2_HUMBLE, RecordingSpec(image_width=320, image_height=240))
+    rng = np.random.default_rng(3)
+    datas = []
+    for index in range(8):
+        msg = factory.image(index, T0 + index)
+        msg.data = rng.integers(0, 256, msg.data.size, np.uint8)
+        datas.append(bytes(typestore.serialize_cdr(msg, 'sensor_msgs/msg/Image')))
+    batch = payloads_of(datas)
+    for adapter_name, shipped in (('ImageAdapter', 1), ('PngImageAdapter', 4)):
+        route = Router(
+            default_registry.copy(),
+            typestore,
+            TopicSelection(),
+            overrides={'/camera': adapter_name},
+        ).route(TopicInfo('/camera', 'sensor_msgs/msg/Image', 'cdr'))
+        assert isinstance(route, Route)
+        with ConversionPool({0: route.converter}, jobs=1) as pool:
+            for index in range(4):
+                pool.submit(0, batch, index, f'batch {index}')
+                list(pool.completed(wait=True))
+        assert (pool.stats.in_workers, pool.stats.in_process) == (shipped, 4 - shipped)

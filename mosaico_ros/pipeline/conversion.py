@@ -21,10 +21,11 @@ reading and uploading; the caller chooses (a node that has called
   so the caller can still name the file and offset of every message that
   was not stored.
 - Shipping a batch to a worker and its rows back costs CPU for every byte
-  (`SHIP_S_PER_BYTE`). The pool keeps, per converter, the CPU its batches
-  took per payload byte, and converts in the calling process the batches
-  of a converter that costs less than shipping: raw images, point clouds
-  and compressed images are one copy, cheaper converted where they are.
+  (`SHIP_S_PER_BYTE`). The pool keeps, per converter, the least CPU a batch
+  of it took per payload byte (a converter's first batches in a process pay
+  one-time costs), and converts in the calling process the batches of a
+  converter that costs less than shipping: raw images, point clouds and
+  compressed images are one copy, cheaper converted where they are.
 - Results are handed back strictly in submission order, and the number
   and payload bytes of batches in flight are bounded, so memory stays
   bounded however far ahead reading runs.
@@ -415,7 +416,7 @@ class ConversionPool(Generic[ContextT]):
         self._pending: deque[_Job[ContextT]] = deque()
         self._pending_bytes = 0
         self._failed = False
-        self._spent: dict[int, tuple[float, int]] = {}
+        self._cost: dict[int, float] = {}
 
     def __enter__(self) -> ConversionPool[ContextT]:
         """Fork the workers (if any) now, before the caller opens connections."""
@@ -538,14 +539,14 @@ class ConversionPool(Generic[ContextT]):
             yield job.context, result
 
     def _spend(self, key: int, cpu_s: float, size: int) -> None:
-        """Count what converting `size` payload bytes of converter `key` cost."""
-        spent, total = self._spent.get(key, (0.0, 0))
-        self._spent[key] = (spent + cpu_s, total + size)
+        """Note what converting `size` payload bytes of converter `key` cost."""
+        if size:
+            cost = cpu_s / size
+            self._cost[key] = min(cost, self._cost.get(key, cost))
 
     def _cheap(self, key: int) -> bool:
-        """Whether converter `key`'s batches so far cost less CPU than shipping them would."""
-        spent, total = self._spent.get(key, (0.0, 0))
-        return total > 0 and spent < SHIP_S_PER_BYTE * total
+        """Whether a batch of converter `key` costs less CPU than shipping it would."""
+        return self._cost.get(key, SHIP_S_PER_BYTE) < SHIP_S_PER_BYTE
 
 
 _worker_converters: dict[int, BatchConverter] = {}
