@@ -3,8 +3,8 @@
 An adapter converts whole batches of decoded ROS messages (``rosbags``
 typestore objects, or, for a `columnar` adapter, the ROS-shaped Arrow struct
 `mosaico_ros.codec` decodes a batch into) into one Arrow struct array of its
-ontology model, and Arrow rows back into ROS messages. The registry maps ROS types and ontology
-tags to adapters; users add adapters with `register_adapter`, by module
+ontology model, and Arrow rows back into ROS messages. The registry maps ROS
+types and ontology tags to adapters; users add adapters with `register_adapter`, by module
 (`AdapterRegistry.load_module`) or through the ``mosaico_ros.adapters``
 entry-point group. Types without an adapter fall back to `GenericAdapter`.
 """

@@ -270,8 +270,8 @@ class ImageAdapter(_HeaderedAdapter):
         steps = columns.pluck(msgs, 'step')
         data = columns.pluck(msgs, 'data')
         sizes = columns.lengths(data)
-        rows_, strides = np.asarray(heights, np.int64), np.asarray(steps, np.int64)
-        expected = rows_ * strides
+        lines, strides = np.asarray(heights, np.int64), np.asarray(steps, np.int64)
+        expected = lines * strides
         wrong = np.flatnonzero(sizes != expected)
         if len(wrong):
             first = wrong[0]
@@ -282,7 +282,7 @@ class ImageAdapter(_HeaderedAdapter):
         if self.image_format == 'raw':
             stored, formats = columns.binary_array(data), ['raw'] * len(sizes)
         else:
-            stored, formats = _png_packed(data, rows_, strides)
+            stored, formats = _png_packed(data, lines, strides)
         return self.build(
             msgs,
             {

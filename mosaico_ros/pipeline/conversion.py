@@ -84,13 +84,13 @@ which stay per message.
 """
 
 SHIP_S_PER_BYTE = 4e-9
-"""CPU seconds a payload byte costs to ship to a worker and its rows back.
+"""What a payload byte costs a run when shipped to a worker and its rows back, in seconds.
 
-Pickled through a pipe both ways, about 4 ns a byte on the 2-CPU machine of
-``bench/inject.py``, where sending the mixed recording's 2.8 GB of raw
-640x480 images to 2 workers made the run 2.5 times slower (20 s, not 8 s).
-Structured messages convert at 10 to 20 ns a byte, PNG-packing at 7 to 40:
-those are worth a worker.
+The copies through the pipes both ways, and the CPU the workers take from
+the reading process: on the 2-CPU machine of ``bench/inject.py``, shipping
+the mixed recording's 2.8 GB of raw 640x480 frames to 2 workers added 12 s
+(20 s, not 8 s), about 4 ns a byte. Structured messages convert at 7 to 20
+ns a byte as columns, PNG-packing at 7 to 40: those are worth a worker.
 """
 
 _WORKER_GC_PERIOD_S = 1.0
