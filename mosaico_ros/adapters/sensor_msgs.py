@@ -980,7 +980,8 @@ def decode_cloud(msg: Any, where: str) -> dict[str, NDArray[Any]]:
     """Per-field numpy arrays of one PointCloud2 (row padding respected).
 
     Raises:
-        AdapterError: Unsupported datatype, ``count > 1`` or a short buffer.
+        AdapterError: Unsupported datatype, ``count > 1``, a field outside the
+            point, or a short buffer.
 
     """
     points = msg.height * msg.width
@@ -1002,15 +1003,21 @@ def decode_cloud(msg: Any, where: str) -> dict[str, NDArray[Any]]:
         offsets.append(field.offset)
     if not points:
         return {name: np.empty(0, fmt) for name, fmt in zip(names, formats, strict=True)}
-    dtype = np.dtype(
-        {'names': names, 'formats': formats, 'offsets': offsets, 'itemsize': msg.point_step}
-    )
     raw = np.asarray(msg.data, np.uint8)
     if len(raw) < msg.row_step * msg.height or msg.row_step < msg.point_step * msg.width:
         raise AdapterError(
             f'{where}: data has {len(raw)} bytes, expected height*row_step = '
             f'{msg.height}*{msg.row_step} with row_step >= width*point_step'
         )
+    ends = [offset + fmt.itemsize for offset, fmt in zip(offsets, formats, strict=True)]
+    if not msg.point_step or max(ends, default=0) > msg.point_step:
+        raise AdapterError(
+            f'{where}: point step {msg.point_step} does not hold the point fields '
+            f'(they end at byte {max(ends, default=0)})'
+        )
+    dtype = np.dtype(
+        {'names': names, 'formats': formats, 'offsets': offsets, 'itemsize': msg.point_step}
+    )
     grid = raw[: msg.row_step * msg.height].reshape(msg.height, msg.row_step)
     packed = np.ascontiguousarray(grid[:, : msg.point_step * msg.width]).reshape(-1)
     cloud = packed.view(dtype)
