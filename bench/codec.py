@@ -1,13 +1,17 @@
 """Benchmark the columnar codec against rosbags per message, for common message types.
 
-Decode: today's path decodes each CDR payload into a rosbags object
-(`bags.decoders.payload_decoder`) and the generic adapter builds the Arrow
-columns from the batch; the codec builds the same columns from the batch's
-bytes. Encode: rosbags serializes each message object; the codec encodes
-the Arrow batch. Both start from the same payloads, cut into batches as the
-pipeline cuts them (at most `--batch` messages and 32 MiB).
+Decode: the per-message path decodes each CDR payload into a rosbags object
+(`pipeline.decoding.payload_decoder`) and the generic adapter builds the
+Arrow columns from the batch; the codec builds the same columns from the
+batch's bytes. Encode: rosbags serializes each message object; the codec
+encodes the Arrow batch. Both start from the same payloads, cut into batches
+as the pipeline cuts them (at most `--batch` messages and 32 MiB).
 
-Run: python bench/codec.py [--scale 1.0] [--batch 1000] [--repeat 3]
+`--converter` measures instead what the pipeline's `BatchConverter` does
+with a batch of each size, decode and the type's own adapter, per message
+and as columns: the rule `conversion.COLUMNAR_FROM` is read off this table.
+
+Run: python bench/codec.py [--scale 1.0] [--batch 1000] [--repeat 3] [--converter]
 """
 
 from __future__ import annotations
@@ -19,11 +23,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from mosaico_ros.bags.decoders import payload_decoder
 from rosbags.typesys import Stores, get_typestore
 
-from mosaico_ros.adapters import GenericAdapter
+from mosaico_ros.adapters import GenericAdapter, default_registry
 from mosaico_ros.codec import CodecCache, decode, encode
+from mosaico_ros.pipeline.conversion import BatchConverter, Payloads
+from mosaico_ros.pipeline.decoding import ROS_DECODE_ERRORS, payload_decoder
 
 STORE = get_typestore(Stores.ROS2_HUMBLE)
 T = STORE.types
@@ -242,12 +247,65 @@ def measure(case: Case, scale: float, limit: int, repeat: int) -> dict[str, floa
     }
 
 
+CONVERTER_SIZES = (1, 8, 32, 64, 96, 128, 256, 1000)
+"""Batch sizes of the converter table: a low-rate live topic cut by latency up to a bag's batch."""
+
+
+def converter_rates(case: Case, size: int, repeat: int) -> tuple[float, float] | None:
+    """Messages per second through `BatchConverter`, per message and as columns.
+
+    None when `size` messages do not fit one batch (32 MiB).
+    """
+    one = len(STORE.serialize_cdr(case.make(0), case.msgtype))
+    if size * one > _MAX_BATCH_BYTES:
+        return None
+    count = size * max(1, min(200, (2000 if case.count >= 1000 else 20) // size))
+    payloads = [bytes(STORE.serialize_cdr(case.make(i), case.msgtype)) for i in range(count)]
+    cut = [Payloads(blob, ends) for blob, ends in batches(payloads, size)]
+    adapter = default_registry.resolve(case.msgtype, STORE)
+    decoder = payload_decoder(STORE, case.msgtype, ros1=False)
+    plan = CodecCache(STORE).plan(case.msgtype)
+    name = type(adapter).__name__
+    objects = BatchConverter(decoder, adapter, case.msgtype, name, ROS_DECODE_ERRORS)
+    columns = BatchConverter(
+        decoder, adapter, case.msgtype, name, ROS_DECODE_ERRORS, plan=plan, columnar_from=1
+    )
+    converted = len(cut) * size
+    rates = []
+    for converter in (objects, columns):
+        converter(cut[0])  # first-use costs out of the timing
+
+        def run(converter: BatchConverter = converter) -> None:
+            for payload in cut:
+                converter(payload)
+
+        rates.append(converted / best(repeat, run))
+    return rates[0], rates[1]
+
+
+def converter_table(repeat: int) -> None:
+    print("BatchConverter, decode + the type's adapter: columns / per message, by batch size")
+    print(f'{"message":<26}' + ''.join(f'{size:>8}' for size in CONVERTER_SIZES))
+    for case in CASES:
+        cells = []
+        for size in CONVERTER_SIZES:
+            rates = converter_rates(case, size, repeat)
+            cells.append(f'{"-":>8}' if rates is None else f'{rates[1] / rates[0]:>7.2f}x')
+        print(f'{case.label:<26}' + ''.join(cells))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--scale', type=float, default=1.0, help='multiply message counts')
     parser.add_argument('--batch', type=int, default=1000, help='messages per batch')
     parser.add_argument('--repeat', type=int, default=3, help='runs; the best counts')
+    parser.add_argument(
+        '--converter', action='store_true', help='the per-batch-size table of BatchConverter'
+    )
     args = parser.parse_args()
+    if args.converter:
+        converter_table(args.repeat)
+        return
     print(
         f'{"message":<26} {"decode msg/s: rosbags":>22} {"columnar":>10} {"ratio":>7}'
         f' {"encode msg/s: rosbags":>22} {"columnar":>10} {"ratio":>7}'

@@ -1,15 +1,23 @@
-"""Benchmark `mosaico-ros inject` against the SDK's RosbagInjector and a plain rosbags read.
+"""Benchmark `mosaico-ros inject` against the SDK's RosbagInjector and plain rosbags reads.
 
-Generates one rosbag2 MCAP recording (IMU 400 Hz, joint states, TF, GNSS and
-a camera), starts one `mosaico-ros serve` process, then runs each contender
-in its own subprocess so that peak RSS is its own:
+Generates two rosbag2 MCAP recordings with zstd chunks (`mosaico_ros.demo.recording`):
 
-- ours -> server: `Injector` over Flight to the serve process, with the
+- mixed: the robot of issue 11, IMU 200 Hz, joint states, poses, GPS,
+  odometry, TF, barometer, raw 640x480 images (15 Hz), compressed images
+  (5 Hz), a log topic and a custom encoder type (100,400 messages in 200 s);
+- imu: an IMU at 200 Hz and nothing else;
+
+starts one `mosaico-ros serve` process, then runs each contender on each
+recording in its own subprocess so that peak RSS is its own:
+
+- rosbags read only: `AnyReader` over the file, every message read and
+  nothing decoded (what reading the bag costs);
+- rosbags read+deserialize: the same, every message deserialized (the
+  practical limit of any injector building a message object per message);
+- ours -> serve: `Injector` over Flight to the serve process, with the
   default conversion workers, and again with ``jobs=0`` (all in one process);
 - ours --store: `Injector` with the in-process embedded server (the CLI default);
-- SDK -> server: `mosaicolabs.bridges.ros.RosbagInjector` to the same serve process;
-- rosbags read+deserialize: `AnyReader` over the same file, every message
-  deserialized (the practical limit of any injector built on rosbags).
+- SDK -> serve: `mosaicolabs.bridges.ros.RosbagInjector` to the same serve process.
 
 Wall time is what counts; CPU is the contender's own plus its children's
 (our conversion workers), and peak RSS is the largest of the main process
@@ -20,7 +28,8 @@ CLI uses (`mosaico_ros.cli.gcpolicy`).
 checkout of mosaico_ros (an older commit) on `PYTHONPATH`, in the same run,
 so a refactor's cost is measured, not guessed.
 
-Run: python bench/inject.py [--messages 200000] [--skip-sdk] [--before DIR]
+Run: python bench/inject.py [--messages 100400] [--recordings mixed,imu] [--skip-sdk]
+[--before DIR]
 """
 
 from __future__ import annotations
@@ -28,12 +37,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from mosaico_ros.demo.recording import IMU_ONLY, MIXED, RecordingSpec, write_recording
 
 # Prepended to every contender's script.
 USAGE = """
@@ -132,16 +144,20 @@ PLAIN_READ = """
 import json, resource, sys, time
 from pathlib import Path
 from rosbags.highlevel import AnyReader
-bag = Path(sys.argv[1])
+bag, deserialize = Path(sys.argv[1]), sys.argv[2] == 'deserialize'
 start = time.perf_counter()
 count = 0
 with AnyReader([bag]) as reader:
     for conn, _, raw in reader.messages():
-        reader.deserialize(raw, conn.msgtype)
+        if deserialize:
+            reader.deserialize(raw, conn.msgtype)
         count += 1
 seconds = time.perf_counter() - start
 usage(seconds, messages=count)
 """
+
+RECORDINGS = {'mixed': MIXED, 'imu': IMU_ONLY}
+"""The recordings, by name: overrides of `RecordingSpec`."""
 
 
 def free_port() -> int:
@@ -178,28 +194,74 @@ def wait_for_port(server: subprocess.Popen[bytes], port: int, timeout: float = 1
     raise RuntimeError(f'mosaico-ros serve did not listen on {port}')
 
 
+def contenders(
+    bag: Path, port: int, root: Path, name: str, args: argparse.Namespace
+) -> dict[str, dict[str, float]]:
+    """Run every contender on one bag; return their usage by label."""
+    results = {
+        'rosbags read only': run(PLAIN_READ, str(bag), 'read'),
+        'rosbags read+deserialize': run(PLAIN_READ, str(bag), 'deserialize'),
+        'ours -> serve': run(OURS_SERVER, str(bag), str(port), f'{name}_ours', 'default'),
+        'ours -> serve, jobs=0': run(OURS_SERVER, str(bag), str(port), f'{name}_ours0', '0'),
+        'ours --store (in-process)': run(
+            OURS_STORE, str(bag), str(root / f'{name}_store'), f'{name}_ours'
+        ),
+    }
+    if args.before:
+        results['before: ours -> serve'] = run(
+            OURS_SERVER, str(bag), str(port), f'{name}_before', 'default', tree=args.before
+        )
+        results['before: ours --store'] = run(
+            OURS_STORE,
+            str(bag),
+            str(root / f'{name}_before_store'),
+            f'{name}_before',
+            tree=args.before,
+        )
+    if not args.skip_sdk:
+        results['SDK RosbagInjector -> serve'] = run(SDK_SERVER, str(bag), str(port), f'{name}_sdk')
+    return results
+
+
+def print_table(name: str, total: int, results: dict[str, dict[str, float]]) -> None:
+    """Print one recording's contenders, then how ours compares."""
+    print(f'\n{name}: {total} messages')
+    print(f'{"contender":32} {"wall s":>8} {"msgs/s":>10} {"CPU s":>7} {"peak RSS MB":>12}')
+    rates = {}
+    for label, result in results.items():
+        rates[label] = total / result['seconds']
+        print(
+            f'{label:32} {result["seconds"]:8.2f} {rates[label]:10,.0f} {result["cpu"]:7.1f} '
+            f'{result["rss_mb"]:12.0f}'
+        )
+    ours = rates['ours -> serve']
+    workers = results['ours -> serve'].get('workers')
+    read, plain = rates['rosbags read only'], rates['rosbags read+deserialize']
+    print(f'ours ({workers} workers) / raw read: {ours / read:.2f}x (target >= 0.5x)')
+    print(f'ours, jobs=0 / raw read: {rates["ours -> serve, jobs=0"] / read:.2f}x')
+    print(f'ours --store / raw read: {rates["ours --store (in-process)"] / read:.2f}x')
+    print(f'ours / read+deserialize: {ours / plain:.2f}x')
+    if 'before: ours -> serve' in rates:
+        print(f'ours -> serve, after / before: {ours / rates["before: ours -> serve"]:.2f}x')
+        after, before = rates['ours --store (in-process)'], rates['before: ours --store']
+        print(f'ours --store, after / before: {after / before:.2f}x')
+    if 'SDK RosbagInjector -> serve' in rates:
+        sdk = rates['SDK RosbagInjector -> serve']
+        print(f'ours / SDK RosbagInjector: {ours / sdk:.1f}x (target >= 50x)')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--messages', type=int, default=200_000)
+    parser.add_argument('--messages', type=int, default=100_400, help='Messages per recording.')
+    parser.add_argument(
+        '--recordings', default='mixed,imu', help=f'Comma-separated, of {", ".join(RECORDINGS)}.'
+    )
     parser.add_argument('--skip-sdk', action='store_true', help='Leave out the slow SDK run.')
     parser.add_argument('--before', metavar='DIR', help='Another mosaico_ros checkout to compare.')
     args = parser.parse_args()
 
-    from mosaico_ros.demo.recording import RecordingSpec, write_recording
-
     with tempfile.TemporaryDirectory(prefix='mosaico-bench-') as tmp:
         root = Path(tmp)
-        started = time.perf_counter()
-        recording = write_recording(
-            root / 'bench_drive', 'mcap', RecordingSpec.for_messages(args.messages)
-        )
-        # The SDK's injector takes a storage file, not a rosbag2 directory: all use the .mcap.
-        bag = next(recording.path.glob('*.mcap'))
-        size = bag.stat().st_size
-        print(
-            f'generated {recording.message_count} messages, {size / 1e6:.1f} MB, '
-            f'{len(recording.counts)} topics in {time.perf_counter() - started:.1f} s'
-        )
         port = free_port()
         store = root / 'served_store'
         server = subprocess.Popen(
@@ -218,49 +280,24 @@ def main() -> None:
         )
         try:
             wait_for_port(server, port)
-            results = {
-                'rosbags read+deserialize': run(PLAIN_READ, str(bag)),
-                'ours -> serve': run(OURS_SERVER, str(bag), str(port), 'ours', 'default'),
-                'ours -> serve, jobs=0': run(OURS_SERVER, str(bag), str(port), 'ours0', '0'),
-                'ours --store (in-process)': run(
-                    OURS_STORE, str(bag), str(root / 'own_store'), 'ours'
-                ),
-            }
-            if args.before:
-                results['before: ours -> serve'] = run(
-                    OURS_SERVER, str(bag), str(port), 'before', 'default', tree=args.before
+            for name in args.recordings.split(','):
+                started = time.perf_counter()
+                spec = RecordingSpec.for_messages(args.messages, **RECORDINGS[name])
+                recording = write_recording(root / name, 'mcap', spec)
+                # The SDK's injector takes a storage file, not a rosbag2 directory.
+                bag = next(recording.path.glob('*.mcap'))
+                print(
+                    f'{name}: generated {recording.message_count} messages, '
+                    f'{bag.stat().st_size / 1e6:.1f} MB, {len(recording.counts)} topics '
+                    f'in {time.perf_counter() - started:.1f} s',
+                    flush=True,
                 )
-                results['before: ours --store'] = run(
-                    OURS_STORE, str(bag), str(root / 'before_store'), 'before', tree=args.before
-                )
-            if not args.skip_sdk:
-                results['SDK RosbagInjector -> serve'] = run(SDK_SERVER, str(bag), str(port), 'sdk')
+                results = contenders(bag, port, root, name, args)
+                print_table(name, recording.message_count, results)
+                shutil.rmtree(recording.path)
         finally:
             server.terminate()
             server.wait(timeout=30)
-
-    total = recording.message_count
-    workers = results['ours -> serve'].get('workers')
-    print(f'\n{"contender":32} {"wall s":>8} {"msgs/s":>10} {"CPU s":>7} {"peak RSS MB":>12}')
-    rates = {}
-    for name, result in results.items():
-        rates[name] = total / result['seconds']
-        print(
-            f'{name:32} {result["seconds"]:8.2f} {rates[name]:10,.0f} {result["cpu"]:7.1f} '
-            f'{result["rss_mb"]:12.0f}'
-        )
-    ours = rates['ours -> serve']
-    plain = rates['rosbags read+deserialize']
-    print(f'\nours ({workers} workers) / plain: {ours / plain:.2f}x (target >= 0.5x)')
-    print(f'ours, jobs=0 / plain: {rates["ours -> serve, jobs=0"] / plain:.2f}x')
-    print(f'ours --store / plain: {rates["ours --store (in-process)"] / plain:.2f}x')
-    if args.before:
-        print(f'ours -> serve, after / before: {ours / rates["before: ours -> serve"]:.2f}x')
-        after, before = rates['ours --store (in-process)'], rates['before: ours --store']
-        print(f'ours --store, after / before: {after / before:.2f}x')
-    if 'SDK RosbagInjector -> serve' in rates:
-        sdk = rates['SDK RosbagInjector -> serve']
-        print(f'ours / SDK RosbagInjector: {ours / sdk:.1f}x (target >= 20x)')
 
 
 if __name__ == '__main__':

@@ -109,11 +109,11 @@ def write_generated(folder: Path, storage: str) -> Path:
     return path
 
 
-def capture(client: Any, name: str, path: Path, jobs: int = 0) -> dict[str, Any]:
+def capture(client: Any, name: str, path: Path, jobs: int = 0, **options: Any) -> dict[str, Any]:
     """Inject one bag as sequence `name` and return its fingerprint (empty when nothing stored)."""
     from mosaico_ros.bags.injector import InjectOptions, Injector
 
-    injector = Injector(client, InjectOptions(sequence=name, jobs=jobs))
+    injector = Injector(client, InjectOptions(sequence=name, jobs=jobs, **options))
     injector.inject(path)
     if not client.sequence_exists(name):
         return {}

@@ -16,6 +16,7 @@ from mosaico_ros.adapters import GenericAdapter, default_registry
 from mosaico_ros.protocol import TIMESTAMP_COLUMN
 
 BAG = 'sample_ros2_humble.mcap'
+IMAGE = 'sensor_msgs/msg/Image'
 
 
 @pytest.fixture(scope='module')
@@ -65,7 +66,9 @@ def test_vector(
     assert [t for t, _ in timed] == expected.column(TIMESTAMP_COLUMN).to_pylist()
     assert [t for t, _ in timed] == [item['bag_log_time_ns'] for item in vector['ros_input']]
 
-    built = adapter.to_arrow([msg for _, msg in timed], msgtype)
+    # the SDK packs Images as PNG; ours stores them raw unless told (both read back alike)
+    packer = default_registry.by_name('PngImageAdapter') if msgtype == IMAGE else adapter
+    built = packer.to_arrow([msg for _, msg in timed], msgtype)
     expected_data = expected.drop_columns([TIMESTAMP_COLUMN])
     assert built.type == pa.struct(list(expected_data.schema))
     if not isinstance(adapter, GenericAdapter):

@@ -158,3 +158,29 @@ def _punch_holes(struct: pa.StructArray, rng: random.Random) -> pa.StructArray:
         [None if row is None else {f.name: row[f.name] for f in fields} for row in rows],
         kept,
     )
+
+
+def test_an_empty_array_of_messages_follows_rosbags_or_is_left_to_it() -> None:
+    """After ``T[0]`` of messages rosbags aligns the next field as if elements were written.
+
+    When the messages' last field aligns further than their first, its
+    payloads put the next field where CDR would not: the plan is refused
+    (the type is decoded per message); otherwise, and in ROS 1, it is planned.
+    """
+    store = _store(
+        Wide='bool a\nint16 b\n',
+        Narrow='int16 a\nbool b\n',
+        AfterWide='bool f0\ncustom_msgs/Wide[0] f1\nint16 f2\n',
+        AfterNarrow='bool f0\ncustom_msgs/Narrow[0] f1\nint16 f2\n',
+    )
+    with pytest.raises(UnsupportedTypeError, match='f1: an empty array of messages'):
+        compile_plan(store, 'custom_msgs/msg/AfterWide')
+    for msgtype, ros1 in (
+        ('custom_msgs/msg/AfterWide', True),
+        ('custom_msgs/msg/AfterNarrow', False),
+        ('custom_msgs/msg/AfterNarrow', True),
+    ):
+        msg = store.types[msgtype](f0=True, f1=[], f2=7)
+        payload = serialize(store, msg, msgtype, 'ros1' if ros1 else 'le')
+        decoded = decode(compile_plan(store, msgtype, ros1=ros1), *batch([payload]))
+        assert decoded.struct.to_pylist() == [{'f0': True, 'f1': [], 'f2': 7}]

@@ -1,8 +1,16 @@
 """Peak memory does not grow with the size of the bag.
 
 A recording and one ten times longer are injected in subprocesses (into a
-local store, as `mosaico-ros inject --store` does); their peak RSS must not
-differ by more than a small constant.
+store served in the same process, as `mosaico-ros inject --store` does);
+their peak RSS must not differ by more than a small constant.
+
+Memory is bounded by constants: the pipeline's buffer budget, the batches in
+flight, and the server's rows buffered per topic until it writes a chunk
+(64 MiB by default). The short recording must fill them all, or the long
+one shows them filling up as growth: the child sets them small (8 MiB of
+buffered payloads, 4 MiB chunks), which raw 160x120 frames fill within the
+short recording. Conversion runs in-process: only this process's RSS is
+measured, so what workers held would not count.
 """
 
 from __future__ import annotations
@@ -20,10 +28,15 @@ CHILD = """
 import json, resource, sys
 from pathlib import Path
 from mosaico_ros.bags.injector import InjectOptions, Injector
-from mosaico_ros.connect import Target, open_client
+from mosaico_ros.client import MosaicoClient
+from mosaico_ros.server import EmbeddedServer
 bag, store = Path(sys.argv[1]), Path(sys.argv[2])
-with open_client(Target(store=store)) as client:
-    report = Injector(client, InjectOptions(sequence='mem')).inject(bag)
+options = InjectOptions(sequence='mem', jobs=0, buffer_budget=8 << 20, batch_bytes=2 << 20)
+with (
+    EmbeddedServer(store, chunk_max_bytes=4 << 20) as server,
+    MosaicoClient.connect('127.0.0.1', server.port) as client,
+):
+    report = Injector(client, options).inject(bag)
 print(json.dumps({'stored': report.stored, 'clean': report.clean,
                   'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """

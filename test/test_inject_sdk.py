@@ -1,9 +1,10 @@
 """Round trips through the official SDK (mosaicolabs 0.7.0), both directions.
 
 - Our inject -> the SDK's handlers read the sequence, and the SDK's
-  ROSSequenceExtractor rebuilds a bag whose messages equal the source's.
+  ROSSequenceExtractor rebuilds a bag whose messages equal the source's
+  (raw Images too, our default format).
 - The SDK's RosbagInjector -> our client reads rows equal to what our inject
-  stores from the same bag.
+  stores from the same bag with the SDK's Image format (``image_format='png'``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from test_client_support import rebuild_with_sdk
 from mosaico_ros.bags.injector import InjectOptions, Injector
 from mosaico_ros.demo.recording import (
     GPS_TOPIC,
+    IMAGE_TOPIC,
     IMU_TOPIC,
     Recording,
     RecordingSpec,
@@ -93,7 +95,7 @@ def test_sdk_reads_our_sequence_and_rebuilds_the_bag(
         with AnyReader([path]) as reader:
             for conn, stamp, raw in reader.messages():
                 counts[conn.topic] = counts.get(conn.topic, 0) + 1
-                if conn.topic in (IMU_TOPIC, GPS_TOPIC) and conn.topic not in values:
+                if conn.topic in (IMU_TOPIC, GPS_TOPIC, IMAGE_TOPIC) and conn.topic not in values:
                     values[conn.topic] = (stamp, reader.deserialize(raw, conn.msgtype))
         values['counts'] = counts
         return values
@@ -108,6 +110,9 @@ def test_sdk_reads_our_sequence_and_rebuilds_the_bag(
     assert list(dst_imu.orientation_covariance) == list(src_imu.orientation_covariance)
     src_gps, dst_gps = source[GPS_TOPIC][1], copy[GPS_TOPIC][1]
     assert (dst_gps.latitude, dst_gps.longitude) == (src_gps.latitude, src_gps.longitude)
+    src_image, dst_image = source[IMAGE_TOPIC][1], copy[IMAGE_TOPIC][1]
+    assert (dst_image.height, dst_image.step) == (src_image.height, src_image.step)
+    assert bytes(dst_image.data) == bytes(src_image.data)
 
 
 def test_our_client_reads_what_the_sdk_injector_wrote(
@@ -127,7 +132,8 @@ def test_our_client_reads_what_the_sdk_injector_wrote(
             log_level='ERROR',
         )
     ).run()
-    report = Injector(client, InjectOptions(sequence='ours')).inject(mcap_file)
+    options = InjectOptions(sequence='ours', image_format='png')
+    report = Injector(client, options).inject(mcap_file)
     assert report.status is SequenceStatus.STORED
 
     theirs = client.sequence_handler('theirs')

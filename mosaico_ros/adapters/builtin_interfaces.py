@@ -12,14 +12,14 @@ from mosaico_ros.adapters.registry import RosAdapter, register_adapter
 from mosaico_ros.ontology import Duration, Time
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     import pyarrow as pa
     from rosbags.typesys.store import Typestore
 
 
 class _StampAdapter(RosAdapter):
-    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+    columnar = True
+
+    def to_arrow(self, msgs: columns.Batch, msgtype: str) -> pa.StructArray:
         return columns.struct_array(
             self.struct_type,
             len(msgs),

@@ -1,20 +1,34 @@
 """Column builders: batches of decoded ROS messages to Arrow arrays.
 
-Every builder takes a whole batch (a list of ROS objects or of numpy arrays)
-and returns one Arrow array, so adapters never create an object per row. The
-target Arrow type always comes from the ontology model, which keeps field
-names, order and nullability exactly as the model declares them.
+Every builder takes a whole batch and returns one Arrow array, so adapters
+never create an object per row. A batch comes in one of two shapes, and every
+helper here takes both:
+
+- message objects: a list of rosbags messages, and what `pluck` reads from
+  them (lists of values, of nested messages, of numpy arrays);
+- columns: the ROS-shaped Arrow struct of the same messages, as
+  `mosaico_ros.codec.decode` produces it (the generic adapter's layout:
+  field names verbatim, ``byte`` as uint8 octets, ``T[]`` as lists, ``T[N]``
+  as fixed-size lists, nested messages as structs), and its children, which
+  `pluck` returns.
+
+An adapter written with these helpers therefore converts either shape, and
+must produce the same rows from both; one that reads attributes itself
+works on objects only (see `RosAdapter.columnar`). The target Arrow type
+always comes from the ontology model, which keeps field names, order and
+nullability exactly as the model declares them.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, pairwise
 from operator import attrgetter, not_
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -23,19 +37,84 @@ if TYPE_CHECKING:
 
 ArrayLike: TypeAlias = 'pa.Array | np.ndarray[Any, Any] | list[Any]'
 
+Batch: TypeAlias = 'Sequence[Any] | pa.Array'
+"""Message objects (or values plucked from them), or the ROS-shaped column of the same values."""
 
-def pluck(objs: Sequence[Any], path: str) -> list[Any]:
-    """Read one dotted attribute path from every object.
+
+def pluck(objs: Batch, path: str) -> Any:
+    """Read one dotted field path from every message.
 
     Args:
-        objs: ROS message objects.
-        path: Dotted attribute path, e.g. ``'header.stamp.sec'``.
+        objs: Message objects, or their ROS-shaped struct column.
+        path: Dotted field path, e.g. ``'header.stamp.sec'``.
 
     Returns:
-        One value per object.
+        One value per object (a list), or the field's column.
 
     """
+    if isinstance(objs, pa.Array):
+        for name in path.split('.'):
+            objs = objs.field(name)
+        return objs
     return list(map(attrgetter(path), objs))
+
+
+def field_names(objs: Batch) -> list[str]:
+    """Field names of the messages of a batch (none for an empty batch of objects)."""
+    if isinstance(objs, pa.Array):
+        return list(objs.type.names)
+    return list(getattr(objs[0], '__dataclass_fields__', ())) if len(objs) else []
+
+
+def pylist(values: Batch) -> list[Any]:
+    """Python values of a plucked field: numbers, strings, or dicts for messages."""
+    return values.to_pylist() if isinstance(values, pa.Array) else list(values)
+
+
+def truthy(values: Batch) -> NDArray[np.bool_]:
+    """Whether each number or bool of a plucked field is non-zero."""
+    return np.asarray(values) != 0
+
+
+def lengths(rows: Batch) -> NDArray[np.int64]:
+    """Return the number of elements of each row of a plucked array or sequence field."""
+    if isinstance(rows, pa.Array):
+        return np.asarray(pc.list_value_length(rows), np.int64)
+    return np.fromiter(map(len, rows), np.int64, len(rows))
+
+
+def empty_strings(values: Batch) -> NDArray[np.bool_]:
+    """Whether each string of a plucked field is empty."""
+    if isinstance(values, pa.Array):
+        return np.asarray(pc.equal(pc.binary_length(values), 0), np.bool_)
+    return np.fromiter(map(not_, values), np.bool_, len(values))
+
+
+def masked(values: Batch | NDArray[Any], null: NDArray[np.bool_], dtype: pa.DataType) -> pa.Array:
+    """`values` as an array of `dtype`, null where `null` is True."""
+    array = as_array(values if isinstance(values, pa.Array | np.ndarray) else list(values), dtype)
+    if not null.any():
+        return array
+    return pc.if_else(pa.array(null), pa.scalar(None, dtype), array)
+
+
+def byte_rows(rows: Batch) -> list[NDArray[np.uint8]]:
+    """Each row of a plucked ``uint8[]`` field as a uint8 numpy array (views for columns)."""
+    if isinstance(rows, pa.Array):
+        offsets, data = _list_bytes(rows)
+        return [data[start:stop] for start, stop in pairwise(offsets.tolist())]
+    return [np.asarray(row, np.uint8) for row in rows]
+
+
+def _list_bytes(rows: pa.Array) -> tuple[NDArray[np.int64], NDArray[np.uint8]]:
+    """Offsets (from 0) and bytes of a ``list<uint8>`` column, without copying the bytes."""
+    offsets = np.asarray(rows.offsets, np.int64)
+    start = int(offsets[0]) if len(offsets) else 0
+    values = rows.values
+    if not len(values):
+        return offsets - start, np.empty(0, np.uint8)
+    data = np.frombuffer(values.buffers()[1], np.uint8, len(values), values.offset)
+    return offsets - start, data[start : start + int(offsets[-1] - start)]
 
 
 def as_array(values: ArrayLike, dtype: pa.DataType) -> pa.Array:
@@ -221,11 +300,11 @@ def child_type(stype: pa.DataType, *path: str) -> pa.DataType:
     return dtype
 
 
-def stack_rows(rows: Sequence[Any], dtype: Any = np.float64) -> NDArray[Any]:
+def stack_rows(rows: Batch, dtype: Any = np.float64) -> NDArray[Any]:
     """Stack equal-length per-row arrays into a 2-D array with one concatenation.
 
     Args:
-        rows: One 1-D array per row, all the same length.
+        rows: One 1-D array per row, all the same length, or a list column.
         dtype: Result dtype.
 
     Returns:
@@ -238,6 +317,12 @@ def stack_rows(rows: Sequence[Any], dtype: Any = np.float64) -> NDArray[Any]:
     count = len(rows)
     if not count:
         return np.empty((0, 0), dtype)
+    if isinstance(rows, pa.Array):
+        sizes = lengths(rows)
+        if bool((sizes != sizes[0]).any()):
+            raise ValueError(f'rows differ in length (first has {sizes[0]})')
+        flat = np.asarray(rows.flatten()).astype(dtype, copy=False)
+        return flat.reshape(count, int(sizes[0]))
     wanted = np.dtype(dtype)
     try:
         # rosbags decodes fixed arrays as contiguous numpy arrays of one dtype; joining
@@ -253,7 +338,7 @@ def stack_rows(rows: Sequence[Any], dtype: Any = np.float64) -> NDArray[Any]:
 
 
 def header_array(
-    headers: Sequence[Any],
+    headers: Batch,
     stype: pa.StructType,
     *,
     keep_empty: bool = False,
@@ -264,7 +349,7 @@ def header_array(
     ``''``) becomes null unless `keep_empty`.
 
     Args:
-        headers: ROS header objects.
+        headers: ROS header objects, or their column.
         stype: The ontology header struct type.
         keep_empty: Keep empty headers instead of nulling them.
 
@@ -274,30 +359,30 @@ def header_array(
     """
     count = len(headers)
     stamps = pluck(headers, 'stamp')
-    sec = pa.array(pluck(stamps, 'sec'), pa.int64())
-    nsec = pa.array(pluck(stamps, 'nanosec'), pa.int64())
+    sec = as_array(pluck(stamps, 'sec'), pa.int64())
+    nsec = as_array(pluck(stamps, 'nanosec'), pa.int64())
     frames = pluck(headers, 'frame_id')
     time_type = stype.field('timestamp').type
     timestamp = struct_array(time_type, count, {'seconds': sec, 'nanoseconds': nsec})
     children: dict[str, ArrayLike | None] = {'timestamp': timestamp, 'frame_id': frames}
-    if count and hasattr(headers[0], 'seq'):
+    if 'seq' in field_names(headers):
         children['sample_counter'] = pluck(headers, 'seq')
     valid = None
     if not keep_empty and count:
-        no_frame = np.fromiter(map(not_, frames), np.bool_, count)
+        no_frame = empty_strings(frames)
         valid = ~((sec.to_numpy() == 0) & (nsec.to_numpy() == 0) & no_frame)
     return struct_array(stype, count, children, valid)
 
 
 def covariance_array(
-    matrices: Sequence[Any] | NDArray[np.float64],
+    matrices: Batch | NDArray[np.float64],
     list_type: pa.ListType,
 ) -> pa.ListArray:
     """Flattened covariance lists, null where no element is > 0.
 
     Args:
-        matrices: One ROS covariance array per row (all the same length), or
-            those rows already stacked into a 2-D array.
+        matrices: One ROS covariance array per row (all the same length), their
+            column, or those rows already stacked into a 2-D array.
         list_type: Target ``list<double>`` type.
 
     Returns:
@@ -317,25 +402,25 @@ def covariance_array(
     )
 
 
-def _offsets(lengths: Iterable[int], count: int) -> NDArray[np.int32]:
+def _offsets(sizes: Iterable[int], count: int) -> NDArray[np.int32]:
     offsets = np.zeros(count + 1, np.int64)
-    np.cumsum(np.fromiter(lengths, np.int64, count), out=offsets[1:])
+    np.cumsum(np.fromiter(sizes, np.int64, count), out=offsets[1:])
     if offsets[-1] > np.iinfo(np.int32).max:
         raise OverflowError('batch exceeds 2 GiB of list values; flush smaller batches')
     return offsets.astype(np.int32)
 
 
 def list_array(
-    rows: Sequence[Any],
+    rows: Batch,
     list_type: pa.ListType,
     valid: NDArray[np.bool_] | None = None,
 ) -> pa.ListArray:
-    """Variable-length lists from per-row numpy arrays or Python lists.
+    """Variable-length lists from per-row numpy arrays or Python lists, or a list column.
 
     Numeric rows are concatenated once; string rows are chained once.
 
     Args:
-        rows: One sequence per row.
+        rows: One sequence per row, or their column.
         list_type: Target list type.
         valid: Row validity; None means every row is valid.
 
@@ -343,6 +428,15 @@ def list_array(
         The list array.
 
     """
+    if isinstance(rows, pa.Array):
+        lists = as_array(rows, list_type)
+        if valid is None or valid.all():
+            return lists
+        # from_arrays takes no mask with offsets that are a slice: copy them
+        offsets = pa.array(np.asarray(lists.offsets))
+        return pa.ListArray.from_arrays(
+            offsets, lists.values, type=list_type, mask=null_mask(valid)
+        )
     count = len(rows)
     offsets = _offsets(map(len, rows), count)
     value_type = list_type.value_type
@@ -357,11 +451,11 @@ def list_array(
     )
 
 
-def fixed_list_array(rows: Sequence[Any], list_type: pa.FixedSizeListType) -> pa.Array:
-    """Fixed-size lists from per-row arrays of exactly ``list_size`` elements.
+def fixed_list_array(rows: Batch, list_type: pa.FixedSizeListType) -> pa.Array:
+    """Fixed-size lists from per-row arrays of exactly ``list_size`` elements, or their column.
 
     Args:
-        rows: One array per row.
+        rows: One array per row, or their column.
         list_type: Target fixed-size list type.
 
     Returns:
@@ -371,6 +465,10 @@ def fixed_list_array(rows: Sequence[Any], list_type: pa.FixedSizeListType) -> pa
         ValueError: A row has the wrong number of elements.
 
     """
+    if isinstance(rows, pa.Array):
+        if rows.type != list_type and bool((lengths(rows) != list_type.list_size).any()):
+            raise ValueError(f'expected {list_type.list_size} elements per row for {list_type}')
+        return as_array(rows, list_type)
     size = list_type.list_size
     count = len(rows)
     if not count:
@@ -406,11 +504,13 @@ def fixed_lists(values: pa.Array, list_type: pa.FixedSizeListType, length: int) 
     return pa.FixedSizeListArray.from_arrays(values, type=list_type)
 
 
-def binary_array(rows: Sequence[Any], dtype: pa.DataType | None = None) -> pa.Array:
-    """Binary values from per-row ``uint8`` numpy arrays (or bytes), copied once.
+def binary_array(rows: Batch, dtype: pa.DataType | None = None) -> pa.Array:
+    """Binary values from per-row ``uint8`` numpy arrays (or bytes), or a ``list<uint8>`` column.
+
+    Rows are copied once; a column's bytes are not copied at all.
 
     Args:
-        rows: One byte buffer per row.
+        rows: One byte buffer per row, or their column.
         dtype: ``binary`` (default) or ``large_binary``.
 
     Returns:
@@ -419,13 +519,18 @@ def binary_array(rows: Sequence[Any], dtype: pa.DataType | None = None) -> pa.Ar
     """
     dtype = dtype or pa.binary()
     count = len(rows)
+    large = pa.types.is_large_binary(dtype)
+    if isinstance(rows, pa.Array):
+        offsets, data = _list_bytes(rows)
+        offset_type = np.int64 if large else np.int32
+        buffers = [None, pa.py_buffer(offsets.astype(offset_type)), pa.py_buffer(data)]
+        return pa.Array.from_buffers(dtype, count, buffers)
     chunks = [
         np.frombuffer(row, np.uint8) if isinstance(row, bytes | bytearray) else row for row in rows
     ]
-    lengths = np.fromiter(map(len, chunks), np.int64, count)
+    sizes = np.fromiter(map(len, chunks), np.int64, count)
     offsets = np.zeros(count + 1, np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    large = pa.types.is_large_binary(dtype)
+    np.cumsum(sizes, out=offsets[1:])
     if not large and offsets[-1] > np.iinfo(np.int32).max:
         raise OverflowError('batch exceeds 2 GiB of binary values; flush smaller batches')
     data = np.concatenate(chunks).astype(np.uint8, copy=False) if count else np.empty(0, np.uint8)
@@ -434,7 +539,7 @@ def binary_array(rows: Sequence[Any], dtype: pa.DataType | None = None) -> pa.Ar
 
 
 def nested_list_array(
-    rows: Sequence[Sequence[Any]],
+    rows: Batch,
     list_type: pa.ListType,
     build: Any,
     valid: NDArray[np.bool_] | None = None,
@@ -442,9 +547,10 @@ def nested_list_array(
     """Build lists whose elements `build` makes from all flattened elements at once.
 
     Args:
-        rows: One sequence of element objects per row.
+        rows: One sequence of element objects per row, or their list column.
         list_type: Target list type.
-        build: ``build(elements, element_type) -> pa.Array`` for all elements at once.
+        build: ``build(elements, element_type) -> pa.Array`` for all elements at
+            once, given as objects or as their column, as `rows` are.
         valid: Row validity; None means every row is valid.
 
     Returns:
@@ -452,8 +558,13 @@ def nested_list_array(
 
     """
     count = len(rows)
-    offsets = _offsets(map(len, rows), count)
-    elements = list(chain.from_iterable(rows))
+    elements: Batch
+    if isinstance(rows, pa.Array):
+        offsets = _offsets(lengths(rows), count)
+        elements = rows.flatten()
+    else:
+        offsets = _offsets(map(len, rows), count)
+        elements = list(chain.from_iterable(rows))
     values = build(elements, list_type.value_type)
     return pa.ListArray.from_arrays(
         pa.array(offsets), values, type=list_type, mask=null_mask(valid)

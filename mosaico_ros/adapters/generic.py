@@ -170,6 +170,7 @@ class GenericAdapter(RosAdapter):
     """
 
     default = False
+    columnar = True
 
     def __init__(self, msgtype: str, typestore: Typestore) -> None:
         self.msgtype = normalize_msgtype(msgtype)
@@ -200,8 +201,13 @@ class GenericAdapter(RosAdapter):
         row = self.to_arrow([msg], msgtype).to_pylist()[0]
         return Message(timestamp_ns=timestamp_ns, data=self.model(raw_data=row))
 
-    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
-        """Convert decoded messages field by field, one Arrow array per leaf."""
+    def to_arrow(self, msgs: Sequence[Any] | pa.StructArray, msgtype: str) -> pa.StructArray:
+        """Convert decoded messages field by field, one Arrow array per leaf.
+
+        Columns are this adapter's own layout already and are returned as they are.
+        """
+        if isinstance(msgs, pa.Array):
+            return msgs if msgs.type == self._struct else msgs.cast(self._struct)
         return self._build_message(list(msgs), self.msgtype, self._struct)
 
     def _build_message(self, objs: list[Any], msgtype: str, stype: pa.StructType) -> pa.Array:

@@ -57,17 +57,17 @@ WRENCH: Parts = (('force', XYZ), ('torque', XYZ))
 
 
 def vector_array(
-    objs: Sequence[Any],
+    objs: columns.Batch,
     stype: pa.StructType,
     keys: Sequence[str] = XYZ,
     *,
-    covariances: Sequence[Any] | NDArray[np.float64] | None = None,
+    covariances: columns.Batch | NDArray[np.float64] | None = None,
     valid: NDArray[np.bool_] | None = None,
 ) -> pa.StructArray:
     """Vector3d/Point3d/Quaternion structs from ROS objects with `keys` attributes.
 
     Args:
-        objs: ROS objects (Vector3, Point, Point32, Quaternion, ...).
+        objs: ROS objects (Vector3, Point, Point32, Quaternion, ...), or their column.
         stype: Ontology struct type.
         keys: Component attributes, in order.
         covariances: Per-row ROS covariance arrays (kept only if an element > 0).
@@ -86,18 +86,18 @@ def vector_array(
 
 
 def composite_array(
-    objs: Sequence[Any],
+    objs: columns.Batch,
     stype: pa.StructType,
     parts: Parts,
     *,
-    covariances: Sequence[Any] | None = None,
-    headers: Sequence[Any] | None = None,
-    child_frames: Sequence[str] | None = None,
+    covariances: columns.Batch | None = None,
+    headers: columns.Batch | None = None,
+    child_frames: columns.Batch | None = None,
 ) -> pa.StructArray:
     """Pose/Velocity/Acceleration/Transform/ForceTorque structs, one vector struct per part.
 
     Args:
-        objs: ROS ``Pose``/``Twist``/``Accel``/``Transform``/``Wrench`` objects.
+        objs: ROS ``Pose``/``Twist``/``Accel``/``Transform``/``Wrench`` objects, or their column.
         stype: Ontology struct type.
         parts: The vector fields, e.g. `POSE`.
         covariances: WithCovariance matrices, for the model's ``covariance``.
@@ -119,8 +119,14 @@ def composite_array(
     if headers is not None:
         children['header'] = columns.header_array(headers, columns.child_type(stype, 'header'))
     if child_frames is not None:
-        children['target_frame_id'] = [frame or None for frame in child_frames]
+        children['target_frame_id'] = target_frames(child_frames, stype)
     return columns.struct_array(stype, len(objs), children)
+
+
+def target_frames(child_frames: columns.Batch, stype: pa.StructType) -> pa.Array:
+    """``target_frame_id`` of child frames: null where empty."""
+    dtype = columns.child_type(stype, 'target_frame_id')
+    return columns.masked(child_frames, columns.empty_strings(child_frames), dtype)
 
 
 # -- Arrow -> ROS building blocks: leaf path -> values, for RosFactory.assemble ---------------
@@ -206,8 +212,8 @@ class FlavouredAdapter(RosAdapter):
         except KeyError:
             raise AdapterError(f'{type(self).__name__} does not handle {msgtype}') from None
 
-    def body_columns(self, bodies: Sequence[Any]) -> dict[str, Any]:
-        """Model columns built from the unwrapped ROS bodies."""
+    def body_columns(self, bodies: columns.Batch) -> dict[str, Any]:
+        """Model columns built from the unwrapped ROS bodies (objects or their column)."""
         return {
             name: vector_array(
                 columns.pluck(bodies, name), columns.child_type(self.struct_type, name), keys
@@ -221,11 +227,13 @@ class FlavouredAdapter(RosAdapter):
         """ROS leaf values (paths below `prefix`) from the model rows."""
         return composite_values(arr, prefix, self.parts)
 
-    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+    columnar = True
+
+    def to_arrow(self, msgs: columns.Batch, msgtype: str) -> pa.StructArray:
         """Unwrap the flavour, then build the model columns."""
         flavour = self.flavour(msgtype)
         stype = self.struct_type
-        bodies = columns.pluck(msgs, flavour.body) if flavour.body else list(msgs)
+        bodies = columns.pluck(msgs, flavour.body) if flavour.body else msgs
         children = self.body_columns(bodies)
         if flavour.header:
             children['header'] = columns.header_array(
@@ -236,9 +244,9 @@ class FlavouredAdapter(RosAdapter):
                 columns.pluck(msgs, flavour.covariance), columns.child_type(stype, 'covariance')
             )
         if flavour.child_frame:
-            children['target_frame_id'] = [
-                frame or None for frame in columns.pluck(msgs, flavour.child_frame)
-            ]
+            children['target_frame_id'] = target_frames(
+                columns.pluck(msgs, flavour.child_frame), stype
+            )
         return columns.struct_array(stype, len(msgs), children)
 
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
@@ -277,7 +285,7 @@ def _flavours(
 class _VectorLike(FlavouredAdapter):
     keys: ClassVar[tuple[str, ...]] = XYZ
 
-    def body_columns(self, bodies: Sequence[Any]) -> dict[str, Any]:
+    def body_columns(self, bodies: columns.Batch) -> dict[str, Any]:
         return {key: columns.pluck(bodies, key) for key in self.keys}
 
     def body_values(
@@ -371,13 +379,13 @@ class InertiaAdapter(FlavouredAdapter):
     model = Inertia
     flavours = _flavours('Inertia', 'inertia')
 
-    def body_columns(self, bodies: Sequence[Any]) -> dict[str, Any]:
+    def body_columns(self, bodies: columns.Batch) -> dict[str, Any]:
         """Mass, centre of mass and ``[ixx, ixy, ixz, iyy, iyz, izz]``."""
         tensor = (
             np.column_stack(
                 [np.asarray(columns.pluck(bodies, key), np.float64) for key in INERTIA_KEYS]
             )
-            if bodies
+            if len(bodies)
             else np.empty((0, 6))
         )
         return {
@@ -409,7 +417,7 @@ class PolygonAdapter(FlavouredAdapter):
     model = Polygon
     flavours = _flavours('Polygon', 'polygon')
 
-    def body_columns(self, bodies: Sequence[Any]) -> dict[str, Any]:
+    def body_columns(self, bodies: columns.Batch) -> dict[str, Any]:
         """Build the point list."""
         return {
             'points': columns.nested_list_array(

@@ -27,8 +27,6 @@ from mosaico_ros.adapters.sensor_msgs import _HeaderedAdapter
 from mosaico_ros.ontology import GridCells, MapMetadata, MotionState, OccupancyGrid, RobotPath
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     import pyarrow as pa
     from rosbags.typesys.store import Typestore
 
@@ -39,8 +37,9 @@ class OdometryAdapter(_HeaderedAdapter):
 
     ros_types = ('nav_msgs/msg/Odometry',)
     model = MotionState
+    columnar = True
 
-    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+    def to_arrow(self, msgs: columns.Batch, msgtype: str) -> pa.StructArray:
         """Pose and twist with their covariances on the inner objects."""
         stype = self.struct_type
         return self.build(
@@ -87,8 +86,9 @@ class RobotPathAdapter(_HeaderedAdapter):
 
     ros_types = ('nav_msgs/msg/Path',)
     model = RobotPath
+    columnar = True
 
-    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+    def to_arrow(self, msgs: columns.Batch, msgtype: str) -> pa.StructArray:
         """Flatten every PoseStamped once, then split by path."""
         return self.build(
             msgs,
@@ -128,8 +128,8 @@ class RobotPathAdapter(_HeaderedAdapter):
         )
 
 
-def map_metadata_array(infos: Sequence[Any], stype: pa.StructType) -> pa.StructArray:
-    """MapMetadata structs from ROS ``MapMetaData`` objects."""
+def map_metadata_array(infos: columns.Batch, stype: pa.StructType) -> pa.StructArray:
+    """MapMetadata structs from ROS ``MapMetaData`` objects, or their column."""
     time_type = columns.child_type(stype, 'map_load_time')
     return columns.struct_array(
         stype,
@@ -172,8 +172,9 @@ class MapMetadataAdapter(RosAdapter):
 
     ros_types = ('nav_msgs/msg/MapMetaData',)
     model = MapMetadata
+    columnar = True
 
-    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+    def to_arrow(self, msgs: columns.Batch, msgtype: str) -> pa.StructArray:
         """Load time, resolution, size and origin pose."""
         return map_metadata_array(msgs, self.struct_type)
 
@@ -191,8 +192,9 @@ class OccupancyGridAdapter(_HeaderedAdapter):
 
     ros_types = ('nav_msgs/msg/OccupancyGrid',)
     model = OccupancyGrid
+    columnar = True
 
-    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+    def to_arrow(self, msgs: columns.Batch, msgtype: str) -> pa.StructArray:
         """Metadata plus the cells concatenated once."""
         stype = self.struct_type
         return self.build(
@@ -227,8 +229,9 @@ class GridCellsAdapter(_HeaderedAdapter):
 
     ros_types = ('nav_msgs/msg/GridCells',)
     model = GridCells
+    columnar = True
 
-    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+    def to_arrow(self, msgs: columns.Batch, msgtype: str) -> pa.StructArray:
         """Cell size and the cell centres as Point3d."""
         return self.build(
             msgs,

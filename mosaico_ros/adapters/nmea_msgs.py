@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mosaico_ros.adapters import rows
+from mosaico_ros.adapters import columns, rows
 from mosaico_ros.adapters.registry import register_adapter
 from mosaico_ros.adapters.sensor_msgs import _HeaderedAdapter
 from mosaico_ros.ontology import NMEASentence
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     import pyarrow as pa
     from rosbags.typesys.store import Typestore
 
@@ -30,10 +28,11 @@ class NMEASentenceAdapter(_HeaderedAdapter):
 
     ros_types = ('nmea_msgs/msg/Sentence',)
     model = NMEASentence
+    columnar = True
 
-    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+    def to_arrow(self, msgs: columns.Batch, msgtype: str) -> pa.StructArray:
         """Header and sentence text."""
-        return self.build(msgs, {'sentence': [msg.sentence for msg in msgs]})
+        return self.build(msgs, {'sentence': columns.pluck(msgs, 'sentence')})
 
     def from_arrow(self, data: Any, msgtype: str, typestore: Typestore) -> list[Any]:
         """Rebuild sentences."""

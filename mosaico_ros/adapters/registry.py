@@ -1,9 +1,10 @@
 """The adapter base class and the registry that picks an adapter per topic.
 
 An adapter converts whole batches of decoded ROS messages (``rosbags``
-typestore objects) into one Arrow struct array of its ontology model, and
-Arrow rows back into ROS messages. The registry maps ROS types and ontology
-tags to adapters; users add adapters with `register_adapter`, by module
+typestore objects, or, for a `columnar` adapter, the ROS-shaped Arrow struct
+`mosaico_ros.codec` decodes a batch into) into one Arrow struct array of its
+ontology model, and Arrow rows back into ROS messages. The registry maps ROS
+types and ontology tags to adapters; users add adapters with `register_adapter`, by module
 (`AdapterRegistry.load_module`) or through the ``mosaico_ros.adapters``
 entry-point group. Types without an adapter fall back to `GenericAdapter`.
 """
@@ -57,6 +58,22 @@ class RosAdapter:
     default: ClassVar[bool] = True
     """Registered as the adapter of its ROS types and tag; False means opt-in only."""
 
+    columnar: ClassVar[bool] = False
+    """`to_arrow` takes a batch as columns too (see `mosaico_ros.adapters.columns`).
+
+    The pipeline then decodes the batch straight into columns with
+    `mosaico_ros.codec`, building no message objects. An adapter that reads
+    message attributes itself leaves this False and gets rosbags objects. A
+    subclass that defines its own `to_arrow` takes objects unless it sets
+    `columnar` again; one that changes the hooks a columnar `to_arrow` calls
+    must keep them columnar or set it False.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if 'to_arrow' in cls.__dict__ and 'columnar' not in cls.__dict__:
+            cls.columnar = False
+
     @property
     def tag(self) -> str:
         """Ontology tag written at topic creation."""
@@ -83,11 +100,12 @@ class RosAdapter:
             return normalize_msgtype(msgtype)
         return self.ros_types[0]
 
-    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+    def to_arrow(self, msgs: Sequence[Any] | pa.StructArray, msgtype: str) -> pa.StructArray:
         """Convert a batch of decoded ROS messages into one struct array.
 
         Args:
-            msgs: ROS message objects of `msgtype`.
+            msgs: ROS message objects of `msgtype`, or (`columnar` adapters
+                only) their ROS-shaped struct array.
             msgtype: Their ROS type, ``pkg/msg/Name``.
 
         Returns:
@@ -239,6 +257,19 @@ class AdapterRegistry:
     def msgtypes(self) -> tuple[str, ...]:
         """ROS types with a registered default adapter."""
         return tuple(self._by_msgtype)
+
+    def make_default(self, name: str) -> None:
+        """Make a registered adapter (an opt-in one too) the default of its ROS types.
+
+        Raises:
+            AdapterNotFoundError: No adapter has that class name.
+
+        """
+        adapter_cls = self._by_name.get(name)
+        if adapter_cls is None:
+            raise AdapterNotFoundError(f'no adapter named {name!r}')
+        for msgtype in adapter_cls.ros_types:
+            self._by_msgtype[msgtype] = adapter_cls
 
     def for_msgtype(self, msgtype: str) -> RosAdapter | None:
         """Return the default adapter of a ROS type, or None."""

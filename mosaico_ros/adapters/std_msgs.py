@@ -28,8 +28,6 @@ from mosaico_ros.ontology import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     import pyarrow as pa
     from rosbags.typesys.store import Typestore
 
@@ -40,8 +38,9 @@ class HeaderAdapter(RosAdapter):
 
     ros_types = ('std_msgs/msg/Header',)
     model = Header
+    columnar = True
 
-    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+    def to_arrow(self, msgs: columns.Batch, msgtype: str) -> pa.StructArray:
         """Convert headers, empty ones included."""
         header = columns.header_array(msgs, self.struct_type, keep_empty=True)
         return columns.struct_array(
@@ -57,7 +56,9 @@ class HeaderAdapter(RosAdapter):
 
 
 class _DataAdapter(RosAdapter):
-    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+    columnar = True
+
+    def to_arrow(self, msgs: columns.Batch, msgtype: str) -> pa.StructArray:
         return columns.struct_array(
             self.struct_type,
             len(msgs),

@@ -15,8 +15,6 @@ from mosaico_ros.adapters.registry import RosAdapter, register_adapter
 from mosaico_ros.ontology import FrameTransform
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     import pyarrow as pa
     from rosbags.typesys.store import Typestore
 
@@ -27,8 +25,9 @@ class FrameTransformAdapter(RosAdapter):
 
     ros_types = ('tf2_msgs/msg/TFMessage', 'tf/msg/tfMessage')
     model = FrameTransform
+    columnar = True
 
-    def to_arrow(self, msgs: Sequence[Any], msgtype: str) -> pa.StructArray:
+    def to_arrow(self, msgs: columns.Batch, msgtype: str) -> pa.StructArray:
         """Flatten all transforms of the batch once, then split per message."""
         return columns.struct_array(
             self.struct_type,

@@ -98,6 +98,7 @@ class Injector:
     ) -> None:
         """Prepare the registry and the filters."""
         from mosaico_ros.adapters import run_registry
+        from mosaico_ros.adapters.sensor_msgs import use_image_format
 
         self.client = client
         self.options = options or InjectOptions()
@@ -107,6 +108,7 @@ class Injector:
             for module in self.options.adapters:
                 registry.load_module(module)
         self.registry = registry
+        use_image_format(registry, self.options.image_format)
         for name in self.options.adapter_overrides.values():
             self.registry.by_name(name)
         self.selection = self.options.selection

@@ -50,6 +50,8 @@ class InjectOptions:
         jobs: Worker processes decoding and converting batches; None is the
             usable CPUs, at most four; 0 converts in this process. A bag
             too small to fill a few batches is converted in-process.
+        image_format: How ``sensor_msgs/msg/Image`` data is stored: 'raw'
+            (compressed by the chunk) or 'png' (packed, as the SDK's injector does).
 
     """
 
@@ -71,6 +73,7 @@ class InjectOptions:
     batch_bytes: int = 8 << 20
     buffer_budget: int = 64 << 20
     jobs: int | None = None
+    image_format: Literal['raw', 'png'] = 'raw'
 
 
 def parse_time(text: str) -> int:

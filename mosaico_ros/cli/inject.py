@@ -166,6 +166,13 @@ def inject_with_progress(
 )
 @click.option('--distro', help='ROS distro of the stock types (humble, jazzy, noetic, ...).')
 @click.option(
+    '--image-format',
+    type=click.Choice(['raw', 'png']),
+    default='raw',
+    show_default=True,
+    help='Store raw Images as they are (the chunk compresses them) or PNG-packed (as the SDK).',
+)
+@click.option(
     '--jobs',
     type=click.IntRange(min=0),
     help='Worker processes decoding and converting messages [default: CPUs, at most 4]; '
@@ -189,6 +196,7 @@ def inject(
     adapter_specs: tuple[str, ...],
     msg_path: tuple[Path, ...],
     distro: str | None,
+    image_format: str,
     jobs: int | None,
 ) -> None:
     """Store bags as sequences: one sequence per PATH.
@@ -223,6 +231,7 @@ def inject(
         msg_paths=msg_path,
         distro=distro,
         jobs=jobs,
+        image_format='png' if image_format == 'png' else 'raw',
     )
     try:
         if dry_run:

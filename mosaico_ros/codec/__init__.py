@@ -7,11 +7,12 @@ adapter builds from rosbags' messages, reporting payloads that do not fit
 one by one; `encode` turns such an array back into payloads, byte for byte
 what rosbags serializes. Neither builds a Python object per message.
 
-Every batch costs a fixed few hundred numpy and pyarrow calls (about half a
-millisecond): from about 100 messages per batch the codec beats rosbags per
-message, and from 1000 it is 5 to 35 times faster on structured messages
-(`bench/codec.py`). Feed it whole batches; for a handful of messages, as a
-live topic at a low rate cut by latency yields, rosbags per message is as fast.
+Every batch costs a fixed few hundred to few thousand numpy and pyarrow calls
+(half a millisecond to a few, by type and machine): from about 100 messages
+per batch the codec beats rosbags per message, and from 1000 it is 5 to 35
+times faster on structured messages (`bench/codec.py`). Feed it whole batches;
+for a handful of messages, as a live topic at a low rate cut by latency
+yields, rosbags per message is faster.
 
 This package uses only numpy, pyarrow and rosbags' definitions, so every
 layer of mosaico_ros can use it.

@@ -299,6 +299,11 @@ class _Compiler:
         elem = self.node(details[0], name, where)
         item = pa.field(name if isinstance(elem, Struct) else 'item', elem.arrow)
         if kind == Nodetype.ARRAY:
+            if not details[1] and isinstance(elem, Struct) and _align_after(elem) > elem.align:
+                raise UnsupportedTypeError(
+                    f'{where}: an empty array of messages, after which rosbags lays the next '
+                    'field out as if its elements had been written (aligned to their last field)'
+                )
             return FixedArray(elem, details[1], pa.list_(item, details[1]))
         if not elem.min_size:
             raise UnsupportedTypeError(
@@ -314,3 +319,21 @@ class _Compiler:
         dtype = np.dtype(code)
         size = dtype.itemsize if on_wire else 0
         return Primitive(base, dtype, arrow, size, self.alignment(dtype.itemsize))
+
+
+def _align_after(node: Node) -> int:
+    """Return the alignment rosbags assumes after a node (`rosbags.serde.utils.align_after`).
+
+    It skips aligning a field that needs no more than this. The assumption
+    holds wherever bytes were written; after an empty array of messages it
+    can exceed the true alignment, which rosbags' payloads then follow.
+    """
+    if isinstance(node, Struct):
+        return _align_after(node.fields[-1][1]) if node.fields else 1
+    if isinstance(node, FixedArray):
+        return _align_after(node.elem)
+    if isinstance(node, Sequence):
+        return min(4, _align_after(node.elem))
+    if isinstance(node, String):
+        return 1
+    return node.align

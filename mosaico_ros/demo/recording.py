@@ -2,9 +2,11 @@
 
 The recording looks like a small wheeled robot: an IMU at 400 Hz, joint
 states, TF, a GNSS fix and a camera (raw `Image` and/or `CompressedImage`).
-It is written with the `rosbags` writers as a rosbag2 directory (MCAP or
-sqlite3 storage) or as a ROS 1 bag, message by message in time order, so
-memory stays flat whatever the duration.
+Off by default, it can also carry a pose, odometry, a barometer, a log
+topic and a custom wheel-encoder type (`MIXED` turns them all on, as the
+benchmarks' mixed recording). It is written with the `rosbags` writers as a
+rosbag2 directory (MCAP or sqlite3 storage) or as a ROS 1 bag, message by
+message in time order, so memory stays flat whatever the duration.
 
 Values are deterministic functions of the message index, so a test can
 recompute what any message must contain (`expected_imu`).
@@ -31,6 +33,15 @@ TF_TOPIC = '/tf'
 GPS_TOPIC = '/gps/fix'
 IMAGE_TOPIC = '/camera/image_raw'
 COMPRESSED_TOPIC = '/camera/image_raw/compressed'
+POSE_TOPIC = '/pose'
+ODOM_TOPIC = '/odom'
+BARO_TOPIC = '/baro'
+LOG_TOPIC = '/rosout'
+ENCODER_TOPIC = '/wheel_encoders'
+
+ENCODER_TYPE = 'mosaico_demo/msg/WheelEncoders'
+ENCODER_MSGDEF = 'std_msgs/Header header\nint32[4] ticks\nfloat64[4] speeds\nuint8 status\n'
+"""A custom type no adapter knows (the generic path), defined by the recording itself."""
 
 JOINT_NAMES = ('wheel_left', 'wheel_right', 'arm_shoulder', 'arm_elbow', 'arm_wrist', 'gripper')
 
@@ -51,6 +62,14 @@ class RecordingSpec:
         image_height: Camera height in pixels.
         raw_image: Whether to write `sensor_msgs/msg/Image` frames.
         compressed_image: Whether to write PNG `sensor_msgs/msg/CompressedImage` frames.
+        compressed_hz: Rate of the compressed frames; None is `camera_hz`.
+        pose_hz: `PoseStamped` rate.
+        odom_hz: `Odometry` rate.
+        baro_hz: `FluidPressure` rate.
+        log_hz: Log rate (``rcl_interfaces/msg/Log``, ROS 1 ``rosgraph_msgs/msg/Log``).
+        encoder_hz: Rate of the custom `ENCODER_TYPE`.
+        compress: zstd chunks in MCAP storage, as ``ros2 bag record`` writes by
+            default (ROS 1 bags are always LZ4-chunked, sqlite3 never compressed).
 
     """
 
@@ -65,6 +84,13 @@ class RecordingSpec:
     image_height: int = 48
     raw_image: bool = True
     compressed_image: bool = True
+    compressed_hz: float | None = None
+    pose_hz: float = 0.0
+    odom_hz: float = 0.0
+    baro_hz: float = 0.0
+    log_hz: float = 0.0
+    encoder_hz: float = 0.0
+    compress: bool = False
 
     def rates(self) -> dict[str, float]:
         """Return the rate of every topic this spec writes, in Hz."""
@@ -77,7 +103,18 @@ class RecordingSpec:
         if self.camera_hz > 0 and self.raw_image:
             rates[IMAGE_TOPIC] = self.camera_hz
         if self.camera_hz > 0 and self.compressed_image:
-            rates[COMPRESSED_TOPIC] = self.camera_hz
+            rates[COMPRESSED_TOPIC] = (
+                self.camera_hz if self.compressed_hz is None else self.compressed_hz
+            )
+        rates.update(
+            {
+                POSE_TOPIC: self.pose_hz,
+                ODOM_TOPIC: self.odom_hz,
+                BARO_TOPIC: self.baro_hz,
+                LOG_TOPIC: self.log_hz,
+                ENCODER_TOPIC: self.encoder_hz,
+            }
+        )
         return {topic: hz for topic, hz in rates.items() if hz > 0}
 
     def counts(self) -> dict[str, int]:
@@ -90,6 +127,36 @@ class RecordingSpec:
         probe = cls(duration_s=1.0, **overrides)
         per_second = sum(probe.rates().values())
         return cls(duration_s=math.ceil(total / per_second), **overrides)
+
+
+MIXED: dict[str, Any] = {
+    'imu_hz': 200.0,
+    'joints_hz': 100.0,
+    'tf_hz': 50.0,
+    'gps_hz': 10.0,
+    'camera_hz': 15.0,
+    'compressed_hz': 5.0,
+    'image_width': 640,
+    'image_height': 480,
+    'pose_hz': 50.0,
+    'odom_hz': 50.0,
+    'baro_hz': 10.0,
+    'log_hz': 1.0,
+    'encoder_hz': 11.0,
+    'compress': True,
+}
+"""The mixed robot of the benchmarks: 502 messages a second, 100,400 in 200 s with 3,000
+raw 640x480 images and 1,000 compressed ones (`RecordingSpec(duration_s=200, **MIXED)`)."""
+
+IMU_ONLY: dict[str, Any] = {
+    'imu_hz': 200.0,
+    'joints_hz': 0.0,
+    'tf_hz': 0.0,
+    'gps_hz': 0.0,
+    'camera_hz': 0.0,
+    'compress': True,
+}
+"""An IMU at 200 Hz and nothing else."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +191,14 @@ MSGTYPES = {
     GPS_TOPIC: 'sensor_msgs/msg/NavSatFix',
     IMAGE_TOPIC: 'sensor_msgs/msg/Image',
     COMPRESSED_TOPIC: 'sensor_msgs/msg/CompressedImage',
+    POSE_TOPIC: 'geometry_msgs/msg/PoseStamped',
+    ODOM_TOPIC: 'nav_msgs/msg/Odometry',
+    BARO_TOPIC: 'sensor_msgs/msg/FluidPressure',
+    LOG_TOPIC: 'rcl_interfaces/msg/Log',
+    ENCODER_TOPIC: ENCODER_TYPE,
 }
+ROS1_MSGTYPES = {LOG_TOPIC: 'rosgraph_msgs/msg/Log'}
+"""Topics whose type differs in a ROS 1 bag."""
 
 
 def expected_imu(index: int) -> tuple[float, float, float]:
@@ -156,17 +230,18 @@ class _MessageFactory:
     """Builds the messages of every topic with one typestore's classes."""
 
     def __init__(self, store: Stores, spec: RecordingSpec) -> None:
+        from rosbags.typesys import get_types_from_msg
+
         self.typestore = get_typestore(store)
         self.ros1 = store == Stores.ROS1_NOETIC
         if 'tf2_msgs/msg/TFMessage' not in self.typestore.types:
             # The noetic store lacks tf2_msgs although every ROS 1 robot publishes it.
-            from rosbags.typesys import get_types_from_msg
-
             self.typestore.register(
                 get_types_from_msg(
                     'geometry_msgs/TransformStamped[] transforms', 'tf2_msgs/msg/TFMessage'
                 )
             )
+        self.typestore.register(get_types_from_msg(ENCODER_MSGDEF, ENCODER_TYPE))
         self.spec = spec
         self.types = self.typestore.types
         frame = spec.image_width * spec.image_height * 3
@@ -281,6 +356,79 @@ class _MessageFactory:
             data=np.frombuffer(data, dtype=np.uint8),
         )
 
+    def pose(self, index: int, stamp_ns: int) -> Any:
+        phase = index / 50.0
+        return self.types['geometry_msgs/msg/PoseStamped'](
+            header=self.header(stamp_ns, 'map', index),
+            pose=self.types['geometry_msgs/msg/Pose'](
+                position=self.types['geometry_msgs/msg/Point'](
+                    x=0.5 * phase, y=0.1 * math.sin(phase), z=0.0
+                ),
+                orientation=self.quaternion(0.0, 0.0, math.sin(phase / 20), math.cos(phase / 20)),
+            ),
+        )
+
+    def odometry(self, index: int, stamp_ns: int) -> Any:
+        import numpy as np
+
+        types = self.types
+        covariance = np.diag([0.01, 0.01, 0.0, 0.0, 0.0, 0.02]).reshape(-1)
+        return types['nav_msgs/msg/Odometry'](
+            header=self.header(stamp_ns, 'odom', index),
+            child_frame_id='base_link',
+            pose=types['geometry_msgs/msg/PoseWithCovariance'](
+                pose=self.pose(index, stamp_ns).pose, covariance=covariance
+            ),
+            twist=types['geometry_msgs/msg/TwistWithCovariance'](
+                twist=types['geometry_msgs/msg/Twist'](
+                    linear=self.vector3(0.5, 0.0, 0.0), angular=self.vector3(0.0, 0.0, 0.05)
+                ),
+                covariance=covariance,
+            ),
+        )
+
+    def barometer(self, index: int, stamp_ns: int) -> Any:
+        return self.types['sensor_msgs/msg/FluidPressure'](
+            header=self.header(stamp_ns, 'baro', index),
+            fluid_pressure=101_325.0 - 0.12 * index,
+            variance=0.5,
+        )
+
+    def log(self, index: int, stamp_ns: int) -> Any:
+        stamp = self.header(stamp_ns, '', index).stamp
+        text = f'replanning after obstacle {index} at {0.37 * index:.2f} m'
+        if self.ros1:
+            return self.types['rosgraph_msgs/msg/Log'](
+                header=self.header(stamp_ns, '', index),
+                level=2,
+                name='/planner',
+                msg=text,
+                file='planner.cpp',
+                function='computePlan',
+                line=412,
+                topics=['/rosout'],
+            )
+        return self.types['rcl_interfaces/msg/Log'](
+            stamp=stamp,
+            level=20,
+            name='planner',
+            msg=text,
+            file='planner.cpp',
+            function='computePlan',
+            line=412,
+        )
+
+    def encoders(self, index: int, stamp_ns: int) -> Any:
+        import numpy as np
+
+        ticks = np.arange(4, dtype=np.int32) * 1000 + index
+        return self.types[ENCODER_TYPE](
+            header=self.header(stamp_ns, 'base_link', index),
+            ticks=ticks,
+            speeds=ticks.astype(np.float64) * 1e-3,
+            status=index % 3,
+        )
+
     def builders(self) -> dict[str, Callable[[int, int], Any]]:
         return {
             IMU_TOPIC: self.imu,
@@ -289,6 +437,11 @@ class _MessageFactory:
             GPS_TOPIC: self.gps,
             IMAGE_TOPIC: self.image,
             COMPRESSED_TOPIC: self.compressed,
+            POSE_TOPIC: self.pose,
+            ODOM_TOPIC: self.odometry,
+            BARO_TOPIC: self.barometer,
+            LOG_TOPIC: self.log,
+            ENCODER_TOPIC: self.encoders,
         }
 
     def serialize(self, msg: Any, msgtype: str) -> bytes:
@@ -339,7 +492,8 @@ def write_recording(
     factory = _MessageFactory(store, spec)
     builders = factory.builders()
     counts = spec.counts()
-    msgtypes = {topic: MSGTYPES[topic] for topic in counts}
+    ros1_types = ROS1_MSGTYPES if fmt == 'bag' else {}
+    msgtypes = {topic: ros1_types.get(topic, MSGTYPES[topic]) for topic in counts}
 
     if fmt == 'bag':
         from rosbags.rosbag1 import Writer as Ros1Writer
@@ -355,11 +509,14 @@ def write_recording(
                 msg = builders[topic](index, stamp)
                 writer1.write(conns1[topic], stamp, factory.serialize(msg, msgtypes[topic]))
     else:
-        from rosbags.rosbag2 import StoragePlugin
+        from rosbags.rosbag2 import CompressionFormat, CompressionMode, StoragePlugin
         from rosbags.rosbag2 import Writer as Ros2Writer
 
         plugin = StoragePlugin.MCAP if fmt == 'mcap' else StoragePlugin.SQLITE3
-        with Ros2Writer(path, version=9, storage_plugin=plugin) as writer2:
+        writer2 = Ros2Writer(path, version=9, storage_plugin=plugin)
+        if spec.compress and fmt == 'mcap':
+            writer2.set_compression(CompressionMode.STORAGE, CompressionFormat.ZSTD)
+        with writer2:
             conns2 = {
                 topic: writer2.add_connection(topic, msgtype, typestore=factory.typestore)
                 for topic, msgtype in msgtypes.items()

@@ -1,7 +1,11 @@
 """Batches of raw payloads into Arrow, in forked worker processes or in-process.
 
-Decoding a batch with the typestore and running the adapter on it is where
-a run spends its CPU; reading and uploading are cheap next to it. A
+Decoding a batch and running the adapter on it is where a run spends its
+CPU; reading and uploading are cheap next to it. A `BatchConverter` decodes
+a batch of `COLUMNAR_FROM` messages or more straight into columns with
+`mosaico_ros.codec` when its route has a plan (the type can be planned and
+its adapter is `columnar`), and smaller batches, or all of a route without
+a plan, into rosbags message objects one by one. A
 `ConversionPool` moves that work to worker processes while the caller keeps
 reading and uploading; the caller chooses (a node that has called
 ``rclpy.init`` must not fork, so it converts in-process with ``jobs=0``):
@@ -16,6 +20,12 @@ reading and uploading; the caller chooses (a node that has called
   back as one struct array plus the per-message failures (index, reason),
   so the caller can still name the file and offset of every message that
   was not stored.
+- Shipping a batch to a worker and its rows back costs CPU for every byte
+  (`SHIP_S_PER_BYTE`). The pool keeps, per converter, the least CPU a batch
+  of it took per payload byte (a converter's first batches in a process pay
+  one-time costs), and converts in the calling process the batches of a
+  converter that costs less than shipping: raw images, point clouds and
+  compressed images are one copy, cheaper converted where they are.
 - Results are handed back strictly in submission order, and the number
   and payload bytes of batches in flight are bounded, so memory stays
   bounded however far ahead reading runs.
@@ -41,10 +51,11 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
 import pyarrow as pa
 
+from mosaico_ros import codec
 from mosaico_ros.adapters.errors import AdapterError
 from mosaico_ros.pipeline.errors import ConversionError
 
@@ -57,6 +68,30 @@ REJECTIONS: tuple[type[Exception], ...] = (
     OverflowError,
 )
 """What an adapter raises for a message it cannot convert (as opposed to a bug in it)."""
+
+COLUMNAR_FROM = 128
+"""Fewest messages of a batch decoded as columns; smaller ones are decoded per message.
+
+Read off ``bench/codec.py --converter`` (decode and the type's adapter, per
+batch, on a 2-CPU machine): the codec pays a fixed cost per batch (a few
+hundred to a few thousand numpy and pyarrow calls, 1.5 to 5 ms for Imu,
+JointState or TFMessage), so columns are 2 to 8 times slower than rosbags
+objects for 1 to 16 messages, break even between 96 and 128, and are 5 to 8
+times faster at 1000. Images and point clouds are one copy either way.
+A bag's batches are full (1000 messages) but the last of each topic; a live
+recorder cuts a low-rate topic by latency into batches of a few messages,
+which stay per message.
+"""
+
+SHIP_S_PER_BYTE = 4e-9
+"""What a payload byte costs a run when shipped to a worker and its rows back, in seconds.
+
+The copies through the pipes both ways, and the CPU the workers take from
+the reading process: on the 2-CPU machine of ``bench/inject.py``, shipping
+the mixed recording's 2.8 GB of raw 640x480 frames to 2 workers added 12 s
+(20 s, not 8 s), about 4 ns a byte. Structured messages convert at 7 to 20
+ns a byte as columns, PNG-packing at 7 to 40: those are worth a worker.
+"""
 
 _WORKER_GC_PERIOD_S = 1.0
 # glibc mallopt parameters (malloc.h) and the largest documented mmap threshold on 64 bits.
@@ -133,14 +168,19 @@ class ConvertedBatch:
     cpu_s: float = 0.0
 
 
+_Decoded: TypeAlias = 'tuple[list[Any] | pa.StructArray, list[int], list[MessageFailure]]'
+"""The decoded messages (objects or columns), their batch positions, and the failures."""
+
+
 class BatchConverter:
     """Decodes the payloads of one topic and converts them with its adapter.
 
-    A message the decoder cannot read (one of `decode_errors`) or the adapter
-    rejects (one of `REJECTIONS`) is left out and named with the error's
-    text. Any other exception is a bug in the decoder or the adapter: the
-    whole batch is left out under a reason that names the exception, and the
-    batch is not retried message by message.
+    A message the decoder cannot read (one of `decode_errors`, or a payload
+    the codec's plan does not fit) or the adapter rejects (one of
+    `REJECTIONS`) is left out and named with the error's text. Any other
+    exception is a bug in the decoder or the adapter: the whole batch is left
+    out under a reason that names the exception, and the batch is not
+    retried message by message.
 
     Args:
         decode: Turns one payload into a message object.
@@ -148,6 +188,9 @@ class BatchConverter:
         msgtype: Message type of the topic.
         adapter_name: Name used in the reason of a rejected message.
         decode_errors: What `decode` raises for a payload that does not fit.
+        plan: Decodes batches of `columnar_from` messages or more into the
+            columns the adapter takes; None decodes every message with `decode`.
+        columnar_from: Fewest messages decoded with `plan`.
 
     """
 
@@ -158,6 +201,9 @@ class BatchConverter:
         msgtype: str,
         adapter_name: str,
         decode_errors: tuple[type[Exception], ...],
+        *,
+        plan: codec.Plan | None = None,
+        columnar_from: int = COLUMNAR_FROM,
     ) -> None:
         """Keep what a batch needs."""
         self.decode = decode
@@ -165,6 +211,8 @@ class BatchConverter:
         self.msgtype = msgtype
         self.adapter_name = adapter_name
         self.decode_errors = decode_errors
+        self.plan = plan
+        self.columnar_from = columnar_from
 
     def __call__(self, payloads: Payloads) -> ConvertedBatch:
         """Convert one batch; what fails is left out and named, never raised."""
@@ -181,6 +229,23 @@ class BatchConverter:
         return result
 
     def _convert(self, payloads: Payloads) -> ConvertedBatch:
+        columnar = self.plan is not None and len(payloads) >= self.columnar_from
+        decoded_columns = self._decode_columns(payloads) if columnar else None
+        msgs, kept, failures = decoded_columns or self._decode_objects(payloads)
+        decoded = len(msgs)
+        struct = self._to_arrow(msgs, kept, failures) if decoded else None
+        del msgs
+        failures.sort(key=lambda failure: failure.index)
+        return ConvertedBatch(
+            struct,
+            None if len(kept) == len(payloads) else kept,
+            failures,
+            decoded,
+            len(payloads),
+        )
+
+    def _decode_objects(self, payloads: Payloads) -> _Decoded:
+        """Decode each payload into a message object; return them, their positions, the rest."""
         decode = self.decode
         datas = payloads.views()
         failures: list[MessageFailure] = []
@@ -197,28 +262,31 @@ class BatchConverter:
                     failures.append(MessageFailure(index, reason, f'{reason}: {err}'))
                 else:
                     kept.append(index)
-        del datas
-        decoded = len(msgs)
-        struct = self._to_arrow(msgs, kept, failures) if msgs else None
-        del msgs
-        failures.sort(key=lambda failure: failure.index)
-        return ConvertedBatch(
-            struct,
-            None if len(kept) == len(payloads) else kept,
-            failures,
-            decoded,
-            len(payloads),
-        )
+        return msgs, kept, failures
+
+    def _decode_columns(self, payloads: Payloads) -> _Decoded | None:
+        """Decode the batch into columns; None for a batch the codec cannot take whole."""
+        assert self.plan is not None
+        try:
+            batch = codec.decode(self.plan, payloads.blob, payloads.ends)
+        except codec.CodecError:  # beyond 32-bit offsets: the objects path names the rows
+            return None
+        failures = []
+        for failure in batch.failures:
+            reason = f'cannot decode as {self.msgtype}: {failure.reason}'
+            failures.append(MessageFailure(failure.index, _short(reason), reason))
+        return batch.struct, batch.kept.tolist(), failures
 
     def _to_arrow(
         self,
-        msgs: list[Any],
+        msgs: list[Any] | pa.StructArray,
         kept: list[int],
         failures: list[MessageFailure],
     ) -> pa.StructArray | None:
         """Run the adapter on the batch; when it rejects it, find the messages it rejects.
 
-        `kept` (batch positions of `msgs`) is narrowed in place to the rows returned.
+        `msgs` are message objects or their columns. `kept` (batch positions
+        of `msgs`) is narrowed in place to the rows returned.
         """
         adapter = self.adapter
         try:
@@ -227,9 +295,9 @@ class BatchConverter:
             pass
         parts: list[pa.StructArray] = []
         good: list[int] = []
-        for msg, position in zip(msgs, kept, strict=True):
+        for index, position in enumerate(kept):
             try:
-                parts.append(adapter.to_arrow([msg], self.msgtype))
+                parts.append(adapter.to_arrow(msgs[index : index + 1], self.msgtype))
             except REJECTIONS as err:
                 detail = f'{self.adapter_name} rejected the message: {err}'
                 failures.append(MessageFailure(position, _short(detail), detail, 'convert'))
@@ -268,6 +336,7 @@ class ConversionStats:
 
 @dataclass
 class _Job(Generic[ContextT]):
+    key: int
     context: ContextT
     label: str
     size: int
@@ -347,6 +416,7 @@ class ConversionPool(Generic[ContextT]):
         self._pending: deque[_Job[ContextT]] = deque()
         self._pending_bytes = 0
         self._failed = False
+        self._cost: dict[int, float] = {}
 
     def __enter__(self) -> ConversionPool[ContextT]:
         """Fork the workers (if any) now, before the caller opens connections."""
@@ -419,9 +489,10 @@ class ConversionPool(Generic[ContextT]):
 
         """
         size = len(payloads.blob)
-        job: _Job[ContextT] = _Job(context, label, size)
-        if self._executor is None or local is not None:
+        job: _Job[ContextT] = _Job(key, context, label, size)
+        if self._executor is None or local is not None or self._cheap(key):
             job.result = (local or self.converters[key])(payloads)
+            self._spend(key, job.result.cpu_s, size)
             self.stats.in_process += 1
         else:
             try:
@@ -463,7 +534,19 @@ class ConversionPool(Generic[ContextT]):
             pending.popleft()
             self._pending_bytes -= job.size
             self.stats.convert_cpu_s += result.cpu_s
+            if job.future is not None:
+                self._spend(job.key, result.cpu_s, job.size)
             yield job.context, result
+
+    def _spend(self, key: int, cpu_s: float, size: int) -> None:
+        """Note what converting `size` payload bytes of converter `key` cost."""
+        if size:
+            cost = cpu_s / size
+            self._cost[key] = min(cost, self._cost.get(key, cost))
+
+    def _cheap(self, key: int) -> bool:
+        """Whether a batch of converter `key` costs less CPU than shipping it would."""
+        return self._cost.get(key, SHIP_S_PER_BYTE) < SHIP_S_PER_BYTE
 
 
 _worker_converters: dict[int, BatchConverter] = {}

@@ -160,7 +160,7 @@ class Pipeline:
                 state.refused = None
         else:
             state = TopicState(info, report, choice, None, len(self._states))
-            report.adapter, report.ontology_tag = choice.name, choice.tag
+            report.adapter, report.ontology_tag, report.note = choice.name, choice.tag, choice.note
             if self._pool is not None:
                 state.local = True
         self._states[info.topic] = state

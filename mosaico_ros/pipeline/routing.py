@@ -12,6 +12,11 @@
   generic fallback) and carry the ``_ros_`` block: the adapter's
   ``msgtype``/``enums``/``msgdef``, then what the source adds
   (``source_file``), the ROS version, the offered QoS and the distro when known.
+  Their batches are decoded as columns with the type's codec plan
+  (`mosaico_ros.codec`, compiled once per type and kept by the router); a
+  type no plan can be compiled for, or an adapter that takes message
+  objects only, is decoded per message with rosbags, and the route's note
+  says so and why.
 - Some bags embed definitions that do not match their payloads (the rosbag2
   talker fixture stores one-line stubs): `Router.stock_route` gives the
   route through the stock typestore's definition of the same name, tried
@@ -29,6 +34,7 @@ from mosaico_ros.adapters.errors import AdapterError, AdapterNotFoundError
 from mosaico_ros.adapters.json_channel import JsonChannelAdapter
 from mosaico_ros.adapters.protobuf_channel import ProtobufChannelAdapter
 from mosaico_ros.adapters.registry import ROS_METADATA_KEY
+from mosaico_ros.codec import CodecCache, Plan, UnsupportedTypeError
 from mosaico_ros.pipeline.conversion import BatchConverter
 from mosaico_ros.pipeline.decoding import ROS_DECODE_ERRORS, payload_decoder
 from mosaico_ros.pipeline.envelope import ROS_ENCODINGS
@@ -60,6 +66,8 @@ class Route:
             create it from `struct_type` and `tag`.
         struct_type: Arrow struct of the data columns.
         serialization_format: Serialization format of the topic.
+        note: What the report says of the topic, here why it is decoded per
+            message rather than as columns; '' when nothing is worth saying.
 
     """
 
@@ -71,6 +79,7 @@ class Route:
     model: type[Any] | None
     struct_type: pa.StructType
     serialization_format: str
+    note: str = ''
 
 
 @dataclass(frozen=True)
@@ -116,6 +125,7 @@ class Router:
         self.unknown = dict(unknown or {})
         self.left_out = dict(left_out or {})
         self._adapters: dict[tuple[str, str, bool], Any] = {}
+        self._plans = CodecCache(typestore)
 
     def route(self, info: TopicInfo) -> Route | Refused:
         """Return how `info`'s topic is stored, or why it is not."""
@@ -158,14 +168,17 @@ class Router:
 
     def _ros_route(self, info: TopicInfo, typestore: Typestore, msgdef: str | None) -> Route:
         msgtype = info.msgtype
+        ros1 = info.encoding == 'ros1'
         adapter = self._adapter(info, typestore)
         name = type(adapter).__name__
+        plan, why = self._plan(adapter, typestore, msgtype, ros1)
         converter = BatchConverter(
-            payload_decoder(typestore, msgtype, info.encoding == 'ros1'),
+            payload_decoder(typestore, msgtype, ros1),
             adapter,
             msgtype,
             name,
             ROS_DECODE_ERRORS,
+            plan=plan,
         )
 
         def metadata() -> dict[str, Any]:
@@ -190,7 +203,20 @@ class Router:
             model,
             adapter.struct_type,
             adapter.serialization_format,
+            note='' if plan is not None else f'decoded per message: {why}',
         )
+
+    def _plan(
+        self, adapter: Any, typestore: Typestore, msgtype: str, ros1: bool
+    ) -> tuple[Plan | None, str]:
+        """Return the codec plan a route decodes columns with, or None and why it has none."""
+        if not getattr(adapter, 'columnar', False):
+            return None, f'{type(adapter).__name__} takes message objects, not columns'
+        plans = self._plans if typestore is self.typestore else CodecCache(typestore, maxsize=1)
+        try:
+            return plans.plan(msgtype, ros1=ros1), ''
+        except UnsupportedTypeError as err:
+            return None, str(err)
 
     def _adapter(self, info: TopicInfo, typestore: Typestore) -> Any:
         """Resolve (once per topic, type and typestore) the adapter of a ROS topic."""
