@@ -30,6 +30,7 @@ from mosaico_ros.pipeline.conversion import (
 )
 from mosaico_ros.pipeline.decoding import ROS_DECODE_ERRORS
 from mosaico_ros.pipeline.report import SequenceReport, SequenceStatus
+from mosaico_ros.pipeline.workers import WORKER_NAME
 
 pytestmark = pytest.mark.skipif(not fork_available(), reason="no 'fork' start method here")
 
@@ -233,8 +234,8 @@ class _KillAWorker:
     def advance(self, messages: int, payload_bytes: int) -> None:
         del messages, payload_bytes
         if self.killed is None:
-            workers = multiprocessing.active_children()
-            assert workers, 'no worker process to kill'
+            workers = [p for p in multiprocessing.active_children() if p.name == WORKER_NAME]
+            assert workers, 'no conversion worker process to kill'
             pid = workers[0].pid
             assert pid is not None
             os.kill(pid, signal.SIGKILL)
@@ -261,7 +262,7 @@ def test_a_killed_worker_fails_the_bag_with_a_clear_error(
     assert 'conversion worker process ended abruptly' in report.error
     assert 'topic /' in report.error
     assert report.stored < recording.message_count
-    assert multiprocessing.active_children() == []
+    assert [p for p in multiprocessing.active_children() if p.name == WORKER_NAME] == []
     if on_error == 'delete':
         assert report.status is SequenceStatus.DELETED
         assert sequence not in client.list_sequences()
@@ -333,6 +334,7 @@ def convert_with_a_stopped_worker(
     before = {child.pid for child in multiprocessing.active_children()}
     with ConversionPool[int]({0: converter}, jobs=1, stall_s=1.0) as pool:
         [worker] = [p for p in multiprocessing.active_children() if p.pid not in before]
+        assert worker.name == WORKER_NAME
         assert worker.pid is not None
         stopped.append(worker)
         os.kill(worker.pid, signal.SIGSTOP)
@@ -364,3 +366,66 @@ def test_a_stuck_worker_is_killed_even_when_the_error_was_handled() -> None:
             list(pool.completed(wait=True))
     worker.join(10)
     assert not worker.is_alive()
+
+
+class _Raises:
+    """A converter with a bug: it raises what no adapter rejection is."""
+
+    def __call__(self, payloads: Payloads) -> ConvertedBatch:
+        raise KeyError(f'no field for {len(payloads)} message(s)')
+
+
+@pytest.mark.timeout(60)
+def test_an_exception_in_a_worker_names_the_batch_and_stops_the_workers() -> None:
+    def convert(pool: ConversionPool[int]) -> None:
+        pool.submit(0, Payloads(b'ab', [1, 2]), 0, 'topic /imu at offset 7')
+        list(pool.completed(wait=True))
+
+    pool = ConversionPool[int]({0: _Raises()}, jobs=1)  # type: ignore[dict-item]
+    with pool, pytest.raises(ConversionError) as raised:  # from either call
+        convert(pool)
+    assert str(raised.value) == (
+        'converting topic /imu at offset 7 failed in a worker: '
+        "KeyError: 'no field for 2 message(s)'"
+    )
+    assert [p for p in multiprocessing.active_children() if p.name == WORKER_NAME] == []
+
+
+_ORPHAN_SCRIPT = """
+import sys, time
+from mosaico_ros.pipeline.conversion import ConversionPool
+
+with ConversionPool({}, jobs=2) as pool:
+    import multiprocessing
+    print(' '.join(str(p.pid) for p in multiprocessing.active_children()), flush=True)
+    time.sleep(60)
+"""
+
+
+@pytest.mark.timeout(60)
+def test_workers_leave_when_their_parent_is_killed() -> None:
+    import subprocess
+    import sys
+    import time
+
+    parent = subprocess.Popen(
+        [sys.executable, '-c', _ORPHAN_SCRIPT], stdout=subprocess.PIPE, text=True
+    )
+    assert parent.stdout is not None
+    pids = [int(pid) for pid in parent.stdout.readline().split()]
+    assert len(pids) == 2
+    parent.kill()
+    parent.wait(10)
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in pids), 'a worker outlived its killed parent'
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, reaped by init soon, counts as gone)."""
+    try:
+        status = Path(f'/proc/{pid}/stat').read_text()
+    except FileNotFoundError:
+        return False
+    return status.rsplit(')', 1)[1].split()[0] != 'Z'

@@ -32,6 +32,8 @@ reading and uploading; the caller chooses (a node that has called
 - A worker that dies (killed, or crashed in native code) or stops
   answering for `stall_s` makes the pool raise `ConversionError` and kill
   its workers: an injection fails with a clear error, it never hangs.
+  Each worker has a socket of its own and takes one batch at a time
+  (`mosaico_ros.pipeline.workers`); workers whose parent is killed leave.
 
 With ``jobs=0``, or where 'fork' does not exist, the same interface
 converts in-process at submission.
@@ -47,10 +49,8 @@ import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeoutError
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Generic, TypeAlias, TypeVar
 
 import pyarrow as pa
@@ -58,6 +58,7 @@ import pyarrow as pa
 from mosaico_ros import codec
 from mosaico_ros.adapters.errors import AdapterError
 from mosaico_ros.pipeline.errors import ConversionError
+from mosaico_ros.pipeline.workers import ForkedWorkers, WorkerFailed, WorkerLost
 
 ContextT = TypeVar('ContextT')
 
@@ -340,32 +341,10 @@ class _Job(Generic[ContextT]):
     context: ContextT
     label: str
     size: int
-    future: Future[ConvertedBatch] | None = None
+    payloads: Payloads | None = None
+    """Until a worker takes it."""
     result: ConvertedBatch | None = None
-
-    def done(self) -> bool:
-        return self.future is None or self.future.done()
-
-    def outcome(self, timeout: float) -> ConvertedBatch:
-        if self.future is None:
-            assert self.result is not None
-            return self.result
-        try:
-            return self.future.result(timeout)
-        except FutureTimeoutError:
-            raise ConversionError(
-                f'no conversion result for {self.label} after {timeout:.0f} s: the workers '
-                'are stuck (convert in-process with jobs=0)',
-            ) from None
-        except BrokenProcessPool as err:
-            raise ConversionError(
-                f'a conversion worker process ended abruptly (killed, or crashed in native '
-                f'code) while {self.label} was in flight: {err}',
-            ) from None
-        except Exception as err:
-            raise ConversionError(
-                f'converting {self.label} failed in a worker: {type(err).__name__}: {err}',
-            ) from err
+    in_worker: bool = False
 
 
 def fork_available() -> bool:
@@ -412,8 +391,9 @@ class ConversionPool(Generic[ContextT]):
         self.max_bytes = max_bytes
         self.stall_s = stall_s
         self.stats = ConversionStats()
-        self._executor: ProcessPoolExecutor | None = None
+        self._workers: ForkedWorkers | None = None
         self._pending: deque[_Job[ContextT]] = deque()
+        self._queued: deque[_Job[ContextT]] = deque()
         self._pending_bytes = 0
         self._failed = False
         self._cost: dict[int, float] = {}
@@ -423,46 +403,27 @@ class ConversionPool(Generic[ContextT]):
         jobs = self.jobs if self.jobs > 0 and fork_available() else 0
         self.stats.jobs = jobs
         if jobs:
-            executor = ProcessPoolExecutor(
-                max_workers=jobs,
-                mp_context=multiprocessing.get_context('fork'),
-                initializer=_start_worker,
-                initargs=(dict(self.converters),),
+            workers = ForkedWorkers(
+                jobs, partial(_start_worker, self.converters), _convert_in_worker, self.stall_s
             )
-            self._executor = executor
-            # The first submission forks every worker at once; its result proves they run.
             try:
-                executor.submit(_ready).result(self.stall_s)
-            except (FutureTimeoutError, BrokenProcessPool) as err:
-                self._stop(executor, kill=True)
+                self._workers = workers.__enter__()
+            except WorkerLost as err:
                 raise ConversionError(
-                    f'{jobs} conversion worker processes did not start: '
-                    f'{err or "timed out"} (convert in-process with jobs=0)',
+                    f'{jobs} conversion worker processes did not start: a worker {err} '
+                    '(convert in-process with jobs=0)',
                 ) from None
-            except BaseException:
-                self._stop(executor, kill=True)
-                raise
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
         """Stop the workers; batches not taken are dropped."""
-        executor, self._executor = self._executor, None
+        workers, self._workers = self._workers, None
         self._pending.clear()
+        self._queued.clear()
         self._pending_bytes = 0
-        if executor is not None:
+        if workers is not None:
             # Killed also when the caller swallowed our error: a stuck worker never exits.
-            self._stop(executor, kill=exc_type is not None or self._failed)
-
-    @staticmethod
-    def _stop(executor: ProcessPoolExecutor, kill: bool) -> None:
-        """Shut the workers down; after a failure, kill them first so none can hang the exit."""
-        if kill:
-            # The executor has no public way to end its workers before Python 3.14.
-            processes = getattr(executor, '_processes', None) or {}
-            for process in list(processes.values()):
-                if process.is_alive():
-                    process.kill()
-        executor.shutdown(wait=True, cancel_futures=True)
+            workers.stop(kill=exc_type is not None or self._failed)
 
     @property
     def in_flight(self) -> int:
@@ -490,20 +451,16 @@ class ConversionPool(Generic[ContextT]):
         """
         size = len(payloads.blob)
         job: _Job[ContextT] = _Job(key, context, label, size)
-        if self._executor is None or local is not None or self._cheap(key):
+        if self._workers is None or local is not None or self._cheap(key):
             job.result = (local or self.converters[key])(payloads)
             self._spend(key, job.result.cpu_s, size)
             self.stats.in_process += 1
         else:
-            try:
-                job.future = self._executor.submit(_convert_in_worker, key, payloads)
-            except BrokenProcessPool as err:
-                self._failed = True
-                raise ConversionError(
-                    f'a conversion worker process ended abruptly (killed, or crashed in '
-                    f'native code) before {label} could be converted: {err}',
-                ) from None
+            job.payloads = payloads
+            job.in_worker = True
+            self._queued.append(job)
             self.stats.in_workers += 1
+            self._exchange(0.0)
         self._pending.append(job)
         self._pending_bytes += size
         stats = self.stats
@@ -523,20 +480,70 @@ class ConversionPool(Generic[ContextT]):
         pending = self._pending
         while pending:
             job = pending[0]
+            self._exchange(0.0)
             over = len(pending) > self.max_batches or self._pending_bytes > self.max_bytes
-            if not (wait or over or job.done()):
-                return
-            try:
-                result = job.outcome(self.stall_s)
-            except ConversionError:
-                self._failed = True
-                raise
+            if job.result is None:
+                if not (wait or over):
+                    return
+                deadline = time.monotonic() + self.stall_s
+                while job.result is None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        self._failed = True
+                        raise ConversionError(
+                            f'no conversion result for {job.label} after {self.stall_s:.0f} s: '
+                            'the workers are stuck (convert in-process with jobs=0)',
+                        )
+                    self._exchange(left)
+            result = job.result
             pending.popleft()
             self._pending_bytes -= job.size
             self.stats.convert_cpu_s += result.cpu_s
-            if job.future is not None:
+            if job.in_worker:
                 self._spend(job.key, result.cpu_s, job.size)
             yield job.context, result
+
+    def _exchange(self, timeout: float) -> None:
+        """Hand queued batches to idle workers and take the results that come within `timeout`.
+
+        Raises:
+            ConversionError: A worker died, stopped answering, or raised.
+
+        """
+        workers = self._workers
+        if workers is None:
+            return
+        try:
+            self._dispatch(workers)
+            for job, result in workers.replies(timeout):
+                job.result = result
+            self._dispatch(workers)
+        except WorkerLost as err:
+            self._failed = True
+            label = err.worker.task.label if err.worker.task is not None else 'a batch'
+            if err.stuck:
+                raise ConversionError(
+                    f'no conversion result for {label}: a worker {err}; the workers are stuck '
+                    '(convert in-process with jobs=0)',
+                ) from None
+            raise ConversionError(
+                f'a conversion worker process {err} (killed, or crashed in native code) '
+                f'while {label} was in flight',
+            ) from None
+        except WorkerFailed as err:
+            self._failed = True
+            raise ConversionError(
+                f'converting {err.task.label} failed in a worker: {err}'
+            ) from None
+
+    def _dispatch(self, workers: ForkedWorkers) -> None:
+        """Give each idle worker the next queued batch."""
+        for worker in workers.idle():
+            if not self._queued:
+                return
+            job = self._queued.popleft()
+            payloads, job.payloads = job.payloads, None
+            workers.send(worker, (job.key, payloads), job)
 
     def _spend(self, key: int, cpu_s: float, size: int) -> None:
         """Note what converting `size` payload bytes of converter `key` cost."""
@@ -586,11 +593,8 @@ def _keep_freed_memory() -> None:
     mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX)
 
 
-def _ready() -> None:
-    """Do nothing: a worker that returns this is up."""
-
-
-def _convert_in_worker(key: int, payloads: Payloads) -> ConvertedBatch:
+def _convert_in_worker(request: tuple[int, Payloads]) -> ConvertedBatch:
+    key, payloads = request
     result = _worker_converters[key](payloads)
     now = time.monotonic()
     if now - _worker_last_gc[0] >= _WORKER_GC_PERIOD_S:
