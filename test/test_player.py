@@ -635,9 +635,17 @@ def test_memory_stays_bounded_whatever_the_sequence_length(tmp_path: Path, store
             msg = image(header, 480, 640, 'rgb8', 0, 1920, np.roll(pixels, i))
             yield ('/camera', T0 + i * 33 * MS, msg)
 
+    from mosaico_ros.client import MosaicoClient
+    from mosaico_ros.server import EmbeddedServer
+
     camera = {'/camera': ('sensor_msgs/msg/Image', {'reliability': 'reliable', 'depth': 10})}
     counts = {'short': 60, 'long': 300}
-    with open_client(Target(store=store)) as client:
+    # Raw frames are stored in chunks of at most 8 MiB: both sequences span many
+    # chunks, as any long sequence does at the default 64 MiB.
+    with (
+        EmbeddedServer(store, host='127.0.0.1', port=0, chunk_max_bytes=8 << 20) as server,
+        MosaicoClient.connect('127.0.0.1', server.port) as client,
+    ):
         for name, count in counts.items():
             store_sequence(client, name, camera, images(count))
 
