@@ -11,7 +11,13 @@ as the pipeline cuts them (at most `--batch` messages and 32 MiB).
 with a batch of each size, decode and the type's own adapter, per message
 and as columns: the rule `conversion.COLUMNAR_FROM` is read off this table.
 
-Run: python bench/codec.py [--scale 1.0] [--batch 1000] [--repeat 3] [--converter]
+`--encoder` measures the reverse chain (replay, export): `TopicEncoder`
+serializing stored batches of `--batch` rows (the type's adapter's model
+rows) per message (`from_arrow`, then rosbags) and as columns
+(`to_ros_columns`, then the codec), for the types whose adapter is
+`columnar_reverse`.
+
+Run: python bench/codec.py [--scale 1.0] [--batch 1000] [--repeat 3] [--converter | --encoder]
 """
 
 from __future__ import annotations
@@ -23,12 +29,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 from rosbags.typesys import Stores, get_typestore
 
 from mosaico_ros.adapters import GenericAdapter, default_registry
 from mosaico_ros.codec import CodecCache, decode, encode
 from mosaico_ros.pipeline.conversion import BatchConverter, Payloads
 from mosaico_ros.pipeline.decoding import ROS_DECODE_ERRORS, payload_decoder
+from mosaico_ros.pipeline.replay import TopicEncoder
+from mosaico_ros.protocol import TIMESTAMP_COLUMN
 
 STORE = get_typestore(Stores.ROS2_HUMBLE)
 T = STORE.types
@@ -294,6 +303,46 @@ def converter_table(repeat: int) -> None:
         print(f'{case.label:<26}' + ''.join(cells))
 
 
+def encoder_rates(case: Case, size: int, repeat: int) -> tuple[float, float] | None:
+    """Rows per second through `TopicEncoder`, per message and as columns (None: not columnar)."""
+    adapter = default_registry.resolve(case.msgtype, STORE)
+    if not adapter.columnar_reverse:
+        return None
+    count = size * max(1, 10_000 // size)
+    stored = []
+    for start in range(0, count, size):
+        struct = adapter.to_arrow([case.make(i) for i in range(start, start + size)], case.msgtype)
+        rows = pa.RecordBatch.from_struct_array(struct)
+        times = pa.array(np.arange(start, start + size, dtype=np.int64))
+        stored.append(rows.add_column(0, TIMESTAMP_COLUMN, times))
+    plans = CodecCache(STORE)
+    objects = TopicEncoder('bench', case.msgtype, adapter, STORE, None)
+    columns = TopicEncoder('bench', case.msgtype, adapter, STORE, None, plans=plans)
+    assert objects.encode(stored[0]) == columns.encode(stored[0])
+    rates = []
+    for encoder in (objects, columns):
+
+        def run(encoder: TopicEncoder = encoder) -> None:
+            for rows in stored:
+                encoder.encode(rows)
+
+        rates.append(count / best(repeat, run))
+    assert columns.columnar_rows == size * (1 + repeat * len(stored))
+    return rates[0], rates[1]
+
+
+def encoder_table(size: int, repeat: int) -> None:
+    print(f'TopicEncoder, stored batches of {size} rows to CDR payloads')
+    print(f'{"message":<26} {"per message msg/s":>18} {"columnar msg/s":>15} {"ratio":>7}')
+    for case in CASES:
+        rates = encoder_rates(case, size, repeat)
+        if rates is not None:
+            print(
+                f'{case.label:<26} {rates[0]:>18,.0f} {rates[1]:>15,.0f}'
+                f' {rates[1] / rates[0]:>6.1f}x'
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--scale', type=float, default=1.0, help='multiply message counts')
@@ -302,7 +351,13 @@ def main() -> None:
     parser.add_argument(
         '--converter', action='store_true', help='the per-batch-size table of BatchConverter'
     )
+    parser.add_argument(
+        '--encoder', action='store_true', help="the reverse chain's TopicEncoder, both paths"
+    )
     args = parser.parse_args()
+    if args.encoder:
+        encoder_table(args.batch, args.repeat)
+        return
     if args.converter:
         converter_table(args.repeat)
         return

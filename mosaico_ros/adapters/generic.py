@@ -251,6 +251,17 @@ class GenericAdapter(RosAdapter):
         factory = rows.RosFactory(typestore)
         return self._unbuild_message(arr, self.msgtype, factory, None)
 
+    columnar_reverse = True
+
+    def to_ros_columns(self, data: Any, msgtype: str, typestore: Typestore) -> pa.StructArray:
+        """Return the rows as they are: stored in this adapter's layout, the codec's own.
+
+        Nulls and fields the rows lack (another flavour of the definition,
+        such as ROS 1's ``Header.seq``) are serialized as the ROS defaults
+        `from_arrow` fills in; ``byte`` columns hold the octets.
+        """
+        return rows.as_struct(data)
+
     def _unbuild_message(
         self,
         arr: pa.Array,

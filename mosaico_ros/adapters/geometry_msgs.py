@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from mosaico_ros.adapters import columns, rows
+from mosaico_ros.adapters import columns, ros_columns, rows
 from mosaico_ros.adapters.errors import AdapterError
 from mosaico_ros.adapters.msgtype import normalize_msgtype
 from mosaico_ros.adapters.registry import RosAdapter, register_adapter
@@ -168,6 +168,42 @@ def composite_values(
     return values
 
 
+def vector_columns(
+    arr: pa.Array,
+    prefix: str,
+    keys: Sequence[str] = XYZ,
+    mask: NDArray[np.bool_] | None = None,
+    fill: float = 0.0,
+) -> dict[str, pa.Array]:
+    """`vector_values` as columns."""
+    ok = rows.valid(arr, mask)
+    return {f'{prefix}{key}': ros_columns.numbers(arr.field(key), fill, ok) for key in keys}
+
+
+def covariance_columns(
+    arr: pa.Array,
+    size: int,
+    mask: NDArray[np.bool_] | None = None,
+    fill: float = 0.0,
+) -> pa.ListArray:
+    """`covariance_values` as a list column."""
+    return ros_columns.arrays(arr, np.float64, size, fill, mask)
+
+
+def composite_columns(
+    arr: pa.Array,
+    prefix: str,
+    parts: Parts,
+    mask: NDArray[np.bool_] | None = None,
+) -> dict[str, pa.Array]:
+    """`composite_values` as columns."""
+    ok = rows.valid(arr, mask)
+    values: dict[str, pa.Array] = {}
+    for name, keys in parts:
+        values.update(vector_columns(arr.field(name), f'{prefix}{name}.', keys, ok))
+    return values
+
+
 # -- Flavoured adapters ------------------------------------------------------------------------
 
 
@@ -199,6 +235,8 @@ class FlavouredAdapter(RosAdapter):
         super().__init_subclass__(**kwargs)
         if 'flavours' in cls.__dict__:
             cls.ros_types = tuple(cls.flavours)
+        if 'body_values' in cls.__dict__ and 'body_ros_columns' not in cls.__dict__:
+            cls.columnar_reverse = False
 
     def flavour(self, msgtype: str) -> Flavour:
         """Return the flavour of `msgtype`.
@@ -226,6 +264,10 @@ class FlavouredAdapter(RosAdapter):
     ) -> dict[str, list[Any]]:
         """ROS leaf values (paths below `prefix`) from the model rows."""
         return composite_values(arr, prefix, self.parts)
+
+    def body_ros_columns(self, arr: pa.StructArray, prefix: str) -> dict[str, pa.Array]:
+        """`body_values` as columns (a subclass changing one changes both, or neither)."""
+        return composite_columns(arr, prefix, self.parts)
 
     columnar = True
 
@@ -266,6 +308,23 @@ class FlavouredAdapter(RosAdapter):
             values[flavour.child_frame] = rows.strings(arr.field('target_frame_id'))
         return factory.assemble(target, values, len(arr))
 
+    columnar_reverse = True
+
+    def to_ros_columns(self, data: Any, msgtype: str, typestore: Typestore) -> pa.StructArray:
+        """`from_arrow` as columns."""
+        arr = rows.as_struct(data)
+        flavour = self.flavour(self.target_msgtype(msgtype))
+        values = self.body_ros_columns(arr, _prefixed(flavour.body))
+        if flavour.header:
+            values[flavour.header] = ros_columns.headers(arr.field('header'), len(arr))
+        if flavour.covariance:
+            values[flavour.covariance] = covariance_columns(
+                arr.field('covariance'), self.covariance_size
+            )
+        if flavour.child_frame:
+            values[flavour.child_frame] = ros_columns.strings(arr.field('target_frame_id'))
+        return ros_columns.assemble(values)
+
 
 def _flavours(
     pkg_name: str, body: str, *, stamped: bool = True, covariance: bool = False
@@ -292,6 +351,9 @@ class _VectorLike(FlavouredAdapter):
         self, arr: pa.StructArray, prefix: str, factory: rows.RosFactory
     ) -> dict[str, list[Any]]:
         return vector_values(arr, prefix, self.keys)
+
+    def body_ros_columns(self, arr: pa.StructArray, prefix: str) -> dict[str, pa.Array]:
+        return vector_columns(arr, prefix, self.keys)
 
 
 @register_adapter

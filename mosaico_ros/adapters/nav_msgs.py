@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mosaico_ros.adapters import columns, rows
+from mosaico_ros.adapters import columns, ros_columns, rows
 from mosaico_ros.adapters.geometry_msgs import (
     POSE,
     TWIST,
     composite_array,
+    composite_columns,
     composite_values,
+    covariance_columns,
     covariance_values,
     point_lists,
     vector_array,
@@ -76,6 +78,24 @@ class OdometryAdapter(_HeaderedAdapter):
                 'pose.covariance': covariance_values(pose.field('covariance'), 36),
                 **composite_values(velocity, 'twist.twist.', TWIST),
                 'twist.covariance': covariance_values(velocity.field('covariance'), 36),
+            },
+        )
+
+    columnar_reverse = True
+
+    def to_ros_columns(self, data: Any, msgtype: str, typestore: Typestore) -> pa.StructArray:
+        """`from_arrow` as columns."""
+        arr = rows.as_struct(data)
+        pose = arr.field('pose')
+        velocity = arr.field('velocity')
+        return self.assemble_columns(
+            arr,
+            {
+                'child_frame_id': ros_columns.strings(arr.field('target_frame_id')),
+                **composite_columns(pose, 'pose.pose.', POSE),
+                'pose.covariance': covariance_columns(pose.field('covariance'), 36),
+                **composite_columns(velocity, 'twist.twist.', TWIST),
+                'twist.covariance': covariance_columns(velocity.field('covariance'), 36),
             },
         )
 

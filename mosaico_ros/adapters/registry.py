@@ -69,10 +69,23 @@ class RosAdapter:
     must keep them columnar or set it False.
     """
 
+    columnar_reverse: ClassVar[bool] = False
+    """`to_ros_columns` rebuilds a batch of rows as their ROS-shaped struct array.
+
+    The reverse chain then serializes the batch with `mosaico_ros.codec`,
+    building no message objects; otherwise it calls `from_arrow` and
+    serializes message by message. `to_ros_columns` must give, row for row,
+    the messages `from_arrow` gives. A subclass that defines its own
+    `from_arrow` rebuilds objects only unless it sets `columnar_reverse`
+    again.
+    """
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if 'to_arrow' in cls.__dict__ and 'columnar' not in cls.__dict__:
             cls.columnar = False
+        if 'from_arrow' in cls.__dict__ and 'columnar_reverse' not in cls.__dict__:
+            cls.columnar_reverse = False
 
     @property
     def tag(self) -> str:
@@ -127,6 +140,27 @@ class RosAdapter:
 
         """
         raise NotImplementedError
+
+    def to_ros_columns(self, data: Any, msgtype: str, typestore: Typestore) -> pa.StructArray:
+        """Rebuild ontology rows as the ROS-shaped struct array of `msgtype` (`columnar_reverse`).
+
+        The struct is the layout `mosaico_ros.codec.decode` produces (see
+        `mosaico_ros.adapters.columns`); fields it lacks and nulls stand for
+        ROS defaults, as `mosaico_ros.codec.encode` writes them.
+
+        Args:
+            data: Table, record batch or struct array (``timestamp_ns`` is ignored).
+            msgtype: ROS type to build, one of `ros_types`.
+            typestore: Typestore whose definitions the rows are rebuilt for.
+
+        Returns:
+            One struct row per row, the message `from_arrow` would build.
+
+        Raises:
+            NotImplementedError: The adapter is not `columnar_reverse`.
+
+        """
+        raise NotImplementedError(f'{type(self).__name__} rebuilds message objects only')
 
     def to_message(self, msg: Any, msgtype: str, timestamp_ns: int) -> Message:
         """Convert one ROS message into an ontology ``Message`` (convenience, not a hot path).

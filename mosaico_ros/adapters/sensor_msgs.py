@@ -46,13 +46,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import numpy as np
 import pyarrow as pa
 
-from mosaico_ros.adapters import columns, rows
+from mosaico_ros.adapters import columns, ros_columns, rows
 from mosaico_ros.adapters.errors import AdapterError
 from mosaico_ros.adapters.geometry_msgs import (
     XYZ,
     XYZW,
+    covariance_columns,
     covariance_values,
     vector_array,
+    vector_columns,
     vector_values,
 )
 from mosaico_ros.adapters.registry import AdapterRegistry, RosAdapter, register_adapter
@@ -114,6 +116,11 @@ class _HeaderedAdapter(RosAdapter):
         factory = rows.RosFactory(typestore)
         values['header'] = factory.headers(arr.field('header'), len(arr))
         return factory.assemble(self.target_msgtype(msgtype), values, len(arr))
+
+    def assemble_columns(self, arr: pa.StructArray, values: dict[str, pa.Array]) -> pa.StructArray:
+        """ROS-shaped struct from leaf columns plus the header column (`assemble` in columns)."""
+        values['header'] = ros_columns.headers(arr.field('header'), len(arr))
+        return ros_columns.assemble(values)
 
 
 def _positive_or_null(values: columns.Batch, dtype: pa.DataType) -> pa.Array:
@@ -185,6 +192,34 @@ class IMUAdapter(_HeaderedAdapter):
             },
         )
 
+    columnar_reverse = True
+
+    def to_ros_columns(self, data: Any, msgtype: str, typestore: Typestore) -> pa.StructArray:
+        """`from_arrow` as columns."""
+        arr = rows.as_struct(data)
+        accel = arr.field('acceleration')
+        gyro = arr.field('angular_velocity')
+        orientation = arr.field('orientation')
+        has_orientation = rows.valid(orientation)
+        orientation_cov = ros_columns.arrays(
+            ros_columns.arrays(orientation.field('covariance'), np.float64, 9),
+            np.float64,
+            9,
+            -1.0,
+            has_orientation,
+        )
+        return self.assemble_columns(
+            arr,
+            {
+                **vector_columns(accel, 'linear_acceleration.'),
+                'linear_acceleration_covariance': covariance_columns(accel.field('covariance'), 9),
+                **vector_columns(gyro, 'angular_velocity.'),
+                'angular_velocity_covariance': covariance_columns(gyro.field('covariance'), 9),
+                **vector_columns(orientation, 'orientation.', XYZW),
+                'orientation_covariance': orientation_cov,
+            },
+        )
+
 
 @register_adapter
 class GPSAdapter(_HeaderedAdapter):
@@ -249,6 +284,31 @@ class GPSAdapter(_HeaderedAdapter):
                 ),
                 'status.status': rows.numbers(status.field('status'), -1, has_status),
                 'status.service': rows.numbers(status.field('service'), 0, has_status),
+            },
+        )
+
+    columnar_reverse = True
+
+    def to_ros_columns(self, data: Any, msgtype: str, typestore: Typestore) -> pa.StructArray:
+        """`from_arrow` as columns."""
+        arr = rows.as_struct(data)
+        position = arr.field('position')
+        status = arr.field('status')
+        has_status = rows.valid(status)
+        has_cov = rows.valid(position.field('covariance'))
+        xyz = vector_columns(position, '')
+        return self.assemble_columns(
+            arr,
+            {
+                'latitude': xyz['x'],
+                'longitude': xyz['y'],
+                'altitude': xyz['z'],
+                'position_covariance': covariance_columns(position.field('covariance'), 9),
+                'position_covariance_type': ros_columns.numbers(
+                    position.field('covariance_type'), 0, has_cov
+                ),
+                'status.status': ros_columns.numbers(status.field('status'), -1, has_status),
+                'status.service': ros_columns.numbers(status.field('service'), 0, has_status),
             },
         )
 
@@ -472,6 +532,21 @@ class _ListsAdapter(_HeaderedAdapter):
             else:
                 values[field] = rows.arrays(arr.field(column), dtype)
         return self.assemble(arr, msgtype, typestore, values)
+
+    columnar_reverse = True
+
+    def to_ros_columns(self, data: Any, msgtype: str, typestore: Typestore) -> pa.StructArray:
+        """`from_arrow` as columns: null lists are empty, null items ``''`` or 0."""
+        arr = rows.as_struct(data)
+        values: dict[str, pa.Array] = {}
+        for column, (field, dtype) in self.lists.items():
+            lists = arr.field(column)
+            if dtype is None:
+                parts = rows.list_parts(lists)
+                values[field] = ros_columns.split(parts, ros_columns.strings(parts.values))
+            else:
+                values[field] = ros_columns.arrays(lists, dtype)
+        return self.assemble_columns(arr, values)
 
 
 @register_adapter

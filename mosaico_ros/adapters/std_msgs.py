@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mosaico_ros.adapters import columns, rows
+from mosaico_ros.adapters import columns, ros_columns, rows
 from mosaico_ros.adapters.registry import RosAdapter, register_adapter
 from mosaico_ros.ontology import (
     Boolean,
@@ -54,6 +54,13 @@ class HeaderAdapter(RosAdapter):
         arr = rows.as_struct(data)
         return rows.RosFactory(typestore).headers(arr, len(arr))
 
+    columnar_reverse = True
+
+    def to_ros_columns(self, data: Any, msgtype: str, typestore: Typestore) -> pa.StructArray:
+        """`from_arrow` as columns."""
+        arr = rows.as_struct(data)
+        return ros_columns.headers(arr, len(arr))
+
 
 class _DataAdapter(RosAdapter):
     columnar = True
@@ -78,6 +85,16 @@ class _DataAdapter(RosAdapter):
         return rows.RosFactory(typestore).build(
             self.target_msgtype(msgtype), {'data': values}, len(arr)
         )
+
+    columnar_reverse = True
+
+    def to_ros_columns(self, data: Any, msgtype: str, typestore: Typestore) -> pa.StructArray:
+        """`from_arrow` as columns."""
+        column = rows.as_struct(data).field('data')
+        if self.model is String:
+            return ros_columns.assemble({'data': ros_columns.strings(column)})
+        fill = False if self.model is Boolean else 0
+        return ros_columns.assemble({'data': ros_columns.numbers(column, fill)})
 
 
 def _data_adapter(name: str, msgtype: str, model: Any) -> type[RosAdapter]:

@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mosaico_ros.adapters import columns, rows
-from mosaico_ros.adapters.geometry_msgs import TRANSFORM, composite_array, composite_values
+from mosaico_ros.adapters import columns, ros_columns, rows
+from mosaico_ros.adapters.geometry_msgs import (
+    TRANSFORM,
+    composite_array,
+    composite_columns,
+    composite_values,
+)
 from mosaico_ros.adapters.registry import RosAdapter, register_adapter
 from mosaico_ros.ontology import FrameTransform
 
@@ -67,3 +72,19 @@ class FrameTransformAdapter(RosAdapter):
             {'transforms': parts.split(stamped)},
             len(arr),
         )
+
+    columnar_reverse = True
+
+    def to_ros_columns(self, data: Any, msgtype: str, typestore: Typestore) -> pa.StructArray:
+        """`from_arrow` as columns: every transform of the batch at once, then split."""
+        arr = rows.as_struct(data)
+        parts = rows.list_parts(arr.field('transforms'))
+        flat = parts.values
+        stamped = ros_columns.assemble(
+            {
+                'header': ros_columns.headers(flat.field('header'), len(flat)),
+                'child_frame_id': ros_columns.strings(flat.field('target_frame_id')),
+                **composite_columns(flat, 'transform.', TRANSFORM),
+            }
+        )
+        return ros_columns.assemble({'transforms': ros_columns.split(parts, stamped)})

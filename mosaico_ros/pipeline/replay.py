@@ -7,9 +7,12 @@ For replay (the player) and export (bag writers) alike:
 2. `TopicEncoder` turns each whole batch back into ROS messages with the
    topic's adapter (`from_arrow`, chosen as the official SDK chooses it:
    the ``_ros_.msgtype`` recorded at ingestion, else the tag's default) and
-   serializes them (CDR, or ROS 1 for ROS 1 bags). Encoding before merging
-   keeps the adapters' work columnar: merged slices of interleaved topics
-   are a row or two long.
+   serializes them (CDR, or ROS 1 for ROS 1 bags). A batch of
+   `COLUMNAR_FROM` rows or more whose adapter is `columnar_reverse` and
+   whose type has a codec plan is rebuilt as columns instead
+   (`to_ros_columns`) and serialized whole by `mosaico_ros.codec`, making no
+   message objects. Encoding before merging keeps the adapters' work
+   columnar: merged slices of interleaved topics are a row or two long.
 3. `merge_runs` interleaves the topics' encoded batches in global
    timestamp order: numpy finds, in the batch with the earliest head, the
    run of rows that come before every other topic's head, and that run is
@@ -28,14 +31,16 @@ from __future__ import annotations
 import heapq
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from mosaico_ros import codec
 from mosaico_ros.adapters.errors import AdapterError
 from mosaico_ros.adapters.registry import ROS_METADATA_KEY
 from mosaico_ros.client.closing import ClosesOnExit
-from mosaico_ros.pipeline.conversion import REJECTIONS
+from mosaico_ros.pipeline.conversion import COLUMNAR_FROM, REJECTIONS
 from mosaico_ros.pipeline.envelope import RawMessage
 from mosaico_ros.pipeline.qos import Profile, normalize_profile
 from mosaico_ros.pipeline.report import TopicReport
@@ -54,6 +59,8 @@ Run = TypeVar('Run')
 
 ENCODE_BYTES = 16 << 20
 """Payload bytes rebuilt at a time per topic: what bounds the reverse chain's memory."""
+_COLUMN_REJECTIONS: tuple[type[Exception], ...] = (*REJECTIONS, codec.CodecError)
+"""What sends a batch from the columnar path back to the per-message one."""
 _FIRST_PIECE_ROWS = 16
 _MAX_PIECE_ROWS = 4096
 
@@ -141,6 +148,10 @@ class TopicEncoder:
         qos: Offered QoS profiles recorded with the topic (None when unknown).
         ros1: Serialize as ROS 1 instead of CDR.
         report: Counts rows read, messages made and rows that could not be rebuilt.
+        plans: Codec plans of `typestore` (kept by the owner of the encoders);
+            None serializes message by message only.
+        columnar_from: Fewest rows of a batch serialized as columns.
+        columnar_rows: Rows serialized as columns so far.
 
     """
 
@@ -151,24 +162,62 @@ class TopicEncoder:
     qos: tuple[Profile, ...] | None
     ros1: bool = False
     report: TopicReport | None = field(default=None, repr=False)
+    plans: codec.CodecCache | None = field(default=None, repr=False)
+    columnar_from: int = COLUMNAR_FROM
+    columnar_rows: int = 0
 
     def encode(self, rows: pa.RecordBatch) -> list[bytes | None]:
-        """Serialize every row; a row the adapter cannot rebuild gives None (counted)."""
-        serialize = self.typestore.serialize_ros1 if self.ros1 else self.typestore.serialize_cdr
-        msgtype = self.msgtype
+        """Serialize every row; a row the adapter cannot rebuild gives None (counted).
+
+        A batch the columnar path takes gives the bytes the per-message path
+        gives; one it rejects in any way (an adapter rejection, a value the
+        codec cannot cast) is serialized message by message, row by row
+        where it must be, so a bad row costs only itself.
+        """
         report = self.report
         if report is not None:
             report.received += rows.num_rows
+        out = self._columns(rows)
+        if out is None:
+            out = self._objects(rows)
+        if report is not None:
+            report.stored += sum(payload is not None for payload in out)
+        return out
+
+    def _plan(self, count: int) -> codec.Plan | None:
+        """Return the plan a batch of `count` rows is serialized with, or None."""
+        if self.plans is None or count < self.columnar_from:
+            return None
+        if not getattr(self.adapter, 'columnar_reverse', False):
+            return None
+        try:
+            return self.plans.plan(self.msgtype, ros1=self.ros1)
+        except codec.UnsupportedTypeError:
+            return None
+
+    def _columns(self, rows: pa.RecordBatch) -> list[bytes | None] | None:
+        """Serialize the batch as columns; None when the columnar path does not take it."""
+        plan = self._plan(rows.num_rows)
+        if plan is None:
+            return None
+        try:
+            struct = self.adapter.to_ros_columns(rows, self.msgtype, self.typestore)
+            blob, ends = codec.encode(plan, struct)
+        except _COLUMN_REJECTIONS:
+            return None
+        self.columnar_rows += rows.num_rows
+        bounds = [0, *ends.tolist()]
+        return [bytes(blob[start:end]) for start, end in pairwise(bounds)]
+
+    def _objects(self, rows: pa.RecordBatch) -> list[bytes | None]:
+        """Serialize the batch message by message, through the adapter's `from_arrow`."""
+        serialize = self.typestore.serialize_ros1 if self.ros1 else self.typestore.serialize_cdr
+        msgtype = self.msgtype
         try:
             messages = self.adapter.from_arrow(rows, msgtype, self.typestore)
         except REJECTIONS:
             messages = self._one_by_one(rows)
-        out: list[bytes | None] = [
-            None if msg is None else bytes(serialize(msg, msgtype)) for msg in messages
-        ]
-        if report is not None:
-            report.stored += sum(payload is not None for payload in out)
-        return out
+        return [None if msg is None else bytes(serialize(msg, msgtype)) for msg in messages]
 
     def _one_by_one(self, rows: pa.RecordBatch) -> list[Any]:
         messages: list[Any] = []
@@ -191,8 +240,12 @@ def encoder_for(
     typestore: Typestore,
     *,
     ros1: bool = False,
+    plans: codec.CodecCache | None = None,
 ) -> TopicEncoder:
     """Choose how a stored topic is rebuilt, as the official SDK chooses it.
+
+    `plans` (of `typestore`) lets the encoder serialize large batches as
+    columns; without it every message is built and serialized on its own.
 
     Raises:
         AdapterError: Neither the recorded ROS type nor the tag leads to an adapter.
@@ -207,7 +260,7 @@ def encoder_for(
             qos = tuple(normalize_profile(p) for p in recorded if isinstance(p, Mapping))
         except ValueError as err:
             raise AdapterError(f'topic {topic}: recorded QoS is not readable: {err}') from None
-    return TopicEncoder(topic, msgtype, adapter, typestore, qos or None, ros1)
+    return TopicEncoder(topic, msgtype, adapter, typestore, qos or None, ros1, plans=plans)
 
 
 @dataclass(frozen=True)
@@ -271,6 +324,7 @@ class StoredSequences(ClosesOnExit):
         self._handlers: list[Any] = []
         self._registry = registry
         self._typestore = typestore
+        self._plans = codec.CodecCache(typestore)
         self._selection = selection or TopicSelection()
         self._ros1 = ros1
         for name in sequences:
@@ -296,7 +350,13 @@ class StoredSequences(ClosesOnExit):
         tag = handler.ontology_tag
         try:
             encoder = encoder_for(
-                topic, tag, metadata, self._registry, self._typestore, ros1=self._ros1
+                topic,
+                tag,
+                metadata,
+                self._registry,
+                self._typestore,
+                ros1=self._ros1,
+                plans=self._plans,
             )
         except AdapterError as err:
             self.refused[topic] = str(err)
