@@ -480,7 +480,8 @@ class ConversionPool(Generic[ContextT]):
         pending = self._pending
         while pending:
             job = pending[0]
-            self._exchange(0.0)
+            if job.result is None:
+                self._exchange(0.0)
             over = len(pending) > self.max_batches or self._pending_bytes > self.max_bytes
             if job.result is None:
                 if not (wait or over):

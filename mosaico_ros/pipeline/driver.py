@@ -84,6 +84,10 @@ class TopicState:
     sampled: bool = False
 
 
+_POLL_EVERY = 64
+"""Messages of a topic between two looks for batches the workers finished (between cuts)."""
+
+
 class Pipeline:
     """Raw messages of any source into one sequence, per topic, in batches.
 
@@ -268,7 +272,8 @@ class Pipeline:
                 self._submit(other)
         if self._next_due is not None and self.clock() >= self._next_due:
             self.flush_due()
-        self._store_completed()
+        elif not report.received % _POLL_EVERY:
+            self._store_completed()
 
     def _undeclared(self, msg: RawMessage) -> TopicState:
         """Give a message of an unexpected type on a known topic a refusing state."""
