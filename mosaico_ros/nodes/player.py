@@ -95,7 +95,7 @@ class Player:
             if config.qos_profile_overrides_path
             else {}
         )
-        self.target = config.target()
+        self.target = config.target(DEFAULT_NODE_NAME)
         self.clock = PlaybackClock(config.rate, paused=config.start_paused)
         self.finished = threading.Event()
         self.started = threading.Event()

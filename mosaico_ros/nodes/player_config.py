@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mosaico_ros.nodes.target_settings import TargetSettings
+
 if TYPE_CHECKING:
     from mosaico_ros.pipeline.selection import TopicSelection
-    from mosaico_ros.target import Target
 
 DEFAULT_NODE_NAME = 'mosaico_player'
 DEFAULT_CLOCK_HZ = 40.0
@@ -38,7 +39,7 @@ def seconds(text: str) -> float:
 
 
 @dataclass(frozen=True)
-class PlayerConfig:
+class PlayerConfig(TargetSettings):
     """The player's settings (see `mosaico_ros.nodes.params` for how they become parameters).
 
     Durations are seconds; -1 turns a bound off, as in rosbag2.
@@ -132,12 +133,6 @@ class PlayerConfig:
         default=3.0,
         metadata=_help('Update the progress line on a terminal this often, in Hz (0: never).'),
     )
-    store: str = field(default='', metadata=_help('Local store directory (the default target).'))
-    host: str = field(default='', metadata=_help('Host of a running Mosaico server.'))
-    port: int = field(default=0, metadata=_help("Server port (0: the address's, else 6726)."))
-    api_key: str = field(default='', metadata=_help('API key for the server.'))
-    tls: bool = field(default=False, metadata=_help("TLS with the system's authorities."))
-    tls_cert: str = field(default='', metadata=_help('PEM root certificate; turns TLS on.'))
 
     def selection(self) -> TopicSelection:
         """Return the topic filters, in rosbag2's meaning."""
@@ -149,30 +144,6 @@ class PlayerConfig:
             exclude_topics=self.exclude_topics,
             exclude_regex=(self.exclude_regex,) if self.exclude_regex else (),
             names={'regex': '--regex', 'exclude_regex': '--exclude-regex'},
-        )
-
-    def target(self) -> Target:
-        """Return where the sequences are read, chosen as every command chooses it.
-
-        The settings, then ``MOSAICO_DAEMON_URL``, a profile, ``MOSAICO_STORE``,
-        else the default store (`mosaico_ros.target.resolve_target`).
-
-        Raises:
-            TargetError: The settings and environment name no usable target.
-
-        """
-        from pathlib import Path
-
-        from mosaico_ros.target import resolve_target
-
-        return resolve_target(
-            store=Path(self.store) if self.store else None,
-            host=self.host or None,
-            port=self.port or None,
-            api_key=self.api_key or None,
-            tls=self.tls,
-            tls_cert=Path(self.tls_cert).expanduser() if self.tls_cert else None,
-            client_name=DEFAULT_NODE_NAME,
         )
 
     def remappings(self) -> dict[str, str]:

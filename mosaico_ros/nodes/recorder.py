@@ -50,18 +50,16 @@ Services (``std_srvs``): ``~/pause``, ``~/resume``, ``~/is_paused`` (Trigger:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import queue
-import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -72,6 +70,7 @@ from rosbags.typesys import TypesysError
 from mosaico_ros.nodes import params
 from mosaico_ros.nodes.interfaces import MissingInterfaceError, message_class, profile_of, qos_of
 from mosaico_ros.nodes.recorder_config import DEFAULT_NODE_NAME, RecorderConfig
+from mosaico_ros.nodes.signals import stop_on_signals
 from mosaico_ros.nodes.spool import SEGMENT_SUFFIX, SpoolWriter, segment_paths
 from mosaico_ros.nodes.uploader import read_status, target_to_json
 from mosaico_ros.pipeline.qos import adapted_profile, dump_offered_qos, normalize_profile
@@ -387,19 +386,8 @@ class Recorder:
     # -- uploader ------------------------------------------------------------------------------
 
     def _start_uploader(self) -> subprocess.Popen[bytes]:
-        from mosaico_ros.target import resolve_target
-
         config = self.config
-        # The same choice as every command: the settings, then MOSAICO_DAEMON_URL, a profile...
-        target = resolve_target(
-            store=Path(config.store) if config.store else None,
-            host=config.host or None,
-            port=config.port or None,
-            api_key=config.api_key or None,
-            tls=config.tls,
-            tls_cert=Path(config.tls_cert).expanduser() if config.tls_cert else None,
-            client_name=self.name,
-        )
+        target = config.target(self.name)
         self.target = target
         command = [
             sys.executable,
@@ -688,23 +676,6 @@ def _load_overrides(path: str) -> dict[str, dict[str, Any]]:
     return {str(topic): dict(profile or {}) for topic, profile in document.items()}
 
 
-@contextlib.contextmanager
-def _stop_on_signals(stop: threading.Event, give_up: threading.Event) -> Iterator[None]:
-    """SIGINT or SIGTERM sets `stop`; a second one sets `give_up`."""
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def handler(signum: int, frame: Any) -> None:
-        (give_up if stop.is_set() else stop).set()
-
-    for sig in previous:
-        signal.signal(sig, handler)
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
 def run(
     config: RecorderConfig | None = None,
     *,
@@ -744,7 +715,7 @@ def run(
         # which caps a subscription far below what DDS delivers.
         spinner = threading.Thread(target=executor.spin, name='rclpy-executor', daemon=True)
         spinner.start()
-        with _stop_on_signals(stop, give_up):
+        with stop_on_signals(stop, give_up):
             while not stop.wait(0.2):
                 pass
             executor.shutdown(timeout_sec=5.0)

@@ -8,6 +8,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mosaico_ros.nodes.target_settings import TargetSettings
+
 if TYPE_CHECKING:
     from mosaico_ros.pipeline.selection import TopicSelection
 
@@ -20,7 +22,7 @@ def _help(text: str, param: str | None = None) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class RecorderConfig:
+class RecorderConfig(TargetSettings):
     """The recorder's settings (see `mosaico_ros.nodes.params` for how they become parameters).
 
     Sizes are bytes, durations seconds; 0 turns a bound off.
@@ -74,12 +76,6 @@ class RecorderConfig:
     max_cache_duration: float = field(
         default=0.0, metadata=_help('Snapshot ring buffer bound in seconds.')
     )
-    store: str = field(default='', metadata=_help('Local store directory (the default target).'))
-    host: str = field(default='', metadata=_help('Host of a running Mosaico server.'))
-    port: int = field(default=0, metadata=_help("Server port (0: the address's, else 6726)."))
-    api_key: str = field(default='', metadata=_help('API key for the server.'))
-    tls: bool = field(default=False, metadata=_help("TLS with the system's authorities."))
-    tls_cert: str = field(default='', metadata=_help('PEM root certificate; turns TLS on.'))
     spool_dir: str = field(
         default='', metadata=_help('Where messages are spooled before upload (MCAP files).')
     )
