@@ -7,6 +7,7 @@ rclpy context) shares one ROS domain id no other test uses, on loopback only.
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import random
 import signal
@@ -49,7 +50,9 @@ def ros_domain(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
 class Process:
     """A child process whose output is collected in the background."""
 
-    def __init__(self, command: Sequence[str], cwd: Path | None = None) -> None:
+    def __init__(
+        self, command: Sequence[str], cwd: Path | None = None, *, new_session: bool = False
+    ) -> None:
         self.command = list(command)
         self.popen = subprocess.Popen(
             self.command,
@@ -57,6 +60,7 @@ class Process:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             cwd=cwd,
+            start_new_session=new_session,  # a group of its own, as a terminal gives
         )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -88,10 +92,16 @@ class Process:
             f'no {text!r} after {timeout} s from {self.command[:4]}:\n{self.output}'
         )
 
-    def stop(self, sig: int = signal.SIGINT, timeout: float = 120.0) -> int:
-        """Send `sig` and wait for the process to end; return its status."""
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 120.0, *, group: bool = False) -> int:
+        """Send `sig` (to its whole process group, as a terminal's Ctrl-C, when `group`).
+
+        Waits for the process to end and returns its status.
+        """
         if self.popen.poll() is None:
-            self.popen.send_signal(sig)
+            if group:
+                os.killpg(self.popen.pid, sig)
+            else:
+                self.popen.send_signal(sig)
         try:
             status = self.popen.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -160,9 +170,10 @@ def received(process: Process, timeout: float = 120.0) -> dict[str, list[tuple[i
         return pickle.load(handle)
 
 
-def mosaico_ros(*args: str, cwd: Path | None = None) -> Process:
+def mosaico_ros(*args: str, cwd: Path | None = None, new_session: bool = False) -> Process:
     """Start ``mosaico-ros ARGS`` (this interpreter, this checkout)."""
-    return Process([sys.executable, '-m', 'mosaico_ros', *args], cwd=cwd)
+    command = [sys.executable, '-m', 'mosaico_ros', *args]
+    return Process(command, cwd=cwd, new_session=new_session)
 
 
 def stored_rows(client: Any, sequence: str, topic: str) -> pa.Table:

@@ -289,6 +289,21 @@ def test_loop_plays_again_until_stopped(tmp_path: Path, store: Path) -> None:
     assert 'loop(s)' in player.output
 
 
+def test_ctrl_c_on_a_terminal_stops_the_player_and_its_read_ahead_cleanly(
+    tmp_path: Path, store: Path
+) -> None:
+    """A terminal's Ctrl-C reaches the whole process group, the read-ahead child too."""
+    store_imu(store, 'imu', 100.0, 3000)
+    with subscriber(imu_subscriber(50), tmp_path) as sub:
+        sub.wait_for('subscribed')
+        player = mosaico_ros('play', '--store', str(store), 'imu', new_session=True)
+        received(sub)
+        assert player.stop(group=True) == 0, player.output
+    assert 'Traceback' not in player.output, player.output
+    assert 'reader process' not in player.output, player.output
+    assert 'message(s) published' in player.output
+
+
 def store_robot(store: Path) -> None:
     """/robot_description latched (two versions, at 0 s and 1.5 s) and /imu at 50 Hz for 6 s."""
     from replay_support import humble

@@ -198,13 +198,13 @@ class Player:
             windows=catalog.windows,
         )
 
-    def _close_source(self) -> None:
+    def _close_source(self, give_up: threading.Event | None = None) -> None:
         """Destroy the publishers and stop the read-ahead, counting what it could not rebuild."""
         for played in self.played.values():
             self.node.destroy_publisher(played.publisher)
         self.played = {}
         if self.source is not None:
-            self.source.close()
+            self.source.close(give_up)
             self._account(self.source.final)
             self.source = None
 
@@ -497,20 +497,32 @@ class Player:
         state = 'D' if self.delaying else 'P' if self.clock.paused else 'R'
         return f'Bag Time {now / NS:.6f}  Duration {played:.3f}/{total:.3f}  [{state}]'
 
-    def close(self) -> PlaybackReport:
-        """Wait for acknowledgements (``--wait-for-all-acked``), stop, return the report."""
+    def close(self, give_up: threading.Event | None = None) -> PlaybackReport:
+        """Wait for acknowledgements (``--wait-for-all-acked``), stop, return the report.
+
+        Args:
+            give_up: When set (a second Ctrl-C), waiting ends: for acknowledgements
+                and for the read-ahead's final counts.
+
+        """
         self.halt()
         if self.config.wait_for_all_acked >= 0 and self.report.error is None:
-            from rclpy.duration import Duration
-
-            millis = self.config.wait_for_all_acked
-            timeout = Duration(nanoseconds=millis * 1_000_000 if millis else -1)
-            for played in self.played.values():
-                if not played.publisher.wait_for_all_acked(timeout):
-                    self.echo(f'{played.name}: not every message was acknowledged in time')
+            self._wait_for_acks(give_up or threading.Event())
         report = self.report
-        self._close_source()
+        self._close_source(give_up)
         return report
+
+    def _wait_for_acks(self, give_up: threading.Event) -> None:
+        from rclpy.duration import Duration
+
+        millis = self.config.wait_for_all_acked
+        deadline = time.monotonic() + millis / 1000 if millis else None
+        step = Duration(nanoseconds=100_000_000)
+        for played in self.played.values():
+            while not played.publisher.wait_for_all_acked(step):
+                if give_up.is_set() or (deadline is not None and time.monotonic() > deadline):
+                    self.echo(f'{played.name}: not every message was acknowledged in time')
+                    break
 
 
 def run(
@@ -540,10 +552,11 @@ def run(
     from rclpy.node import Node
     from rclpy.signals import SignalHandlerOptions
 
-    stop = threading.Event()
+    stop, give_up = threading.Event(), threading.Event()
     rclpy.init(args=['mosaico_player', *ros_args], signal_handler_options=SignalHandlerOptions.NO)
-    # Signals only ask to stop, from the first moment to the summary: closing is never cut short.
-    with stop_on_signals(stop):
+    # A signal asks to stop, from the first moment to the summary; a second one cuts the
+    # waits of closing short (acknowledgements, the read-ahead's final counts).
+    with stop_on_signals(stop, give_up):
         try:
             overrides = params.overrides(config) if config is not None else []
             node = Node(node_name, parameter_overrides=overrides)
@@ -561,7 +574,7 @@ def run(
                 with KeyboardControls(keys, enabled=not settings.disable_keyboard_controls):
                     player.spin(stop, progress)
             finally:
-                report = player.close()
+                report = player.close(give_up)
                 executor.shutdown(timeout_sec=5.0)
                 spinner.join(5.0)
                 node.destroy_node()

@@ -23,10 +23,12 @@ FD one end of a socket pair.
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -129,6 +131,9 @@ class ReadAhead:
         self._queue_size = queue_size
         self._max_bytes = max_bytes
         self._changed = threading.Condition(threading.Lock())
+        # Taken before `_changed` and held alone while sending: a send blocks while the child
+        # is blocked sending to a feeder waiting for room, which needs `_changed` to drain.
+        self._send_lock = threading.Lock()
         self._buffer: deque[Entry] = deque()
         self._bytes = 0
         self._epoch = 0
@@ -171,16 +176,19 @@ class ReadAhead:
             The new epoch.
 
         """
-        with self._changed:
-            self._epoch += 1
-            self._buffer.clear()
-            self._bytes = 0
-            self._changed.notify_all()
-            epoch = self._epoch
+        with self._send_lock:
+            with self._changed:
+                self._epoch += 1
+                self._buffer.clear()
+                self._bytes = 0
+                self._changed.notify_all()
+                epoch = self._epoch
             try:
                 self._conn.send(('play', epoch, list(segments), sorted(topics), sorted(latched)))
             except OSError:
-                self._buffer.append((ERROR, -1, 0, 'the reader process is gone'))
+                with self._changed:
+                    self._buffer.append((ERROR, -1, 0, 'the reader process is gone'))
+                    self._changed.notify_all()
         return epoch
 
     @property
@@ -214,17 +222,26 @@ class ReadAhead:
         with self._changed:
             self._changed.notify_all()
 
-    def close(self) -> None:
-        """Stop the child (it sends its final counts) and the feeder, which drains until then."""
+    def close(self, give_up: threading.Event | None = None) -> None:
+        """Stop the child (it sends its final counts) and the feeder, which drains until then.
+
+        Args:
+            give_up: When set (a second Ctrl-C), stop waiting: the child is killed
+                and its final counts are left out.
+
+        """
         with self._changed:
             self._closed = True
             self._changed.notify_all()
-        with contextlib.suppress(OSError):
+        with self._send_lock, contextlib.suppress(OSError):
             self._conn.send(('stop',))
-        if self._feeder is not None:
-            self._feeder.join(OPEN_TIMEOUT_S)
+        deadline = time.monotonic() + OPEN_TIMEOUT_S
+        while self._feeder is not None and self._feeder.is_alive():
+            if (give_up is not None and give_up.is_set()) or time.monotonic() > deadline:
+                break
+            self._feeder.join(0.2)
         try:
-            self._process.wait(10)
+            self._process.wait(0 if give_up is not None and give_up.is_set() else 10)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait(10)
@@ -249,13 +266,19 @@ class ReadAhead:
         """Receive chunks into the buffer; once closed, drain until the child's final counts."""
         while True:
             try:
-                kind, epoch, payload = self._conn.recv()
+                message = self._conn.recv()
             except (EOFError, OSError):
+                message = ('ended', -1, 'the reader process ended')
+            except Exception as err:  # an unreadable message: the player reports it
+                message = ('ended', -1, f'the reader process sent garbage: {err}')
+            if message[0] in ('ended', 'failed'):
+                # 'failed': an error the child could not tie to a playback (two items).
                 with self._changed:
                     if not self._closed:
-                        self._buffer.append((ERROR, -1, 0, 'the reader process ended'))
+                        self._buffer.append((ERROR, -1, 0, str(message[-1])))
                     self._changed.notify_all()
                 return
+            kind, epoch, payload = message
             if kind == 'final':
                 self.final = payload
                 return
@@ -397,6 +420,8 @@ def _play(conn: Connection, stored: StoredSequences) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry of the child process: ``python -m mosaico_ros.nodes.readahead FD``."""
+    # Ctrl-C reaches the whole process group; the player stops this child by its socket.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     args = list(sys.argv[1:] if argv is None else argv)
     conn = Connection(int(args[0]))
     try:
