@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mosaico_ros.adapters import rows
+from mosaico_ros.codec.buffers import offsets
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -60,21 +61,14 @@ def arrays(
     ok = parts.valid
     if not ok.all():
         kept = np.where(ok, sizes, fill_size)
-        starts = rows_offsets(kept)
+        starts = offsets(kept)
         out = np.full(int(starts[-1]), fill, dtype=dtype)
         owner = np.repeat(np.arange(len(sizes)), sizes)
         keep = np.repeat(ok, sizes)
         within = np.arange(len(values)) - parts.offsets[owner]
         out[(starts[owner] + within)[keep]] = values[keep]
         values, sizes = out, kept
-    return pa.ListArray.from_arrays(pa.array(rows_offsets(sizes), pa.int32()), pa.array(values))
-
-
-def rows_offsets(sizes: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Offsets (from 0) of rows of `sizes` elements."""
-    out = np.zeros(len(sizes) + 1, np.int64)
-    np.cumsum(sizes, out=out[1:])
-    return out
+    return pa.ListArray.from_arrays(pa.array(offsets(sizes), pa.int32()), pa.array(values))
 
 
 def split(parts: rows.ListParts, elements: pa.Array) -> pa.ListArray:

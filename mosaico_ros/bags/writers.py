@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from mosaico_ros.pipeline.qos import dump_offered_qos, normalize_profile
+from mosaico_ros.pipeline.qos import dump_offered_qos, is_latched, normalize_profile
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -86,8 +86,12 @@ class McapFileWriter(BagWriter):
         super().__init__(path, typestore)
         self.ros1 = ros1
         self._file: IO[bytes] = path.open('wb')
-        self._writer = Writer(self._file)
-        self._writer.start(profile='ros1' if ros1 else 'ros2', library='mosaico_ros export')
+        try:
+            self._writer = Writer(self._file)
+            self._writer.start(profile='ros1' if ros1 else 'ros2', library='mosaico_ros export')
+        except BaseException:
+            self._file.close()
+            raise
         self._schemas: dict[str, int] = {}
         self._sequence = 0
 
@@ -187,8 +191,7 @@ class Ros1BagWriter(BagWriter):
         self, topic: str, msgtype: str, msgdef: str, qos: Sequence[Mapping[str, Any]] | None
     ) -> Any:
         """Add the connection with its definition; the md5 sum comes from the typestore."""
-        profiles = [normalize_profile(p) for p in qos or ()]
-        latched = bool(profiles) and all(p['durability'] == 'transient_local' for p in profiles)
+        latched = is_latched(qos)
         _, md5sum = self.typestore.generate_msgdef(msgtype, ros_version=1)
         return self._writer.add_connection(
             topic, msgtype, msgdef=msgdef, md5sum=md5sum, latching=1 if latched else None

@@ -123,8 +123,13 @@ class ForkedWorkers:
                     name=WORKER_NAME,
                     daemon=True,
                 )
-                process.start()
-                theirs.close()
+                try:
+                    process.start()
+                except BaseException:
+                    ours.close()
+                    raise
+                finally:
+                    theirs.close()
                 self.workers.append(Worker(process, ours))
             for worker in self.workers:
                 if self._receive(worker) != _READY:
