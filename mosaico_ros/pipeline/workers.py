@@ -132,7 +132,7 @@ class ForkedWorkers:
                     theirs.close()
                 self.workers.append(Worker(process, ours))
             for worker in self.workers:
-                if self._receive(worker) != _READY:
+                if self._reply(worker) != _READY:
                     raise WorkerLost(worker, 'answered something else than ready')
         except BaseException:
             self.stop(kill=True)
@@ -169,12 +169,10 @@ class ForkedWorkers:
 
         """
         assert worker.task is None, 'one request at a time'
-        body = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
         worker.task = task
         worker.connection.settimeout(self.stall_s)
         try:
-            worker.connection.sendall(_HEADER.pack(len(body)))
-            worker.connection.sendall(body)
+            _send(worker.connection, request)
         except TimeoutError:
             raise WorkerLost(worker, self._late('took no request'), stuck=True) from None
         except OSError as err:
@@ -195,7 +193,7 @@ class ForkedWorkers:
         for ready in wait_readable(list(busy), timeout):
             assert isinstance(ready, socket.socket)
             worker = busy[ready]
-            reply = self._receive(worker)
+            reply = self._reply(worker)
             task, worker.task = worker.task, None
             replies.append((task, reply))
         return replies
@@ -203,11 +201,10 @@ class ForkedWorkers:
     def _late(self, what: str) -> str:
         return f'{what} for {self.stall_s:.0f} s'
 
-    def _receive(self, worker: Worker) -> Any:
+    def _reply(self, worker: Worker) -> Any:
         worker.connection.settimeout(self.stall_s)
         try:
-            header = _read_exactly(worker.connection, _HEADER.size)
-            body = _read_exactly(worker.connection, _HEADER.unpack(header)[0])
+            status, value = _receive(worker.connection)
         except TimeoutError:
             raise WorkerLost(worker, self._late('did not answer'), stuck=True) from None
         except (EOFError, OSError):
@@ -217,7 +214,6 @@ class ForkedWorkers:
                 f'exit code {code}' if code is not None and code >= 0 else f'signal {-(code or 0)}'
             )
             raise WorkerLost(worker, f'ended abruptly ({how})') from None
-        status, value = pickle.loads(body)
         if status == 'failed':
             task, worker.task = worker.task, None
             raise WorkerFailed(task, value)
@@ -237,9 +233,16 @@ def _read_exactly(connection: socket.socket, size: int) -> bytearray:
 
 
 def _send(connection: socket.socket, value: Any) -> None:
+    """Send one value, pickled, after its length (both ends frame messages alike)."""
     body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     connection.sendall(_HEADER.pack(len(body)))
     connection.sendall(body)
+
+
+def _receive(connection: socket.socket) -> Any:
+    """Receive one value `_send` sent; EOFError when the other end closed."""
+    header = _read_exactly(connection, _HEADER.size)
+    return pickle.loads(_read_exactly(connection, _HEADER.unpack(header)[0]))
 
 
 def _serve(
@@ -257,8 +260,7 @@ def _serve(
         _send(connection, ('ok', _READY))
         while True:
             try:
-                header = _read_exactly(connection, _HEADER.size)
-                request = pickle.loads(_read_exactly(connection, _HEADER.unpack(header)[0]))
+                request = _receive(connection)
             except (EOFError, OSError):
                 break
             try:
