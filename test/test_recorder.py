@@ -118,6 +118,17 @@ def test_records_every_published_message_of_every_kind(tmp_path: Path, store: Pa
         accounting = stored_rows(client, 'drive_0', '/mosaico_recorder/accounting').to_pylist()
         counts = {row['topic']: (row['received'], row['stored']) for row in accounting}
         assert counts['/imu'] == (1600, 1600)
+        # Replay and export leave the recorder's own account out, with no warning.
+        from replay_support import humble
+
+        from mosaico_ros.adapters import default_registry
+        from mosaico_ros.pipeline.replay import StoredSequences
+
+        stored = StoredSequences(client, ['drive_0'], registry=default_registry, typestore=humble())
+        with stored:
+            assert '/mosaico_recorder/accounting' not in stored.refused
+            assert '/mosaico_recorder/accounting' not in stored.encoders
+            assert '/imu' in stored.encoders
     _sdk_reads(store, sent)
 
 

@@ -73,9 +73,8 @@ from mosaico_ros.pipeline import (
 )
 from mosaico_ros.pipeline.errors import SinkError
 from mosaico_ros.pipeline.qos import parse_offered_qos
+from mosaico_ros.pipeline.report import ACCOUNTING_TAG, ACCOUNTING_TOPIC
 
-ACCOUNTING_TOPIC = '/mosaico_recorder/accounting'
-ACCOUNTING_TAG = 'mosaico_ros:recorder_accounting'
 STATUS_FILE = 'status.json'
 LOCK_FILE = 'uploader.lock'
 UPLOAD_ERRORS: tuple[type[Exception], ...] = (

@@ -43,7 +43,7 @@ from mosaico_ros.client.closing import ClosesOnExit
 from mosaico_ros.pipeline.conversion import COLUMNAR_FROM, REJECTIONS
 from mosaico_ros.pipeline.envelope import RawMessage
 from mosaico_ros.pipeline.qos import Profile, normalize_profile
-from mosaico_ros.pipeline.report import TopicReport
+from mosaico_ros.pipeline.report import ACCOUNTING_TAG, TopicReport
 from mosaico_ros.pipeline.selection import TopicSelection
 from mosaico_ros.protocol import TIMESTAMP_COLUMN
 
@@ -345,9 +345,9 @@ class StoredSequences(ClosesOnExit):
         msgtype = str(((metadata or {}).get(ROS_METADATA_KEY) or {}).get('msgtype', ''))
         if self._selection.why_not(topic, msgtype or handler.ontology_tag) is not None:
             return
-        if topic in self.refused:
-            return
         tag = handler.ontology_tag
+        if topic in self.refused or tag == ACCOUNTING_TAG:
+            return  # the recorder's account of the sequence is no ROS topic
         try:
             encoder = encoder_for(
                 topic,

@@ -126,6 +126,12 @@ class TopicReport:
         return sum(self.lost.values())
 
 
+ACCOUNTING_TOPIC = '/mosaico_recorder/accounting'
+"""Where a recorded sequence keeps its own report: one row per topic, not ROS messages."""
+ACCOUNTING_TAG = 'mosaico_ros:recorder_accounting'
+"""The ontology tag of `ACCOUNTING_TOPIC`; replay and export leave such topics out."""
+
+
 @dataclass
 class SequenceReport:
     """What happened to one sequence.
