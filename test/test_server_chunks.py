@@ -1,0 +1,104 @@
+"""Chunk files written while their stream arrives: row groups, order, statistics, clean-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mosaico_ros.server.chunks import ROW_GROUP_ROWS, ChunkFiles, ChunkWriter, column_stats
+from mosaico_ros.server.records import ChunkRecord
+
+SCHEMA = pa.schema(
+    [
+        pa.field('timestamp_ns', pa.int64(), nullable=False),
+        pa.field('value', pa.float64()),
+        pa.field('frame', pa.struct([pa.field('frame_id', pa.string())])),
+    ]
+)
+
+
+def batch(stamps: np.ndarray, frame: str = 'base_link') -> pa.RecordBatch:
+    return pa.record_batch(
+        [
+            pa.array(stamps, pa.int64()),
+            pa.array(stamps.astype(np.float64) / 10),
+            pa.array([{'frame_id': frame}] * len(stamps), SCHEMA.field('frame').type),
+        ],
+        schema=SCHEMA,
+    )
+
+
+def writer(root: Path, records: list[ChunkRecord], **bounds: int) -> ChunkWriter:
+    return ChunkWriter(ChunkFiles(root), 'topic', SCHEMA, records.append, **bounds)
+
+
+def test_rows_in_time_order_are_written_while_the_stream_arrives(tmp_path: Path) -> None:
+    records: list[ChunkRecord] = []
+    files = ChunkFiles(tmp_path)
+    total = 394 * 500  # three row groups and a part
+    assert total > 3 * ROW_GROUP_ROWS
+    with writer(tmp_path, records) as chunks:
+        for start in range(0, total, 500):
+            chunks.write(batch(np.arange(start, start + 500)))
+        partial = list(files.tmp_dir.iterdir())
+        assert len(partial) == 1, 'the chunk is being written before the stream ends'
+        assert partial[0].stat().st_size > 0
+    assert not list(files.tmp_dir.iterdir())
+    (record,) = records
+    table = pq.read_table(tmp_path / record.file)
+    assert table.column('timestamp_ns').to_pylist() == list(range(total))
+    assert pq.ParquetFile(tmp_path / record.file).num_row_groups >= 3
+    assert (record.min_ts, record.max_ts, record.row_count) == (0, total - 1, total)
+    assert record.column_stats == column_stats(table)
+
+
+def test_rows_out_of_order_after_row_groups_were_written_come_out_sorted(tmp_path: Path) -> None:
+    records: list[ChunkRecord] = []
+    count = 2 * ROW_GROUP_ROWS + 500
+    stamps = np.arange(count)
+    late = stamps[ROW_GROUP_ROWS + 10 : ROW_GROUP_ROWS + 20].copy()
+    on_time = np.delete(stamps, np.arange(ROW_GROUP_ROWS + 10, ROW_GROUP_ROWS + 20))
+    with writer(tmp_path, records) as chunks:
+        for start in range(0, len(on_time), 700):
+            chunks.write(batch(on_time[start : start + 700], frame=f'f{start % 3}'))
+        chunks.write(batch(late, frame='late'))
+    (record,) = records
+    table = pq.read_table(tmp_path / record.file)
+    assert table.column('timestamp_ns').to_pylist() == stamps.tolist()
+    assert (record.min_ts, record.max_ts, record.row_count) == (0, count - 1, count)
+    assert record.column_stats == column_stats(table)
+    assert record.column_stats['frame.frame_id'] == ['f0', 'late']
+
+
+def test_chunks_roll_at_their_bounds_and_each_is_sorted(tmp_path: Path) -> None:
+    records: list[ChunkRecord] = []
+    with writer(tmp_path, records, max_rows=5_000) as chunks:
+        for start in range(0, 12_000, 1000):
+            chunks.write(batch(np.arange(start, start + 1000)))
+    assert [r.row_count for r in records] == [5_000, 5_000, 2_000]
+    assert [(r.min_ts, r.max_ts) for r in records] == [(0, 4_999), (5_000, 9_999), (10_000, 11_999)]
+
+
+def test_a_broken_stream_leaves_no_file(tmp_path: Path) -> None:
+    records: list[ChunkRecord] = []
+    files = ChunkFiles(tmp_path)
+    chunks = writer(tmp_path, records)
+    chunks.write(batch(np.arange(2 * ROW_GROUP_ROWS)))
+    assert list(files.tmp_dir.iterdir())
+    chunks.__exit__(RuntimeError, RuntimeError('the client went away'), None)
+    assert records == []
+    assert not list(files.tmp_dir.iterdir())
+    assert not list(files.data_dir.glob('*/*'))
+
+
+def test_a_string_too_long_to_keep_leaves_its_column_without_bounds(tmp_path: Path) -> None:
+    records: list[ChunkRecord] = []
+    with writer(tmp_path, records) as chunks:
+        chunks.write(batch(np.arange(ROW_GROUP_ROWS), frame='short'))
+        chunks.write(batch(np.arange(ROW_GROUP_ROWS, ROW_GROUP_ROWS + 5), frame='x' * 300))
+    (record,) = records
+    assert 'frame.frame_id' not in record.column_stats
+    assert record.column_stats['value'] == [0.0, (ROW_GROUP_ROWS + 4) / 10]
