@@ -575,16 +575,18 @@ def _start_worker(converters: dict[int, BatchConverter]) -> None:
     _worker_converters.update(converters)
     gc.freeze()
     gc.disable()
-    _keep_freed_memory()
+    keep_freed_memory()
 
 
-def _keep_freed_memory() -> None:
+def keep_freed_memory() -> None:
     """Keep the memory a batch frees for the next batch instead of returning it to the OS.
 
     Each batch allocates and frees megabytes; by default glibc hands large
     blocks back to the kernel and the next batch faults them in again, which
-    was a third of the workers' system time. A worker holds one batch at a
-    time, so what it keeps is bounded. Without glibc this does nothing.
+    was a third of the workers' system time. A process that converts or
+    buffers batches one after the other holds a bounded amount at a time, so
+    what it keeps is bounded. For the rest of the process: the workers call
+    it, and the CLI for its own process. Without glibc this does nothing.
     """
     try:
         mallopt = ctypes.CDLL(None).mallopt
