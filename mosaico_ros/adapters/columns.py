@@ -30,6 +30,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mosaico_ros.codec.arrays import numeric_array, numpy_values
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
@@ -73,20 +75,28 @@ def pylist(values: Batch) -> list[Any]:
 
 def truthy(values: Batch) -> NDArray[np.bool_]:
     """Whether each number or bool of a plucked field is non-zero."""
-    return np.asarray(values) != 0
+    return numbers(values) != 0
+
+
+def numbers(values: Batch, dtype: Any = None) -> NDArray[Any]:
+    """Return the numbers or bools of a plucked field as numpy (a column's are not copied)."""
+    if isinstance(values, pa.Array):
+        array = numpy_values(values)
+        return array if dtype is None else array.astype(dtype, copy=False)
+    return np.asarray(values, dtype)
 
 
 def lengths(rows: Batch) -> NDArray[np.int64]:
     """Return the number of elements of each row of a plucked array or sequence field."""
     if isinstance(rows, pa.Array):
-        return np.asarray(pc.list_value_length(rows), np.int64)
+        return numpy_values(pc.list_value_length(rows)).astype(np.int64)
     return np.fromiter(map(len, rows), np.int64, len(rows))
 
 
 def empty_strings(values: Batch) -> NDArray[np.bool_]:
     """Whether each string of a plucked field is empty."""
     if isinstance(values, pa.Array):
-        return np.asarray(pc.equal(pc.binary_length(values), 0), np.bool_)
+        return numpy_values(pc.binary_length(values)) == 0
     return np.fromiter(map(not_, values), np.bool_, len(values))
 
 
@@ -95,7 +105,7 @@ def masked(values: Batch | NDArray[Any], null: NDArray[np.bool_], dtype: pa.Data
     array = as_array(values if isinstance(values, pa.Array | np.ndarray) else list(values), dtype)
     if not null.any():
         return array
-    return pc.if_else(pa.array(null), pa.scalar(None, dtype), array)
+    return pc.if_else(numeric_array(null), pa.nulls(1, dtype)[0], array)
 
 
 def byte_rows(rows: Batch) -> list[NDArray[np.uint8]]:
@@ -108,7 +118,7 @@ def byte_rows(rows: Batch) -> list[NDArray[np.uint8]]:
 
 def _list_bytes(rows: pa.Array) -> tuple[NDArray[np.int64], NDArray[np.uint8]]:
     """Offsets (from 0) and bytes of a ``list<uint8>`` column, without copying the bytes."""
-    offsets = np.asarray(rows.offsets, np.int64)
+    offsets = numpy_values(rows.offsets).astype(np.int64)
     start = int(offsets[0]) if len(offsets) else 0
     values = rows.values
     if not len(values):
@@ -130,12 +140,32 @@ def as_array(values: ArrayLike, dtype: pa.DataType) -> pa.Array:
     """
     if isinstance(values, pa.Array):
         return values if values.type == dtype else values.cast(dtype)
+    if isinstance(values, np.ndarray):
+        return numeric_array(values, dtype)
+    if pa.types.is_integer(dtype) or pa.types.is_floating(dtype):
+        try:  # out-of-range numbers raise OverflowError, as pa.array raises ArrowInvalid
+            return numeric_array(np.asarray(values, dtype.to_pandas_dtype()), dtype)
+        except (TypeError, ValueError):  # None (a null) among them: Arrow knows nulls
+            pass
+    elif pa.types.is_boolean(dtype) and (flags := np.asarray(values)).dtype == np.bool_:
+        return numeric_array(flags)
+    elif pa.types.is_string(dtype) and all(isinstance(value, str) for value in values):
+        return _strings([value.encode('utf-8', 'surrogatepass') for value in values], dtype)
+    elif pa.types.is_binary(dtype) and all(isinstance(value, bytes) for value in values):
+        return _strings(values, dtype)
     return pa.array(values, type=dtype)
+
+
+def _strings(encoded: Sequence[bytes], dtype: pa.DataType) -> pa.Array:
+    """Return a string or binary array of the encoded values (32-bit offsets)."""
+    offsets = _offsets(map(len, encoded), len(encoded))
+    data = pa.py_buffer(b''.join(encoded))
+    return pa.Array.from_buffers(dtype, len(encoded), [None, pa.py_buffer(offsets), data])
 
 
 def null_mask(valid: NDArray[np.bool_] | None) -> pa.Array | None:
     """Arrow null mask (True = null) of a row validity; None when every row is valid."""
-    return None if valid is None or bool(valid.all()) else pa.array(~valid)
+    return None if valid is None or bool(valid.all()) else numeric_array(~valid)
 
 
 def empty_value(dtype: pa.DataType) -> Any:
@@ -239,7 +269,7 @@ def null_array(dtype: pa.DataType, length: int) -> pa.Array:
 
 
 def _all_null(length: int) -> pa.Array:
-    return pa.array(np.ones(length, np.bool_))
+    return numeric_array(np.ones(length, np.bool_))
 
 
 def struct_array(
@@ -278,7 +308,7 @@ def struct_array(
     mask = null_mask(valid)
     if not arrays:
         # from_arrays cannot tell the length of a struct without fields
-        validity = None if mask is None else pa.array(valid).buffers()[1]
+        validity = None if valid is None or mask is None else numeric_array(valid).buffers()[1]
         return pa.Array.from_buffers(stype, length, [validity], children=[])
     return pa.StructArray.from_arrays(arrays, fields=list(stype), mask=mask)
 
@@ -321,7 +351,7 @@ def stack_rows(rows: Batch, dtype: Any = np.float64) -> NDArray[Any]:
         sizes = lengths(rows)
         if bool((sizes != sizes[0]).any()):
             raise ValueError(f'rows differ in length (first has {sizes[0]})')
-        flat = np.asarray(rows.flatten()).astype(dtype, copy=False)
+        flat = numpy_values(rows.flatten()).astype(dtype, copy=False)
         return flat.reshape(count, int(sizes[0]))
     wanted = np.dtype(dtype)
     try:
@@ -370,7 +400,7 @@ def header_array(
     valid = None
     if not keep_empty and count:
         no_frame = empty_strings(frames)
-        valid = ~((sec.to_numpy() == 0) & (nsec.to_numpy() == 0) & no_frame)
+        valid = ~((numpy_values(sec) == 0) & (numpy_values(nsec) == 0) & no_frame)
     return struct_array(stype, count, children, valid)
 
 
@@ -391,14 +421,14 @@ def covariance_array(
     """
     count = len(matrices)
     if not count:
-        return pa.array([], type=list_type)
+        return pa.nulls(0, list_type)
     stacked = matrices if isinstance(matrices, np.ndarray) else stack_rows(matrices)
     valid = np.asarray((stacked > 0).any(axis=1), np.bool_)
     offsets = np.zeros(count + 1, np.int32)
     np.cumsum(valid * stacked.shape[1], out=offsets[1:])
-    values = pa.array(stacked[valid].ravel(), type=list_type.value_type)
+    values = numeric_array(stacked[valid].ravel(), list_type.value_type)
     return pa.ListArray.from_arrays(
-        pa.array(offsets), values, type=list_type, mask=null_mask(valid)
+        numeric_array(offsets), values, type=list_type, mask=null_mask(valid)
     )
 
 
@@ -433,7 +463,7 @@ def list_array(
         if valid is None or valid.all():
             return lists
         # from_arrays takes no mask with offsets that are a slice: copy them
-        offsets = pa.array(np.asarray(lists.offsets))
+        offsets = numeric_array(numpy_values(lists.offsets).copy())
         return pa.ListArray.from_arrays(
             offsets, lists.values, type=list_type, mask=null_mask(valid)
         )
@@ -443,11 +473,11 @@ def list_array(
     if pa.types.is_primitive(value_type) and count:
         arrays = [np.asarray(row) for row in rows]
         flat = np.concatenate(arrays) if arrays else np.empty(0)
-        values = pa.array(flat, type=value_type) if len(flat) else pa.array([], value_type)
+        values = numeric_array(flat, value_type) if len(flat) else pa.nulls(0, value_type)
     else:
         values = pa.array(list(chain.from_iterable(rows)), type=value_type)
     return pa.ListArray.from_arrays(
-        pa.array(offsets), values, type=list_type, mask=null_mask(valid)
+        numeric_array(offsets), values, type=list_type, mask=null_mask(valid)
     )
 
 
@@ -472,12 +502,12 @@ def fixed_list_array(rows: Batch, list_type: pa.FixedSizeListType) -> pa.Array:
     size = list_type.list_size
     count = len(rows)
     if not count:
-        return pa.array([], type=list_type)
+        return pa.nulls(0, list_type)
     if any(len(row) != size for row in rows):
         raise ValueError(f'expected {size} elements per row for {list_type}')
     value_type = list_type.value_type
     if pa.types.is_primitive(value_type):
-        values = pa.array(np.concatenate([np.asarray(row) for row in rows]), type=value_type)
+        values = numeric_array(np.concatenate([np.asarray(row) for row in rows]), value_type)
     else:
         # numpy would hold strings as fixed-width unicode, which drops trailing NULs
         values = pa.array(list(chain.from_iterable(rows)), type=value_type)
@@ -567,5 +597,5 @@ def nested_list_array(
         elements = list(chain.from_iterable(rows))
     values = build(elements, list_type.value_type)
     return pa.ListArray.from_arrays(
-        pa.array(offsets), values, type=list_type, mask=null_mask(valid)
+        numeric_array(offsets), values, type=list_type, mask=null_mask(valid)
     )

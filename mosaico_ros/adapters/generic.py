@@ -221,10 +221,10 @@ class GenericAdapter(RosAdapter):
         kind, details = node
         if kind == Nodetype.BASE:
             if details[0] == 'float128':
-                return pa.array(np.asarray(values, np.float64), type=dtype)
+                return columns.as_array(np.asarray(values, np.float64), dtype)
             if details[0] == 'byte':
-                return pa.array(octets(values), type=dtype)
-            return pa.array(values, type=dtype)
+                return columns.as_array(octets(values), dtype)
+            return columns.as_array(values, dtype)
         if kind == Nodetype.NAME:
             return self._build_message(values, details, dtype)
         sub = details[0]

@@ -445,7 +445,7 @@ class InertiaAdapter(FlavouredAdapter):
         """Mass, centre of mass and ``[ixx, ixy, ixz, iyy, iyz, izz]``."""
         tensor = (
             np.column_stack(
-                [np.asarray(columns.pluck(bodies, key), np.float64) for key in INERTIA_KEYS]
+                [columns.numbers(columns.pluck(bodies, key), np.float64) for key in INERTIA_KEYS]
             )
             if len(bodies)
             else np.empty((0, 6))

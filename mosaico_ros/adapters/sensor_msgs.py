@@ -124,7 +124,7 @@ class _HeaderedAdapter(RosAdapter):
 
 
 def _positive_or_null(values: columns.Batch, dtype: pa.DataType) -> pa.Array:
-    numbers = np.asarray(values, np.float64)
+    numbers = columns.numbers(values, np.float64)
     return columns.masked(numbers, ~(numbers > 0), dtype)
 
 
@@ -238,7 +238,7 @@ class GPSAdapter(_HeaderedAdapter):
             columns.child_type(stype, 'position', 'covariance'),
         )
         cov_types = columns.masked(
-            np.asarray(columns.pluck(msgs, 'position_covariance_type')),
+            columns.numbers(columns.pluck(msgs, 'position_covariance_type')),
             ~rows.valid(cov),
             columns.child_type(stype, 'position', 'covariance_type'),
         )
@@ -258,7 +258,7 @@ class GPSAdapter(_HeaderedAdapter):
             columns.child_type(stype, 'status'),
             count,
             {'status': status_values, 'service': columns.pluck(msgs, 'status.service')},
-            np.asarray(status_values, np.int64) >= -1 if count else None,
+            columns.numbers(status_values, np.int64) >= -1 if count else None,
         )
         return self.build(msgs, {'position': position, 'status': status})
 
@@ -330,7 +330,7 @@ class ImageAdapter(_HeaderedAdapter):
         steps = columns.pluck(msgs, 'step')
         data = columns.pluck(msgs, 'data')
         sizes = columns.lengths(data)
-        lines, strides = np.asarray(heights, np.int64), np.asarray(steps, np.int64)
+        lines, strides = columns.numbers(heights, np.int64), columns.numbers(steps, np.int64)
         expected = lines * strides
         wrong = np.flatnonzero(sizes != expected)
         if len(wrong):
@@ -715,7 +715,9 @@ class _ScalarSensorAdapter(_HeaderedAdapter):
     columnar = True
 
     def to_arrow(self, msgs: columns.Batch, msgtype: str) -> pa.StructArray:
-        values = np.asarray(columns.pluck(msgs, self.value_field), np.float64) + self.value_offset
+        values = (
+            columns.numbers(columns.pluck(msgs, self.value_field), np.float64) + self.value_offset
+        )
         variance = columns.child_type(self.struct_type, 'variance')
         return self.build(
             msgs,
@@ -786,7 +788,7 @@ class BatteryStateAdapter(_HeaderedAdapter):
         children: dict[str, Any] = {name: columns.pluck(msgs, name) for name in BATTERY_PLAIN}
         for name in BATTERY_NULLABLE:
             if name in fields:
-                values = np.asarray(columns.pluck(msgs, name), np.float64)
+                values = columns.numbers(columns.pluck(msgs, name), np.float64)
                 children[name] = columns.masked(
                     values, np.isnan(values), columns.child_type(stype, name)
                 )
@@ -833,10 +835,10 @@ def roi_array(rois: columns.Batch, stype: pa.StructType, *, drop_empty: bool) ->
     valid = None
     if drop_empty and count:
         valid = ~(
-            (np.asarray(x) == 0)
-            & (np.asarray(y) == 0)
-            & (np.asarray(height) == 0)
-            & (np.asarray(width) == 0)
+            (columns.numbers(x) == 0)
+            & (columns.numbers(y) == 0)
+            & (columns.numbers(height) == 0)
+            & (columns.numbers(width) == 0)
             & ~rectify
         )
     offset = columns.struct_array(columns.child_type(stype, 'offset'), count, {'x': x, 'y': y})
@@ -924,7 +926,7 @@ class CameraInfoAdapter(_HeaderedAdapter):
             )
         bin_x = columns.pluck(msgs, 'binning_x')
         bin_y = columns.pluck(msgs, 'binning_y')
-        binned = (np.asarray(bin_x) > 1) & (np.asarray(bin_y) > 1) if count else None
+        binned = (columns.numbers(bin_x) > 1) & (columns.numbers(bin_y) > 1) if count else None
         children['binning'] = columns.struct_array(
             columns.child_type(stype, 'binning'), count, {'x': bin_x, 'y': bin_y}, binned
         )

@@ -31,6 +31,7 @@ from mosaico_ros.codec.arrays import (
     fixed_list_array,
     gather,
     list_array,
+    numeric_array,
     string_array,
     struct_array,
 )
@@ -131,7 +132,7 @@ def decode(plan: Plan, blob: bytes | bytearray | memoryview, ends: Seq[int]) -> 
     struct = gather(parts, positions) if parts else empty_array(plan.arrow_type)
     kept = np.flatnonzero(failures.code == 0)
     if len(kept) < count:
-        struct = struct.take(kept)
+        struct = struct.take(numeric_array(kept))
     return DecodedBatch(struct, kept, failures.listed())
 
 
@@ -337,10 +338,10 @@ class _Reader:
         count = int(np.prod(block.shape[:-1]))
         if isinstance(node, Primitive):
             if not node.size:
-                return pa.array(np.zeros(count, node.dtype), node.arrow), off
+                return numeric_array(np.zeros(count, node.dtype), node.arrow), off
             off = align(off, node.align)
             column = block[..., off - origin : off - origin + node.size]
-            return pa.array(self.numbers(column, node), node.arrow), off + node.size
+            return numeric_array(self.numbers(column, node), node.arrow), off + node.size
         if isinstance(node, Struct):
             children = []
             for _, field in node.fields:
@@ -355,7 +356,7 @@ class _Reader:
         if not length:
             values = empty_array(elem.arrow)
         elif isinstance(elem, Primitive):
-            values = pa.array(self.numbers(block[..., col : end - origin], elem), elem.arrow)
+            values = numeric_array(self.numbers(block[..., col : end - origin], elem), elem.arrow)
         elif phase_free(elem):
             elements = element_view(
                 block, col, length, stride(elem), fixed_end(elem, 0), writeable=False
@@ -443,7 +444,7 @@ class _Reader:
         starts = self.starts(rows, first)
         if isinstance(elem, Primitive):
             data = take_ranges(self.data, starts, count * size)
-            return pa.array(self.numbers(data, elem), elem.arrow)
+            return numeric_array(self.numbers(data, elem), elem.arrow)
         if step == size:
             block = take_ranges(self.data, starts, count * size).reshape(total, size)
         else:
@@ -505,7 +506,7 @@ class _Reader:
             chained[heads] = fits[heads]
             kept = np.where(dead, take, _leading_run(chained, bounds))
             accept = within < np.repeat(kept, take)
-            parts.append(values if accept.all() else values.filter(pa.array(accept)))
+            parts.append(values if accept.all() else values.filter(numeric_array(accept)))
             targets.append((firsts[row_of] + done[row_of] + within)[accept])
             last = heads + kept - 1
             pos[active] = end[last]

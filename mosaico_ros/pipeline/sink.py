@@ -25,8 +25,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 import pyarrow as pa
 
+from mosaico_ros.codec.arrays import numeric_array
 from mosaico_ros.ontology.message import topic_schema_of
 from mosaico_ros.pipeline.errors import SinkError
 from mosaico_ros.protocol import sanitize_topic_name
@@ -190,7 +192,7 @@ class SessionSink:
         """
         writer = self._writers.get(topic) or self._create_topic(topic, route)
         batch = pa.RecordBatch.from_arrays(
-            [pa.array(times, type=pa.int64()), *struct.flatten()],
+            [numeric_array(np.asarray(times, np.int64)), *struct.flatten()],
             schema=self._schemas[topic],
         )
         writer.push_batch(batch)
