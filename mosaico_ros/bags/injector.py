@@ -215,8 +215,7 @@ class Injector:
                 pipeline, source, wanted = self._pipeline(path, reader, report, None)
                 count = self._windowed or any(t.expected is None for t in report.topics.values())
                 with pipeline:
-                    for msg in source.messages(wanted):
-                        pipeline.push(msg)
+                    for _ in source.feed(pipeline, wanted):
                         if not count and pipeline.sampled_all():
                             break
                 if count:
@@ -289,10 +288,9 @@ class Injector:
             with pipeline:
                 self.last_conversion = pipeline.stats
                 since = payload = 0
-                for msg in source.messages(wanted):
-                    pipeline.push(msg)
-                    since += 1
-                    payload += len(msg.data)
+                for count, size in source.feed(pipeline, wanted):
+                    since += count
+                    payload += size
                     if since >= _PROGRESS_EVERY:
                         progress.advance(since, payload)
                         since = payload = 0

@@ -1,8 +1,10 @@
-"""MCAP reader, record by record.
+"""MCAP reader, record by record, or chunk by chunk through the message indexes.
 
 Written from the MCAP specification (https://mcap.dev/spec). With a summary
 section that has chunk indexes, chunks are read in start-time order and
-merged, holding only time-overlapping chunks in memory. Without a usable
+merged, holding only time-overlapping chunks in memory. When the chunks do
+not overlap in time and have message indexes, `runs` hands each chunk's
+messages over as one run per channel (`mosaico_ros.bags.mcapruns`). Without a usable
 summary (truncated files, writers that skip it) the data section is scanned
 once at open to learn schemas, channels and counts, and read linearly,
 chunk by chunk, up to the first damage, which is recorded as a `Problem`.
@@ -25,8 +27,16 @@ import zstandard
 
 from mosaico_ros.adapters.msgtype import normalize_msgtype
 from mosaico_ros.bags.errors import BagFormatError
-from mosaico_ros.bags.model import BagMessage, Connection
-from mosaico_ros.bags.ordering import clip, merge_chunks, select_chunks, sort_chunk
+from mosaico_ros.bags.mcapruns import IndexMismatchError, channel_runs, message_indexes
+from mosaico_ros.bags.model import BagMessage, BagRun, Connection
+from mosaico_ros.bags.ordering import (
+    clip,
+    merge_chunks,
+    overlapping,
+    runs_of,
+    select_chunks,
+    sort_chunk,
+)
 from mosaico_ros.bags.reader import BagReader
 
 if TYPE_CHECKING:
@@ -110,12 +120,24 @@ class _Body:
 
 @dataclass
 class _Chunk:
-    """Where a chunk is and the channels its chunk index lists."""
+    """Where a chunk is, and where its chunk index says its message indexes are.
+
+    Attributes:
+        index_offsets: File offset of each channel's message index record.
+        index_end: File offset where the message index records end.
+
+    """
 
     pos: int
     start_ns: int
     end_ns: int
-    conn_ids: frozenset[int]
+    index_offsets: dict[int, int]
+    index_end: int
+
+    @property
+    def conn_ids(self) -> frozenset[int]:
+        """Channels with messages in the chunk; empty when the writer wrote no message index."""
+        return frozenset(self.index_offsets)
 
 
 @dataclass
@@ -276,14 +298,15 @@ class McapReader(BagReader):
 
     @staticmethod
     def _read_chunk_index(body: bytes) -> _Chunk:
-        start, end, chunk_pos, _ = CHUNK_INDEX.unpack_from(body, 0)
+        start, end, chunk_pos, chunk_length = CHUNK_INDEX.unpack_from(body, 0)
         cur = _Body(body, CHUNK_INDEX.size)
         stop = cur.u32() + cur.pos
-        channels = set()
+        offsets = {}
         while cur.pos < stop:
-            channels.add(cur.u16())
-            cur.u64()
-        return _Chunk(chunk_pos, start, end, frozenset(channels))
+            channel = cur.u16()
+            offsets[channel] = cur.u64()
+        index_end = chunk_pos + chunk_length + cur.u64()
+        return _Chunk(chunk_pos, start, end, offsets, index_end)
 
     def _add_schema(self, body: bytes) -> None:
         cur = _Body(body)
@@ -471,17 +494,22 @@ class McapReader(BagReader):
             return None
         return records
 
-    def _indexed_chunk_messages(self, pos: int, wanted: set[int] | None) -> list[BagMessage]:
-        """Read the chunk a chunk index points at; see `_chunk_messages`."""
+    def _indexed_chunk(self, pos: int) -> bytes | None:
+        """Read the chunk record a chunk index points at; None (reported) if there is none."""
         try:
             rec = self._read_record(pos)
         except _TruncatedError as exc:
             self.report_at(exc.pos, 'truncated', exc.reason)
-            return []
+            return None
         if rec is None or rec[0] != OP_CHUNK:
             self.report_at(pos, 'corrupt', 'chunk index points at no chunk')
-            return []
-        return self._chunk_messages(pos, rec[1], wanted)
+            return None
+        return rec[1]
+
+    def _indexed_chunk_messages(self, pos: int, wanted: set[int] | None) -> list[BagMessage]:
+        """Read the chunk a chunk index points at; see `_chunk_messages`."""
+        body = self._indexed_chunk(pos)
+        return [] if body is None else self._chunk_messages(pos, body, wanted)
 
     def _chunk_messages(self, pos: int, body: bytes, wanted: set[int] | None) -> list[BagMessage]:
         """Decompress and parse one chunk record's messages; damage is reported, not raised."""
@@ -542,6 +570,10 @@ class McapReader(BagReader):
         for msg in stream:
             count += 1
             yield msg
+        self._check_count(count)
+
+    def _check_count(self, count: int) -> None:
+        """Report a full read that found fewer messages than the statistics record counts."""
         if self._stats_count is not None and count < self._stats_count and not self.problems:
             self.report_at(
                 None,
@@ -549,6 +581,77 @@ class McapReader(BagReader):
                 f'statistics record counts {self._stats_count} messages, {count} were read',
                 lost=self._stats_count - count,
             )
+
+    def _runs(
+        self, wanted: set[int] | None, start: int | None, end: int | None
+    ) -> Iterator[BagRun] | None:
+        """Yield each chunk's messages as one run per connection; see `BagReader.runs`.
+
+        Possible when the file has chunk indexes that list message indexes
+        and the chunks to read do not overlap in time: then chunk order is
+        log-time order for every connection.
+        """
+        if self._chunks is None:
+            return None
+        chunks = select_chunks(self._chunks, wanted, start, end)
+        spans = ((chunk.start_ns, chunk.end_ns) for chunk in chunks)
+        if overlapping(spans) or not all(chunk.index_offsets for chunk in chunks):
+            return None
+        return self._chunk_runs(chunks, wanted, start, end)
+
+    def _chunk_runs(
+        self, chunks: list[_Chunk], wanted: set[int] | None, start: int | None, end: int | None
+    ) -> Iterator[BagRun]:
+        count = 0
+        for chunk in chunks:
+            body = self._indexed_chunk(chunk.pos)
+            records = None if body is None else self._decompress_chunk(chunk.pos, body)
+            if body is None or records is None:
+                continue
+            try:
+                runs = self._indexed_runs(chunk, records, wanted, start, end)
+            except IndexMismatchError as exc:
+                self.report_at(chunk.pos, 'mismatch', f'{exc}; read record by record', lost=0)
+                messages = clip(iter(self._chunk_messages(chunk.pos, body, wanted)), start, end)
+                runs = runs_of(messages)
+            for run in runs:
+                count += len(run)
+                yield run
+        if wanted is None and start is None and end is None:
+            self._check_count(count)
+
+    def _indexed_runs(
+        self,
+        chunk: _Chunk,
+        records: bytes,
+        wanted: set[int] | None,
+        start: int | None,
+        end: int | None,
+    ) -> list[BagRun]:
+        """Cut one chunk's runs out of its records with its message indexes."""
+        offsets = {
+            cid: pos for cid, pos in chunk.index_offsets.items() if wanted is None or cid in wanted
+        }
+        if not offsets:
+            return []
+        base = min(offsets.values())
+        self._fh.seek(base)
+        indexes = message_indexes(self._fh.read(chunk.index_end - base), base, offsets)
+        runs = []
+        for found in channel_runs(records, indexes, start, end):
+            conn = self._conns.get(found.channel)
+            if conn is None:
+                self.report_at(
+                    chunk.pos,
+                    'unknown-connection',
+                    f'{len(found.times)} message(s) on undeclared channel {found.channel}',
+                    lost=len(found.times),
+                )
+                continue
+            runs.append(
+                BagRun(conn, found.times, records, found.starts, found.stops, chunk.pos, self.path)
+            )
+        return runs
 
     def _linear_chunks(self, wanted: set[int] | None) -> Iterator[tuple[int, list[BagMessage]]]:
         last_start = -1

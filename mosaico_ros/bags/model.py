@@ -1,4 +1,4 @@
-"""The values every bag reader hands out: connections, raw messages, problems."""
+"""The values every bag reader hands out: connections, raw messages and runs, problems."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from mosaico_ros.bags.errors import describe_place
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    import numpy as np
+    import numpy.typing as npt
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,37 @@ class BagMessage(NamedTuple):
     data: bytes | memoryview
     offset: int
     file: Path
+
+
+@dataclass(frozen=True, slots=True)
+class BagRun:
+    """Messages of one connection from one chunk, in log-time order.
+
+    Payload i is ``data[starts[i]:stops[i]]``; `data` may be the whole
+    decompressed chunk: copy out what you keep, do not hold on to it.
+
+    Attributes:
+        connection: Connection the messages belong to.
+        times: Log time of each message (ns).
+        data: Bytes holding the payloads.
+        starts: Where each payload starts in `data`.
+        stops: Where each payload ends in `data`.
+        offset: Byte offset in `file` of the chunk holding them.
+        file: Storage file the messages were read from.
+
+    """
+
+    connection: Connection
+    times: npt.NDArray[np.int64]
+    data: bytes | memoryview
+    starts: npt.NDArray[np.int64]
+    stops: npt.NDArray[np.int64]
+    offset: int
+    file: Path
+
+    def __len__(self) -> int:
+        """Return the number of messages."""
+        return len(self.times)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,10 @@ from bisect import bisect_left
 from operator import attrgetter
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
+import numpy as np
+
+from mosaico_ros.bags.model import BagRun
+
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Iterator
 
@@ -68,6 +72,42 @@ def select_chunks(
         ),
         key=lambda chunk: (chunk.start_ns, chunk.pos),
     )
+
+
+def overlapping(spans: Iterable[tuple[int, int]]) -> bool:
+    """Whether a (start, end) time span starts before an earlier one ends.
+
+    For chunks in `select_chunks` order (or files by start time): without
+    overlaps, reading one after the other is reading in log-time order, for
+    every connection (equal times keep their order, as `merge_chunks` does).
+    """
+    latest: int | None = None
+    for start, end in spans:
+        if latest is not None and start < latest:
+            return True
+        latest = end if latest is None else max(latest, end)
+    return False
+
+
+def runs_of(messages: Iterable[BagMessage]) -> list[BagRun]:
+    """Group messages (of one chunk, in log-time order) into one run per connection.
+
+    Each run takes the file and offset of its first message.
+    """
+    grouped: dict[int, list[BagMessage]] = {}
+    for msg in messages:
+        grouped.setdefault(msg.connection.id, []).append(msg)
+    runs = []
+    for group in grouped.values():
+        times = np.array([msg.log_time_ns for msg in group], dtype=np.int64)
+        sizes = np.array([len(msg.data) for msg in group], dtype=np.int64)
+        stops = np.cumsum(sizes)
+        data = b''.join(msg.data for msg in group)
+        first = group[0]
+        runs.append(
+            BagRun(first.connection, times, data, stops - sizes, stops, first.offset, first.file)
+        )
+    return runs
 
 
 def merge_chunks(chunks: Iterable[tuple[int, list[BagMessage]]]) -> Iterator[BagMessage]:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from rosbags.typesys.store import Typestore
 
-    from mosaico_ros.bags.model import BagMessage, Connection
+    from mosaico_ros.bags.model import BagMessage, BagRun, Connection
     from mosaico_ros.pipeline.types import TypeResolution
 
 
@@ -114,6 +114,37 @@ class BagReader(ABC):
         """
         wanted = None if connections is None else {c.id for c in connections}
         return self._messages(wanted, start, end)
+
+    def runs(
+        self,
+        connections: Iterable[Connection] | None = None,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> Iterator[BagRun] | None:
+        """Yield the messages `messages` yields as runs of one connection each, if the reader can.
+
+        Runs are in log-time order per connection, not across connections:
+        for a consumer that handles each connection on its own (an
+        injection), without a Python object per message. Damage is reported
+        as `messages` reports it.
+
+        Args:
+            connections: Only these connections; all when None.
+            start: Only messages with log time >= start (ns).
+            end: Only messages with log time < end (ns).
+
+        Returns:
+            The runs, or None when this bag cannot be read in runs (read `messages`).
+
+        """
+        wanted = None if connections is None else {c.id for c in connections}
+        return self._runs(wanted, start, end)
+
+    def _runs(
+        self, wanted: set[int] | None, start: int | None, end: int | None
+    ) -> Iterator[BagRun] | None:
+        """Yield runs as `runs` does; None when the format or this file cannot."""
+        return None
 
     @abstractmethod
     def _messages(

@@ -15,7 +15,9 @@ Decisions, since rosbag2 leaves them open:
 - `compression_mode: FILE` files are whole-file zstd and are decompressed to
   a temporary directory; `compression_mode: MESSAGE` payloads are zstd frames
   decompressed one by one, as rosbag2 does (the storage file does not say so).
-- Messages of all files are merged by log time.
+- Messages of all files are merged by log time. Runs (`BagReader.runs`)
+  are read file after file when the files do not overlap in time (a split
+  recording), and not at all with per-message compression.
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ from ruamel.yaml import YAML, YAMLError
 from mosaico_ros.adapters.msgtype import normalize_msgtype
 from mosaico_ros.bags.detect import open_file
 from mosaico_ros.bags.errors import BagFormatError, BagMissingFileError
-from mosaico_ros.bags.model import BagMessage, Connection, Problem
-from mosaico_ros.bags.ordering import log_time
+from mosaico_ros.bags.model import BagMessage, BagRun, Connection, Problem
+from mosaico_ros.bags.ordering import log_time, overlapping
 from mosaico_ros.bags.reader import BagReader, known_total
 
 if TYPE_CHECKING:
@@ -242,6 +244,36 @@ class Rosbag2Reader(BagReader):
             yield from streams[0]
         else:
             yield from heapq.merge(*streams, key=log_time)
+
+    def _runs(
+        self, wanted: set[int] | None, start: int | None, end: int | None
+    ) -> Iterator[BagRun] | None:
+        """Chain the runs of every file, if each file has them and the files do not overlap."""
+        if self.message_compression:
+            return None
+        files = []
+        for index, reader in enumerate(self.readers):
+            subs = [
+                c
+                for c in reader.connections
+                if wanted is None or self._map[index, c.id].id in wanted
+            ]
+            if not subs:
+                continue
+            runs = reader.runs(None if len(subs) == len(reader.connections) else subs, start, end)
+            if runs is None or reader.start_ns is None or reader.end_ns is None:
+                return None
+            files.append((reader.start_ns, reader.end_ns, index, runs))
+        files.sort(key=lambda file: file[:2])
+        if overlapping(file[:2] for file in files):
+            return None
+        return self._chained_runs([(index, runs) for _, _, index, runs in files])
+
+    def _chained_runs(self, files: list[tuple[int, Iterator[BagRun]]]) -> Iterator[BagRun]:
+        mapping = self._map
+        for index, runs in files:
+            for run in runs:
+                yield replace(run, connection=mapping[index, run.connection.id])
 
     def _file_messages(
         self,

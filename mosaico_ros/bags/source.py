@@ -1,10 +1,10 @@
-"""A bag as a source of the pipeline: its topics as `TopicInfo`, its messages as `RawMessage`."""
+"""A bag as a source of the pipeline: its topics as `TopicInfo`, its messages pushed in."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mosaico_ros.pipeline.envelope import Origin, RawMessage, TopicInfo
+from mosaico_ros.pipeline.envelope import MessageRun, Origin, RawMessage, TopicInfo
 from mosaico_ros.pipeline.qos import parse_offered_qos
 
 if TYPE_CHECKING:
@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     from mosaico_ros.bags.model import Connection
     from mosaico_ros.bags.reader import BagReader
+    from mosaico_ros.pipeline.driver import Pipeline
 
 
 def topic_info(conn: Connection, bag: Path, notes: list[str] | None = None) -> TopicInfo:
@@ -84,3 +85,33 @@ class BagSource:
             yield RawMessage(
                 conn.topic, conn.msgtype, msg.log_time_ns, msg.data, Origin(msg.file, msg.offset)
             )
+
+    def feed(
+        self, pipeline: Pipeline, connections: Iterable[Connection]
+    ) -> Iterator[tuple[int, int]]:
+        """Push the messages of `connections` into a pipeline, yielding after each push.
+
+        In runs (one per connection and chunk) where the bag can be read so,
+        else message by message in log-time order. Each topic gets its
+        messages in log-time order either way.
+
+        Yields:
+            Messages and payload bytes pushed since the last yield; stop
+            iterating to stop reading.
+
+        """
+        connections = list(connections)
+        runs = self.reader.runs(connections, start=self.start_ns, end=self.end_ns)
+        if runs is None:
+            for msg in self.messages(connections):
+                pipeline.push(msg)
+                yield 1, len(msg.data)
+            return
+        for run in runs:
+            conn = run.connection
+            origin = Origin(run.file, run.offset)
+            times, starts, stops = run.times, run.starts, run.stops
+            pipeline.push_run(
+                MessageRun(conn.topic, conn.msgtype, times, run.data, starts, stops, origin)
+            )
+            yield len(run), int((run.stops - run.starts).sum())

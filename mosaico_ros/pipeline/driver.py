@@ -5,9 +5,10 @@ Every source (a bag, a live ROS graph) feeds the same `Pipeline`:
 1. `declare` a topic (`TopicInfo`) before its first message: the router
    chooses its route (adapter, converter, metadata) or refuses it with a
    reason, and the report gets its entry.
-2. `push` raw messages (`RawMessage`). A message of a refused topic, or of
-   a type other than the one its topic was declared with, is counted as
-   skipped under the reason. The others are buffered per topic.
+2. `push` raw messages (`RawMessage`), or `push_run` many of one topic at
+   once (`MessageRun`). A message of a refused topic, or of a type other
+   than the one its topic was declared with, is counted as skipped under
+   the reason. The others are buffered per topic.
 3. A buffer is cut into a batch by the `CutPolicy`: message count, payload
    bytes, total buffered bytes over all topics, or the latency of its
    oldest message. `flush_due` cuts what waited too long; a live source
@@ -46,7 +47,7 @@ from mosaico_ros.pipeline.routing import Refused, Route
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from mosaico_ros.pipeline.envelope import RawMessage, TopicInfo
+    from mosaico_ros.pipeline.envelope import MessageRun, Origin, RawMessage, TopicInfo
     from mosaico_ros.pipeline.policy import CutPolicy
     from mosaico_ros.pipeline.routing import Router
     from mosaico_ros.pipeline.sink import SessionSink
@@ -191,7 +192,8 @@ class Pipeline:
     # -- context ----------------------------------------------------------------------------
 
     def __enter__(self) -> Pipeline:
-        _prime_arrow()
+        if self.policy.max_latency_s is not None:
+            _prime_arrow()
         converters: dict[int, BatchConverter] = {
             state.key: state.route.converter
             for state in self._states.values()
@@ -234,53 +236,105 @@ class Pipeline:
             KeyError: The message's topic was never declared.
 
         """
-        state = self._states[msg.topic]
-        if state.info.msgtype != msg.msgtype:
-            state = self._others.get((msg.topic, msg.msgtype)) or self._undeclared(msg)
+        state = self._receiving(msg.topic, msg.msgtype, 1, len(msg.data), msg.origin)
+        if state is None:
+            return
+        buffer = state.buffer
+        self._start_clock(buffer)
+        buffer.append(msg.data, msg.log_time_ns, msg.origin)
+        self._buffered += len(msg.data)
+        self._cut_if_full(state)
+        if self._next_due is not None and self.clock() >= self._next_due:
+            self.flush_due()
+        elif not state.report.received % _POLL_EVERY:
+            self._store_completed()
+
+    def push_run(self, run: MessageRun) -> None:
+        """Take many messages of one topic: what `push` does for each, without a loop per message.
+
+        Batches are cut where `push`, given the same messages one by one, would cut them.
+
+        Raises:
+            KeyError: The run's topic was never declared.
+
+        """
+        count = len(run)
+        if not count:
+            return
+        sizes = np.cumsum(run.stops - run.starts)
+        state = self._receiving(run.topic, run.msgtype, count, int(sizes[-1]), run.origin)
+        if state is None:
+            return
+        buffer = state.buffer
+        self._start_clock(buffer)
+        policy = self.policy
+        start = 0
+        while start < count and not (self.sink is None and state.sampled):
+            # The message that brings the buffer to max_bytes is the last one of its batch.
+            consumed = int(sizes[start - 1]) if start else 0
+            full_at = int(np.searchsorted(sizes, consumed + policy.max_bytes - buffer.nbytes)) + 1
+            stop = min(count, start + policy.max_messages - len(buffer), full_at)
+            self._buffered += buffer.extend(run, start, stop, sizes)
+            self._cut_if_full(state)
+            start = stop
+        if self._next_due is not None and self.clock() >= self._next_due:
+            self.flush_due()
+        else:
+            self._store_completed()
+
+    def _receiving(
+        self, topic: str, msgtype: str, count: int, size: int, origin: Origin | None
+    ) -> TopicState | None:
+        """Count messages received; return the state to buffer them in, None if not to buffer.
+
+        Messages of a topic that is not selected are not counted; those of a
+        refused topic (or type) are counted as skipped.
+        """
+        state = self._states[topic]
+        if state.info.msgtype != msgtype:
+            state = self._others.get((topic, msgtype)) or self._undeclared(topic, msgtype)
         route, refused = state.route, state.refused
         if route is None and refused is None:
-            return  # not selected: neither stored nor counted
+            return None  # not selected: neither stored nor counted
         report = state.report
-        size = len(msg.data)
-        report.received += 1
+        report.received += count
         report.bytes_received += size
         if refused is not None:
-            origin = msg.origin
             failure = Failure(
                 refused,
                 origin.file if origin else None,
-                msg.topic,
+                topic,
                 origin.offset if origin else None,
             )
-            report.skip(refused, failure=failure)
-            return
+            report.skip(refused, count, failure=failure)
+            return None
         if self.sink is None and state.sampled:
-            return
-        buffer = state.buffer
+            return None
+        return state
+
+    def _start_clock(self, buffer: TopicBuffer) -> None:
+        """Start the latency bound of a buffer that gets its first message."""
         if buffer.since_s is None and self.policy.max_latency_s is not None:
             buffer.since_s = now = self.clock()
             due = now + self.policy.max_latency_s
             if self._next_due is None or due < self._next_due:
                 self._next_due = due
-        buffer.append(msg.data, msg.log_time_ns, msg.origin)
-        self._buffered += size
-        policy = self.policy
+
+    def _cut_if_full(self, state: TopicState) -> None:
+        """Cut a buffer at its bounds, or every buffer when together they reach the budget."""
+        buffer, policy = state.buffer, self.policy
         if len(buffer) >= policy.max_messages or buffer.nbytes >= policy.max_bytes:
             self._submit(state)
         elif self._buffered >= policy.budget_bytes:
             for other in self._states.values():
                 self._submit(other)
-        if self._next_due is not None and self.clock() >= self._next_due:
-            self.flush_due()
-        elif not report.received % _POLL_EVERY:
-            self._store_completed()
 
-    def _undeclared(self, msg: RawMessage) -> TopicState:
-        """Give a message of an unexpected type on a known topic a refusing state."""
-        first = self._states[msg.topic]
-        reason = f'type {msg.msgtype} differs from the topic type {first.info.msgtype}'
+    def _undeclared(self, topic: str, msgtype: str) -> TopicState:
+        """Give messages of an unexpected type on a known topic a refusing state."""
+        first = self._states[topic]
+        reason = f'type {msgtype} differs from the topic type {first.info.msgtype}'
         state = TopicState(first.info, first.report, None, reason, -1)
-        self._others[msg.topic, msg.msgtype] = state
+        self._others[topic, msgtype] = state
         return state
 
     def next_due(self) -> float | None:
@@ -397,10 +451,12 @@ class Pipeline:
 
 
 def _prime_arrow() -> None:
-    """Pay pyarrow's one-time probe for pandas now, not in the first batch.
+    """Pay pyarrow's one-time probe for pandas now, not in a live run's first batch.
 
-    The first `pa.array(numpy_array)` of a process imports pandas when it is
-    installed (0.2 to 1 s); in a live run that would delay the first batch
-    past the latency bound.
+    The first ``pa.array`` of a process imports pandas when it is installed
+    (0.2 to 1 s). The codec and the stock adapters' column builders avoid it
+    (`mosaico_ros.codec.arrays`), so a bag never pays it; a user adapter, or
+    a rare path, may still call ``pa.array``, and in a live run the import
+    would then delay that batch past the latency bound.
     """
     pa.array(np.zeros(1))

@@ -1,15 +1,21 @@
-"""What sources hand to the pipeline: topic descriptions and raw messages.
+"""What sources hand to the pipeline: topic descriptions, raw messages and runs of them.
 
 Every source speaks this envelope: the bag readers (through `BagSource`),
 the live recorder's subscriptions and the replay chain. Nothing here knows
-files, connections or DDS.
+files, connections or DDS. A source that holds many messages of one topic
+together (an MCAP chunk with its message index) hands them over as one
+`MessageRun`, without an object per message.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 ROS_ENCODINGS = frozenset({'cdr', 'ros1'})
 """Payload encodings decoded with a ROS typestore."""
@@ -46,6 +52,39 @@ class RawMessage(NamedTuple):
     log_time_ns: int
     data: bytes | bytearray | memoryview
     origin: Origin | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRun:
+    """Serialized messages of one topic, in record-time order.
+
+    Payload i is ``data[starts[i]:stops[i]]``. `data` may be a source's
+    whole buffer (a decompressed chunk): the pipeline copies the payloads
+    out and keeps no reference to it.
+
+    Attributes:
+        topic: Topic name exactly as the source spells it.
+        msgtype: Normalized type, as in `RawMessage`.
+        times: Record time of each message (ns).
+        data: Bytes holding the payloads.
+        starts: Where each payload starts in `data`.
+        stops: Where each payload ends in `data`.
+        origin: File and offset the run came from (every message of an MCAP
+            chunk has its chunk's offset), for sources that have them.
+
+    """
+
+    topic: str
+    msgtype: str
+    times: npt.NDArray[np.int64]
+    data: bytes | bytearray | memoryview
+    starts: npt.NDArray[np.int64]
+    stops: npt.NDArray[np.int64]
+    origin: Origin | None = None
+
+    def __len__(self) -> int:
+        """Return the number of messages."""
+        return len(self.times)
 
 
 @dataclass(frozen=True)
