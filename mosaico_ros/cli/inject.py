@@ -175,7 +175,7 @@ def inject_with_progress(
 @click.option(
     '--jobs',
     type=click.IntRange(min=0),
-    help='Worker processes decoding and converting messages [default: CPUs, at most 4]; '
+    help='Worker processes decoding and converting messages [default: CPUs but two, at most 4]; '
     '0 does it all in this process.',
 )
 def inject(

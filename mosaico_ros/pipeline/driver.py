@@ -265,11 +265,10 @@ class Pipeline:
         state = self._receiving(run.topic, run.msgtype, count, int(sizes[-1]), run.origin)
         if state is None:
             return
-        buffer = state.buffer
-        self._start_clock(buffer)
-        policy = self.policy
+        buffer, policy = state.buffer, self.policy
         start = 0
         while start < count and not (self.sink is None and state.sampled):
+            self._start_clock(buffer)
             # The message that brings the buffer to max_bytes is the last one of its batch.
             consumed = int(sizes[start - 1]) if start else 0
             full_at = int(np.searchsorted(sizes, consumed + policy.max_bytes - buffer.nbytes)) + 1
