@@ -30,7 +30,8 @@ from test_adapters_support import MessageFactory
 
 from mosaico_ros.adapters import default_registry
 from mosaico_ros.bags import open_bag
-from mosaico_ros.demo.recording import MIXED, RecordingSpec, write_recording
+from mosaico_ros.bags.injector import InjectOptions, Injector
+from mosaico_ros.demo.recording import IMAGE_TOPIC, MIXED, RecordingSpec, write_recording
 from mosaico_ros.pipeline import (
     CutPolicy,
     Pipeline,
@@ -41,6 +42,7 @@ from mosaico_ros.pipeline import (
     TopicInfo,
     TopicSelection,
 )
+from mosaico_ros.pipeline.buffers import KEEP_FROM, TopicBuffer
 from mosaico_ros.pipeline.envelope import MessageRun
 
 STORE = get_typestore(Stores.ROS2_HUMBLE)
@@ -280,3 +282,67 @@ def test_injecting_a_recording_does_not_import_pandas(tmp_path: Path, server: An
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == 'False'
+
+
+def test_large_payloads_are_kept_as_views_and_small_ones_copied() -> None:
+    big, small = b'\x07' * KEEP_FROM, b'\x01' * 100
+    # A chunk that is mostly one large payload: it is viewed, the small one copied.
+    chunk = small + big
+    run = MessageRun(
+        '/camera',
+        'sensor_msgs/msg/Image',
+        np.array([1, 2], np.int64),
+        chunk,
+        np.array([0, len(small)], np.int64),
+        np.array([len(small), len(chunk)], np.int64),
+    )
+    buffer = TopicBuffer()
+    buffer.append(b'abc', 0, None)
+    stored = buffer.extend(run, 0, 2, np.cumsum(run.stops - run.starts))
+    assert stored == len(small) + len(big)
+    assert buffer.parts is not None
+    assert [type(part) for part in buffer.parts] == [bytes, bytes, memoryview]
+    assert buffer.parts[2].obj is chunk
+    # A large payload that is less than half of its chunk is copied.
+    other = MessageRun(
+        '/camera',
+        'sensor_msgs/msg/Image',
+        np.array([3], np.int64),
+        big + b'\0' * (2 * KEEP_FROM),
+        np.array([0], np.int64),
+        np.array([len(big)], np.int64),
+    )
+    buffer.extend(other, 0, 1, np.cumsum(other.stops - other.starts))
+    assert type(buffer.parts[3]) is bytes
+    payloads = buffer.cut(0).payloads
+    assert [bytes(view) for view in payloads.views()] == [b'abc', small, big, big]
+    whole = payloads.contiguous()
+    assert whole.blob == b'abc' + small + big + big
+    assert list(whole.ends) == list(payloads.ends) == [3, 103, 103 + len(big), 103 + 2 * len(big)]
+    assert buffer.parts is None
+    assert len(buffer) == 0
+
+
+def test_full_size_frames_are_stored_byte_for_byte(tmp_path: Path, client: Any) -> None:
+    spec = RecordingSpec(duration_s=2, camera_hz=15, image_width=640, image_height=480)
+    recording = write_recording(tmp_path / 'frames', 'mcap', spec)
+    with open_bag(recording.path) as reader:
+        assert reader.runs() is not None
+        frames = [
+            bytes(deserialize_image(msg.data))
+            for msg in reader.messages()
+            if msg.connection.topic == IMAGE_TOPIC
+        ]
+    assert len(frames) == 30
+    assert len(frames[0]) == 640 * 480 * 3 > KEEP_FROM
+    report = Injector(client, InjectOptions(sequence='frames', jobs=0)).inject(recording.path)
+    assert report.clean, report.problems()
+    handler = client.topic_handler('frames', IMAGE_TOPIC)
+    assert handler is not None
+    with handler:
+        table = pa.Table.from_batches(list(handler.iter_batches()), schema=handler.schema)
+    assert table.column('data').to_pylist() == frames
+
+
+def deserialize_image(data: Any) -> Any:
+    return STORE.deserialize_cdr(bytes(data), 'sensor_msgs/msg/Image').data

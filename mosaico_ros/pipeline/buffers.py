@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from mosaico_ros.pipeline.conversion import Payloads
@@ -72,12 +73,21 @@ class Batch:
         return f'topic {topic} ({len(self)} messages{where})'
 
 
+KEEP_FROM = 64 << 10
+"""Smallest payload a run's buffer may keep where the source holds it instead of copying it."""
+
+
 @dataclass
 class TopicBuffer:
     """Payloads of one topic received since the last cut.
 
     Each payload is copied once into one blob: a kept view would pin the
-    source's whole chunk (a bag's decompressed chunk, a DDS loan).
+    source's whole buffer (a bag's decompressed chunk, a DDS loan). Except
+    large payloads of a run (`KEEP_FROM` bytes or more) that make up at
+    least half of the run's buffer: those are kept as views, so a raw image
+    is not copied once more before its conversion copies it into Arrow, and
+    what they pin is at most twice what they hold. The buffer then keeps
+    one part per message until it is cut.
 
     Attributes:
         since_s: Monotonic time the oldest buffered message arrived; None when empty.
@@ -88,6 +98,7 @@ class TopicBuffer:
     ends: list[int] = field(default_factory=list)
     times: list[int] = field(default_factory=list)
     origins: Origins = field(default_factory=Origins)
+    parts: list[bytes | memoryview] | None = None
     since_s: float | None = None
 
     def __len__(self) -> int:
@@ -97,15 +108,18 @@ class TopicBuffer:
     @property
     def nbytes(self) -> int:
         """Payload bytes buffered."""
-        return len(self.blob)
+        return self.ends[-1] if self.ends else 0
 
     def append(
         self, data: bytes | bytearray | memoryview, time_ns: int, origin: Origin | None
     ) -> None:
         """Buffer one message."""
         self.origins.add(len(self.ends), origin)
-        self.blob += data
-        self.ends.append(len(self.blob))
+        if self.parts is not None:
+            self.parts.append(bytes(data))
+        else:
+            self.blob += data
+        self.ends.append(self.nbytes + len(data))
         self.times.append(time_ns)
 
     def extend(self, run: MessageRun, first: int, stop: int, sizes: NDArray[np.int64]) -> int:
@@ -119,20 +133,39 @@ class TopicBuffer:
 
         """
         self.origins.add(len(self.ends), run.origin)
-        blob, data = self.blob, memoryview(run.data)
-        before = len(blob)
-        for start, end in zip(
-            run.starts[first:stop].tolist(), run.stops[first:stop].tolist(), strict=True
-        ):
-            blob += data[start:end]
+        starts, stops = run.starts[first:stop], run.stops[first:stop]
+        large = (stops - starts) >= KEEP_FROM
+        kept = int((stops - starts)[large].sum())
+        keep = kept > 0 and 2 * kept >= len(run.data)
+        if keep and self.parts is None:
+            self._split()
+        data = memoryview(run.data)
+        pieces = zip(starts.tolist(), stops.tolist(), strict=True)
+        if self.parts is not None:
+            for (start, end), view in zip(pieces, large.tolist(), strict=True):
+                self.parts.append(data[start:end] if keep and view else bytes(data[start:end]))
+        else:
+            blob = self.blob
+            for start, end in pieces:
+                blob += data[start:end]
+        before = self.nbytes
         base = before - (int(sizes[first - 1]) if first else 0)
         self.ends.extend((sizes[first:stop] + base).tolist())
         self.times.extend(run.times[first:stop].tolist())
-        return len(blob) - before
+        return self.nbytes - before
+
+    def _split(self) -> None:
+        """Keep one part per message from now on (the blob's messages become parts)."""
+        view = memoryview(self.blob)
+        bounds = [0, *self.ends]
+        self.parts = [bytes(view[a:b]) for a, b in pairwise(bounds)]
+        self.blob = bytearray()
 
     def cut(self, generation: int) -> Batch:
         """Return the buffered messages as a batch and start empty."""
-        batch = Batch(Payloads(self.blob, self.ends), self.times, self.origins, generation)
+        parts = None if self.parts is None else tuple(self.parts)
+        payloads = Payloads(self.blob, self.ends, parts)
+        batch = Batch(payloads, self.times, self.origins, generation)
         self.blob, self.ends, self.times, self.origins = bytearray(), [], [], Origins()
-        self.since_s = None
+        self.parts = self.since_s = None
         return batch

@@ -103,17 +103,37 @@ _MMAP_THRESHOLD_MAX = 32 << 20
 
 @dataclass(frozen=True)
 class Payloads:
-    """The raw payloads of one batch: one blob, and where each message ends in it."""
+    """The raw payloads of one batch: one blob, and where each message ends in it.
+
+    Or, with `parts`, one buffer per message (and an empty blob): large
+    payloads kept where their source holds them instead of copied into a
+    blob first (`TopicBuffer.extend`). `contiguous` joins them when one blob
+    is needed (columnar decoding, shipping to a worker).
+    """
 
     blob: bytes | bytearray
     ends: Sequence[int]
+    parts: tuple[bytes | memoryview, ...] | None = None
 
     def __len__(self) -> int:
         """Return the number of messages."""
         return len(self.ends)
 
+    @property
+    def nbytes(self) -> int:
+        """Payload bytes of the batch."""
+        return self.ends[-1] if self.ends else 0
+
+    def contiguous(self) -> Payloads:
+        """Return the payloads in one blob (these, when they are)."""
+        if self.parts is None:
+            return self
+        return Payloads(b''.join(self.parts), self.ends)
+
     def views(self) -> list[memoryview]:
         """Return one view per message, without copying."""
+        if self.parts is not None:
+            return [memoryview(part) for part in self.parts]
         view = memoryview(self.blob)
         start = 0
         views = []
@@ -269,7 +289,8 @@ class BatchConverter:
         """Decode the batch into columns; None for a batch the codec cannot take whole."""
         assert self.plan is not None
         try:
-            batch = codec.decode(self.plan, payloads.blob, payloads.ends)
+            whole = payloads.contiguous()
+            batch = codec.decode(self.plan, whole.blob, whole.ends)
         except codec.CodecError:  # beyond 32-bit offsets: the objects path names the rows
             return None
         failures = []
@@ -456,14 +477,14 @@ class ConversionPool(Generic[ContextT]):
                 worker (the result still comes back in submission order).
 
         """
-        size = len(payloads.blob)
+        size = payloads.nbytes
         job: _Job[ContextT] = _Job(key, context, label, size)
         if self._workers is None or local is not None or self._cheap(key):
             job.result = (local or self.converters[key])(payloads)
             self._spend(key, job.result.cpu_s, size)
             self.stats.in_process += 1
         else:
-            job.payloads = payloads
+            job.payloads = payloads.contiguous()
             job.in_worker = True
             self._queued.append(job)
             self.stats.in_workers += 1
