@@ -4,8 +4,9 @@ Written from the MCAP specification (https://mcap.dev/spec). With a summary
 section that has chunk indexes, chunks are read in start-time order and
 merged, holding only time-overlapping chunks in memory. When the chunks do
 not overlap in time and have message indexes, `runs` hands each chunk's
-messages over as one run per channel (`mosaico_ros.bags.mcapruns`). Without a usable
-summary (truncated files, writers that skip it) the data section is scanned
+messages over as one run per channel (`mosaico_ros.bags.mcapruns`).
+Without a usable summary (truncated files, writers that skip it) the data
+section is scanned
 once at open to learn schemas, channels and counts, and read linearly,
 chunk by chunk, up to the first damage, which is recorded as a `Problem`.
 
