@@ -6,9 +6,9 @@ merged, holding only time-overlapping chunks in memory. When the chunks do
 not overlap in time and have message indexes, `runs` hands each chunk's
 messages over as one run per channel (`mosaico_ros.bags.mcapruns`).
 Without a usable summary (truncated files, writers that skip it) the data
-section is scanned
-once at open to learn schemas, channels and counts, and read linearly,
-chunk by chunk, up to the first damage, which is recorded as a `Problem`.
+section is scanned once at open to learn schemas, channels and counts, and
+read linearly, chunk by chunk, up to the first damage, which is recorded as
+a `Problem`.
 
 Messages of every encoding are yielded raw; deciding what can be decoded is
 the caller's business.
