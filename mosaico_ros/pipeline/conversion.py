@@ -378,9 +378,10 @@ def default_jobs() -> int:
 
     The reading process needs a CPU, and so does the upload (its Flight
     thread, and the server when it runs on the same machine); workers only
-    pay on CPUs beyond those. On 2 CPUs, ``bench/inject.py`` measured two
-    workers 10-15% slower than none, on the IMU-only and the mixed recording
-    alike, once reading and decoding were columnar.
+    pay on CPUs beyond those. On 2 CPUs, once reading and decoding were
+    columnar, ``bench/inject.py`` measured no gain from two workers over
+    four runs: 0-15% slower on the IMU-only recording, within 8% either
+    way on the mixed one.
     """
     try:
         cpus = len(os.sched_getaffinity(0))
