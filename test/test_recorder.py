@@ -250,6 +250,17 @@ def _serve(store: Path, port: int) -> Any:
     return server
 
 
+def _stop_telling_the_uploader_state(recorder: Any, spool: Path) -> None:
+    """Stop a recorder; if it does not stop, say where its uploader was (its status file)."""
+    from mosaico_ros.nodes.uploader import read_status
+
+    try:
+        status = recorder.stop()
+    except AssertionError as err:
+        raise AssertionError(f'{err}\nuploader status: {read_status(spool)}') from None
+    assert status == 0, recorder.output
+
+
 def test_a_server_outage_of_30_s_loses_nothing(tmp_path: Path, store: Path) -> None:
     port = _free_port()
     server = _serve(store, port)
@@ -280,7 +291,7 @@ def test_a_server_outage_of_30_s_loses_nothing(tmp_path: Path, store: Path) -> N
             server = _serve(store, port)
             sent = published(sensors)
         time.sleep(3.0)
-        assert recorder.stop() == 0, recorder.output
+        _stop_telling_the_uploader_state(recorder, tmp_path / 'spool')
     finally:
         diagnostics.close()
         server.stop(signal.SIGINT)
