@@ -78,7 +78,7 @@ class BagRun:
     """Messages of one connection from one chunk, in log-time order.
 
     Payload i is ``data[starts[i]:stops[i]]``; `data` may be the whole
-    decompressed chunk: copy out what you keep, do not hold on to it.
+    decompressed chunk: a view kept of one payload keeps all of it.
 
     Attributes:
         connection: Connection the messages belong to.

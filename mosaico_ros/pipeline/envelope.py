@@ -60,7 +60,8 @@ class MessageRun:
 
     Payload i is ``data[starts[i]:stops[i]]``. `data` may be a source's
     whole buffer (a decompressed chunk): the pipeline copies the payloads
-    out and keeps no reference to it.
+    out, except large ones that make up most of it, which it keeps as views
+    until their batch is converted (`buffers.TopicBuffer`).
 
     Attributes:
         topic: Topic name exactly as the source spells it.
