@@ -231,15 +231,10 @@ class Rosbag2Reader(BagReader):
         self, wanted: set[int] | None, start: int | None, end: int | None
     ) -> Iterator[BagMessage]:
         """Yield messages of all storage files merged in log-time order."""
-        streams = []
-        for index, reader in enumerate(self.readers):
-            subs = [
-                c
-                for c in reader.connections
-                if wanted is None or self._map[index, c.id].id in wanted
-            ]
-            if subs:
-                streams.append(self._file_messages(index, reader, subs, start, end))
+        streams = [
+            self._file_messages(index, reader, conns, start, end)
+            for index, reader, conns in self._selected(wanted)
+        ]
         if len(streams) == 1:
             yield from streams[0]
         else:
@@ -252,15 +247,8 @@ class Rosbag2Reader(BagReader):
         if self.message_compression:
             return None
         files = []
-        for index, reader in enumerate(self.readers):
-            subs = [
-                c
-                for c in reader.connections
-                if wanted is None or self._map[index, c.id].id in wanted
-            ]
-            if not subs:
-                continue
-            runs = reader.runs(None if len(subs) == len(reader.connections) else subs, start, end)
+        for index, reader, conns in self._selected(wanted):
+            runs = reader.runs(conns, start, end)
             if runs is None or reader.start_ns is None or reader.end_ns is None:
                 return None
             files.append((reader.start_ns, reader.end_ns, index, runs))
@@ -268,6 +256,22 @@ class Rosbag2Reader(BagReader):
         if overlapping(file[:2] for file in files):
             return None
         return self._chained_runs([(index, runs) for _, _, index, runs in files])
+
+    def _selected(
+        self, wanted: set[int] | None
+    ) -> Iterator[tuple[int, BagReader, list[Connection] | None]]:
+        """Each file with a wanted connection: its index, reader and own connections to read.
+
+        The connections are None when all of the file's are wanted.
+        """
+        for index, reader in enumerate(self.readers):
+            subs = [
+                c
+                for c in reader.connections
+                if wanted is None or self._map[index, c.id].id in wanted
+            ]
+            if subs:
+                yield index, reader, None if len(subs) == len(reader.connections) else subs
 
     def _chained_runs(self, files: list[tuple[int, Iterator[BagRun]]]) -> Iterator[BagRun]:
         mapping = self._map
@@ -279,12 +283,11 @@ class Rosbag2Reader(BagReader):
         self,
         index: int,
         reader: BagReader,
-        subs: list[Connection],
+        conns: list[Connection] | None,
         start: int | None,
         end: int | None,
     ) -> Iterator[BagMessage]:
         mapping = self._map
-        conns = None if len(subs) == len(reader.connections) else subs
         unzstd = zstandard.ZstdDecompressor() if self.message_compression else None
         for msg in reader.messages(conns, start, end):
             data = msg.data
