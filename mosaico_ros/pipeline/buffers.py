@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from mosaico_ros.pipeline.conversion import Payloads
 
 if TYPE_CHECKING:
-    import numpy as np
-    from numpy.typing import NDArray
-
     from mosaico_ros.pipeline.envelope import MessageRun, Origin
 
 
@@ -122,20 +121,13 @@ class TopicBuffer:
         self.ends.append(self.nbytes + len(data))
         self.times.append(time_ns)
 
-    def extend(self, run: MessageRun, first: int, stop: int, sizes: NDArray[np.int64]) -> int:
-        """Buffer messages `first` to `stop` (exclusive) of a run; return their payload bytes.
-
-        Args:
-            run: The run.
-            first: Its first message to buffer.
-            stop: One past its last message to buffer.
-            sizes: The cumulative payload sizes of the whole run.
-
-        """
+    def extend(self, run: MessageRun, first: int, stop: int) -> int:
+        """Buffer messages `first` to `stop` (exclusive) of a run; return their payload bytes."""
         self.origins.add(len(self.ends), run.origin)
         starts, stops = run.starts[first:stop], run.stops[first:stop]
-        large = (stops - starts) >= KEEP_FROM
-        kept = int((stops - starts)[large].sum())
+        lengths = stops - starts
+        large = lengths >= KEEP_FROM
+        kept = int(lengths[large].sum())
         keep = kept > 0 and 2 * kept >= len(run.data)
         if keep and self.parts is None:
             self._split()
@@ -149,8 +141,7 @@ class TopicBuffer:
             for start, end in pieces:
                 blob += data[start:end]
         before = self.nbytes
-        base = before - (int(sizes[first - 1]) if first else 0)
-        self.ends.extend((sizes[first:stop] + base).tolist())
+        self.ends.extend((np.cumsum(lengths) + before).tolist())
         self.times.extend(run.times[first:stop].tolist())
         return self.nbytes - before
 

@@ -273,7 +273,7 @@ class Pipeline:
             consumed = int(sizes[start - 1]) if start else 0
             full_at = int(np.searchsorted(sizes, consumed + policy.max_bytes - buffer.nbytes)) + 1
             stop = min(count, start + policy.max_messages - len(buffer), full_at)
-            self._buffered += buffer.extend(run, start, stop, sizes)
+            self._buffered += buffer.extend(run, start, stop)
             self._cut_if_full(state)
             start = stop
         if self._next_due is not None and self.clock() >= self._next_due:
