@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 from struct import Struct
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,7 +27,8 @@ OP_MESSAGE_INDEX = 0x07
 
 _RECORD = Struct('<BQ')
 _INDEX_HEAD = Struct('<HI')
-_INDEX_ENTRY = np.dtype([('time', '<u8'), ('offset', '<u8')])
+_ENTRY_BYTES = 16
+"""A message index entry: log time and offset, two little-endian u64."""
 _MESSAGE_HEAD = np.dtype(
     [
         ('opcode', 'u1'),
@@ -39,6 +40,9 @@ _MESSAGE_HEAD = np.dtype(
     ]
 )
 _HEAD_BYTES = np.arange(_MESSAGE_HEAD.itemsize)
+_HEAD_FIELDS: dict[str, tuple[np.dtype[Any], int]] = {
+    name: (dtype, offset) for name, (dtype, offset, *_) in (_MESSAGE_HEAD.fields or {}).items()
+}
 _FIELDS = 22
 """Bytes of a message record's fields before its data (channel to publish time)."""
 _INT64_MAX = np.iinfo(np.int64).max
@@ -66,9 +70,15 @@ class ChannelRun:
     stops: npt.NDArray[np.int64]
 
 
+def _head_field(heads: npt.NDArray[np.uint8], name: str) -> npt.NDArray[Any]:
+    """One field of gathered message record heads (one row of bytes each), as a strided view."""
+    dtype, offset = _HEAD_FIELDS[name]
+    return np.ndarray(len(heads), dtype, heads, offset, (_MESSAGE_HEAD.itemsize,))
+
+
 def message_indexes(
     data: bytes, base: int, offsets: dict[int, int]
-) -> dict[int, npt.NDArray[np.void]]:
+) -> dict[int, npt.NDArray[np.uint64]]:
     """Parse the message index records that follow a chunk.
 
     Args:
@@ -77,7 +87,7 @@ def message_indexes(
         offsets: File offset of each channel's message index record (from the chunk index).
 
     Returns:
-        Per channel, its (time, offset) entries as a structured array.
+        Per channel, its entries as rows of (log time, offset).
 
     Raises:
         IndexMismatchError: A record is not a message index of its channel,
@@ -92,17 +102,18 @@ def message_indexes(
         opcode, _ = _RECORD.unpack_from(data, pos)
         found, size = _INDEX_HEAD.unpack_from(data, pos + _RECORD.size)
         start = pos + _RECORD.size + _INDEX_HEAD.size
-        if opcode != OP_MESSAGE_INDEX or found != channel or size % _INDEX_ENTRY.itemsize:
+        if opcode != OP_MESSAGE_INDEX or found != channel or size % _ENTRY_BYTES:
             raise IndexMismatchError(f'no message index of channel {channel} at offset {offset}')
         if start + size > len(data):
             raise IndexMismatchError(f'message index of channel {channel} runs past its region')
-        indexes[channel] = np.frombuffer(data, _INDEX_ENTRY, size // _INDEX_ENTRY.itemsize, start)
+        entries = np.frombuffer(data, '<u8', size // 8, start)
+        indexes[channel] = entries.reshape(-1, 2)
     return indexes
 
 
 def channel_runs(
     records: bytes,
-    indexes: dict[int, npt.NDArray[np.void]],
+    indexes: dict[int, npt.NDArray[np.uint64]],
     start: int | None = None,
     end: int | None = None,
 ) -> list[ChannelRun]:
@@ -129,23 +140,23 @@ def channel_runs(
     channels = np.repeat(
         np.fromiter(indexes, np.int64, len(indexes)), [len(entry) for entry in indexes.values()]
     )
-    offsets = index['offset'].astype(np.int64)
+    offsets = index[:, 1].astype(np.int64)
     size = len(records)
     if offsets.min() < 0 or offsets.max() + _MESSAGE_HEAD.itemsize > size:
         raise IndexMismatchError('a message index points past its chunk')
     view = np.frombuffer(records, np.uint8)
-    heads = view[offsets[:, None] + _HEAD_BYTES].view(_MESSAGE_HEAD).reshape(-1)
-    lengths = heads['length'].astype(np.int64)
+    heads = view[offsets[:, None] + _HEAD_BYTES]
+    lengths = _head_field(heads, 'length').astype(np.int64)
+    times = _head_field(heads, 'log_time').astype(np.int64)
     stops = offsets + _RECORD.size + lengths
     if not (
-        (heads['opcode'] == OP_MESSAGE).all()
-        and (heads['channel'] == channels).all()
-        and (heads['log_time'] == index['time']).all()
-        and (heads['length'] >= _FIELDS).all()
+        (heads[:, 0] == OP_MESSAGE).all()
+        and (_head_field(heads, 'channel') == channels).all()
+        and (times == index[:, 0].astype(np.int64)).all()
+        and (lengths >= _FIELDS).all()
         and (stops <= size).all()
     ):
         raise IndexMismatchError('a message index disagrees with its chunk')
-    times = heads['log_time'].astype(np.int64)
     order = np.lexsort((offsets, times, channels))
     if start is not None or end is not None:
         low = np.iinfo(np.int64).min if start is None else start
@@ -155,7 +166,7 @@ def channel_runs(
     starts, stops = (offsets + _MESSAGE_HEAD.itemsize)[order], stops[order]
     if not len(order):
         return []
-    firsts = np.flatnonzero(np.r_[True, channels[1:] != channels[:-1]])
+    firsts = np.flatnonzero(np.concatenate(([True], channels[1:] != channels[:-1])))
     bounds = [*firsts.tolist(), len(order)]
     return [
         ChannelRun(int(channels[a]), times[a:b], starts[a:b], stops[a:b])
