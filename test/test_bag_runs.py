@@ -31,6 +31,7 @@ from test_adapters_support import MessageFactory
 from mosaico_ros.adapters import default_registry
 from mosaico_ros.bags import open_bag
 from mosaico_ros.bags.injector import InjectOptions, Injector
+from mosaico_ros.bags.joining import joined_runs
 from mosaico_ros.demo.recording import IMAGE_TOPIC, MIXED, RecordingSpec, write_recording
 from mosaico_ros.pipeline import (
     CutPolicy,
@@ -43,7 +44,7 @@ from mosaico_ros.pipeline import (
     TopicSelection,
 )
 from mosaico_ros.pipeline.buffers import KEEP_FROM, TopicBuffer
-from mosaico_ros.pipeline.envelope import MessageRun
+from mosaico_ros.pipeline.envelope import MessageRun, Origin
 
 STORE = get_typestore(Stores.ROS2_HUMBLE)
 BAGS = SHARED / 'data' / 'bags'
@@ -129,17 +130,21 @@ def _string(text: str) -> bytes:
     return bytes(STORE.serialize_cdr(msg, 'std_msgs/msg/String'))
 
 
-def _write_mcap(path: Path, times: list[int], chunk_size: int = 300) -> None:
-    """std_msgs/String on two channels, zstd chunks, message indexes on."""
+def _write_mcap(
+    path: Path, times: list[int], chunk_size: int = 300, payloads: dict[int, bytes] | None = None
+) -> None:
+    """std_msgs/String on two channels, zstd chunks, message indexes on.
+
+    Message i goes to channel i % 2 and says `m<i>`, unless `payloads` gives its bytes.
+    """
     with path.open('wb') as stream:
         writer = McapWriter(stream, chunk_size=chunk_size, compression=CompressionType.ZSTD)
         writer.start(profile='ros2', library='test')
         schema = writer.register_schema('std_msgs/msg/String', 'ros2msg', b'string data\n')
         channels = [writer.register_channel(t, 'cdr', schema) for t in ('/a', '/b')]
         for index, stamp in enumerate(times):
-            writer.add_message(
-                channels[index % 2], log_time=stamp, data=_string(f'm{index}'), publish_time=stamp
-            )
+            data = (payloads or {}).get(index) or _string(f'm{index}')
+            writer.add_message(channels[index % 2], log_time=stamp, data=data, publish_time=stamp)
         writer.finish()
 
 
@@ -186,6 +191,56 @@ def test_a_run_of_an_undeclared_channel_is_counted_lost(tmp_path: Path) -> None:
         assert set(streams) == {'/a'}
         lost = [p for p in reader.problems if p.kind == 'unknown-connection']
         assert sum(p.lost for p in lost) == 10
+
+
+# -- joining small runs ------------------------------------------------------------------
+
+
+def _joined_streams(runs: Any) -> dict[str, list[tuple[int, bytes, Any]]]:
+    """Each topic's (time, payload, origin) triples, from pipeline runs."""
+    streams: dict[str, list[tuple[int, bytes, Any]]] = defaultdict(list)
+    for run in runs:
+        data = memoryview(run.data)
+        for i, (time, first, stop) in enumerate(zip(run.times, run.starts, run.stops, strict=True)):
+            streams[run.topic].append((int(time), bytes(data[first:stop]), run.origins[i]))
+    return dict(streams)
+
+
+def test_small_runs_are_joined_and_every_message_keeps_its_chunk(tmp_path: Path) -> None:
+    path = tmp_path / 'small_chunks.mcap'
+    big = {30: _string('x' * KEEP_FROM)}  # a large payload on /a goes as it is, in order
+    _write_mcap(path, list(range(0, 20_000, 100)), chunk_size=200, payloads=big)
+    with open_bag(path) as reader:
+        expected: dict[str, list[tuple[int, bytes, Any]]] = defaultdict(list)
+        for msg in reader.messages():
+            origin = Origin(msg.file, msg.offset)
+            expected[msg.connection.topic].append((msg.log_time_ns, bytes(msg.data), origin))
+        chunks = len({origin for stream in expected.values() for *_, origin in stream})
+        assert chunks > 40
+        runs = list(joined_runs(reader.runs(), max_messages=40))
+    assert _joined_streams(runs) == expected
+    # /a: 14 messages joined, then the run of the chunk holding the large one as it is (2
+    # messages), then 84 joined in runs of at most 40.
+    a_runs = [run for run in runs if run.topic == '/a']
+    assert [len(run) for run in a_runs] == [14, 2, 40, 40, 4]
+    assert [len(run) for run in runs if run.topic == '/b'] == [40, 40, 20]
+    assert len(a_runs[1].data) > sum(a_runs[1].stops - a_runs[1].starts)  # the chunk, no copy
+
+
+def test_a_message_that_fails_in_a_joined_run_is_reported_at_its_own_chunk(
+    tmp_path: Path, client: Any
+) -> None:
+    path = tmp_path / 'glitch.mcap'
+    broken = 2 * 37  # on /a, tens of chunks in
+    _write_mcap(path, list(range(0, 20_000, 100)), chunk_size=200, payloads={broken: b'\xff' * 9})
+    with open_bag(path) as reader:
+        offsets = [msg.offset for msg in reader.messages()]
+    assert offsets[broken] != offsets[0]
+    report = Injector(client, InjectOptions(sequence='glitch', jobs=0)).inject(path)
+    topic = report.topics['/a']
+    assert (topic.received, topic.stored, topic.skipped_total) == (100, 99, 1)
+    ((_, failure),) = topic.first_skip.items()
+    assert (failure.file, failure.offset) == (path, offsets[broken])
 
 
 # -- the pipeline side ---------------------------------------------------------------------
@@ -266,6 +321,7 @@ def test_injecting_a_recording_does_not_import_pandas(tmp_path: Path, server: An
         import sys
         from pathlib import Path
         from mosaico_ros.bags.injector import InjectOptions, Injector
+from mosaico_ros.bags.joining import joined_runs
         from mosaico_ros.client import MosaicoClient
         with MosaicoClient.connect('127.0.0.1', {server.port}) as client:
             report = Injector(client, InjectOptions(jobs=0)).inject(Path({str(recording.path)!r}))

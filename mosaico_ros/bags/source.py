@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mosaico_ros.pipeline.envelope import MessageRun, Origin, RawMessage, TopicInfo
+from mosaico_ros.bags.joining import joined_runs
+from mosaico_ros.pipeline.envelope import Origin, RawMessage, TopicInfo
 from mosaico_ros.pipeline.qos import parse_offered_qos
 
 if TYPE_CHECKING:
@@ -91,8 +92,8 @@ class BagSource:
     ) -> Iterator[tuple[int, int]]:
         """Push the messages of `connections` into a pipeline, yielding after each push.
 
-        In runs (one per connection and chunk) where the bag can be read so,
-        else message by message in log-time order. Each topic gets its
+        In runs where the bag can be read so (`joining.joined_runs`), else
+        message by message in log-time order. Each topic gets its
         messages in log-time order either way.
 
         Yields:
@@ -107,11 +108,6 @@ class BagSource:
                 pipeline.push(msg)
                 yield 1, len(msg.data)
             return
-        for run in runs:
-            conn = run.connection
-            origin = Origin(run.file, run.offset)
-            times, starts, stops = run.times, run.starts, run.stops
-            pipeline.push_run(
-                MessageRun(conn.topic, conn.msgtype, times, run.data, starts, stops, origin)
-            )
+        for run in joined_runs(runs):
+            pipeline.push_run(run)
             yield len(run), int((run.stops - run.starts).sum())

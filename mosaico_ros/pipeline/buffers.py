@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import TYPE_CHECKING
@@ -10,38 +9,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mosaico_ros.pipeline.conversion import Payloads
+from mosaico_ros.pipeline.envelope import Origins
 
 if TYPE_CHECKING:
     from mosaico_ros.pipeline.envelope import MessageRun, Origin
-
-
-@dataclass(frozen=True)
-class Origins:
-    """Where each message of a batch came from, one entry per run of messages sharing it.
-
-    Every message of an MCAP chunk has its chunk's offset: a batch of a
-    thousand such messages keeps one or two entries, not a thousand.
-
-    Attributes:
-        firsts: Index of the first message of each run, ascending, starting at 0.
-        origins: The origin of each run (None where the source has none).
-
-    """
-
-    firsts: list[int] = field(default_factory=list)
-    origins: list[Origin | None] = field(default_factory=list)
-
-    def __getitem__(self, index: int) -> Origin | None:
-        """Return the origin of message `index`."""
-        if not self.firsts:
-            return None
-        return self.origins[bisect_right(self.firsts, index) - 1]
-
-    def add(self, first: int, origin: Origin | None) -> None:
-        """Say that messages from `first` on came from `origin`."""
-        if not self.origins or self.origins[-1] != origin:
-            self.firsts.append(first)
-            self.origins.append(origin)
 
 
 @dataclass(frozen=True)
@@ -123,7 +94,7 @@ class TopicBuffer:
 
     def extend(self, run: MessageRun, first: int, stop: int) -> int:
         """Buffer messages `first` to `stop` (exclusive) of a run; return their payload bytes."""
-        self.origins.add(len(self.ends), run.origin)
+        self.origins.add_slice(run.origins, len(self.ends), first, stop)
         starts, stops = run.starts[first:stop], run.stops[first:stop]
         lengths = stops - starts
         large = lengths >= KEEP_FROM
@@ -132,13 +103,15 @@ class TopicBuffer:
         if keep and self.parts is None:
             self._split()
         data = memoryview(run.data)
-        pieces = zip(starts.tolist(), stops.tolist(), strict=True)
         if self.parts is not None:
+            pieces = zip(starts.tolist(), stops.tolist(), strict=True)
             for (start, end), view in zip(pieces, large.tolist(), strict=True):
                 self.parts.append(data[start:end] if keep and view else bytes(data[start:end]))
+        elif np.array_equal(starts[1:], stops[:-1]):
+            self.blob += data[starts[0] : stops[-1]]  # payloads back to back (a joined run)
         else:
             blob = self.blob
-            for start, end in pieces:
+            for start, end in zip(starts.tolist(), stops.tolist(), strict=True):
                 blob += data[start:end]
         before = self.nbytes
         self.ends.extend((np.cumsum(lengths) + before).tolist())

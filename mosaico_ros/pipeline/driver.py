@@ -262,7 +262,7 @@ class Pipeline:
         if not count:
             return
         sizes = np.cumsum(run.stops - run.starts)
-        state = self._receiving(run.topic, run.msgtype, count, int(sizes[-1]), run.origin)
+        state = self._receiving(run.topic, run.msgtype, count, int(sizes[-1]), run.origins[0])
         if state is None:
             return
         buffer, policy = state.buffer, self.policy

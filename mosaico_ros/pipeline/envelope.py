@@ -9,6 +9,7 @@ together (an MCAP chunk with its message index) hands them over as one
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -54,6 +55,51 @@ class RawMessage(NamedTuple):
     origin: Origin | None = None
 
 
+@dataclass(frozen=True)
+class Origins:
+    """Where each of a sequence of messages came from, one entry per run of messages sharing it.
+
+    Every message of an MCAP chunk has its chunk's offset: a thousand such
+    messages keep one entry (or a few, where they span chunks), not a thousand.
+
+    Attributes:
+        firsts: Index of the first message of each run, ascending, starting at 0.
+        origins: The origin of each run (None where the source has none).
+
+    """
+
+    firsts: list[int] = field(default_factory=list)
+    origins: list[Origin | None] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, origin: Origin | None) -> Origins:
+        """Return the origins of messages that all came from `origin`."""
+        return cls([0], [origin])
+
+    def __getitem__(self, index: int) -> Origin | None:
+        """Return the origin of message `index`."""
+        if not self.firsts:
+            return None
+        return self.origins[bisect_right(self.firsts, index) - 1]
+
+    def add(self, first: int, origin: Origin | None) -> None:
+        """Say that messages from `first` on came from `origin`."""
+        if not self.origins or self.origins[-1] != origin:
+            self.firsts.append(first)
+            self.origins.append(origin)
+
+    def add_slice(self, other: Origins, at: int, first: int, stop: int) -> None:
+        """Say that messages from `at` on came from where `other`'s `first` to `stop` came from."""
+        if not other.firsts:
+            self.add(at, None)
+            return
+        run = bisect_right(other.firsts, first) - 1
+        for start, origin in zip(other.firsts[run:], other.origins[run:], strict=True):
+            if start >= stop:
+                break
+            self.add(at + max(start - first, 0), origin)
+
+
 @dataclass(frozen=True, slots=True)
 class MessageRun:
     """Serialized messages of one topic, in record-time order.
@@ -70,7 +116,7 @@ class MessageRun:
         data: Bytes holding the payloads.
         starts: Where each payload starts in `data`.
         stops: Where each payload ends in `data`.
-        origin: File and offset the run came from (every message of an MCAP
+        origins: File and offset of the messages (every message of an MCAP
             chunk has its chunk's offset), for sources that have them.
 
     """
@@ -81,7 +127,7 @@ class MessageRun:
     data: bytes | bytearray | memoryview
     starts: npt.NDArray[np.int64]
     stops: npt.NDArray[np.int64]
-    origin: Origin | None = None
+    origins: Origins = field(default_factory=Origins)
 
     def __len__(self) -> int:
         """Return the number of messages."""
