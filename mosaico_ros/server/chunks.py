@@ -116,19 +116,22 @@ def column_stats(table: pa.Table) -> dict[str, list[Any]]:
 
 
 def parquet_options(schema: pa.Schema) -> dict[str, Any]:
-    """Return which columns Parquet tries a dictionary on and keeps statistics of, in a chunk.
+    """Return how a chunk's Parquet is written: dictionaries, statistics, page version.
 
     Only the string leaves get a dictionary: frame ids, formats and names
     repeat; numbers and blobs seldom do, and trying a dictionary on them
     first made IMU chunks slower to write (2x) and larger (20%). Only the
     leaves `ColumnStats` covers (numbers, bools, strings) get statistics: a
     blob's minimum and maximum take a pass over every byte (a quarter of the
-    time to write raw images) and no query filters on blobs.
+    time to write raw images) and no query filters on blobs. Data pages are
+    version 2: a version 1 page copies its values once more before
+    compressing them (15% of the time to write raw images).
     """
     leaves = [name for name, _ in _stat_leaves(schema.empty_table())]
     return {
         'use_dictionary': [name for name in leaves if _is_text(schema, name)],
         'write_statistics': leaves,
+        'data_page_version': '2.0',
     }
 
 
