@@ -7,10 +7,12 @@ which start-up removes.
 
 A chunk is written while its stream arrives, a row group at a time
 (`ROW_GROUP_ROWS` rows or `ROW_GROUP_BYTES`), as long as the rows arrive in
-time order, which is how every client sends them: closing a chunk then
-writes only its last row group, instead of the whole chunk after the
-stream's last batch. Rows out of order are held, and the chunk is sorted and
-written whole when it closes.
+time order, which is how clients send them: closing a chunk then writes
+only its last row group, instead of the whole chunk after the stream's last
+batch. A row group's rows are sorted before they are written (a recorder's
+receive times can be out of order by a few milliseconds); once a row is
+older than one already written, the chunk's rows are held, and the chunk
+is sorted and written again, a row group at a time, when it closes.
 """
 
 from __future__ import annotations
@@ -245,17 +247,24 @@ class ChunkFile:
         self.rows = 0
 
     def append(self, table: pa.Table) -> None:
-        """Write rows as row groups, or hold them once rows came out of time order."""
+        """Write rows as row groups, or hold them once rows came out of time order.
+
+        Rows out of order among themselves (a live source's receive times can
+        be, by a few milliseconds) are sorted first: only a row older than
+        one already written makes the chunk hold the rest.
+        """
         if not table.num_rows:
             return
         self.rows += table.num_rows
-        stamps = table.column(TIMESTAMP_COLUMN)
-        if not self._held and _in_order(stamps, self._last):
-            self._write(table)
-            self._first = stamps[0].as_py() if self._first is None else self._first
-            self._last = stamps[-1].as_py()
-        else:
-            self._held.append(table)
+        if not self._held:
+            table = sort_by_timestamp(table)
+            stamps = table.column(TIMESTAMP_COLUMN)
+            if _in_order(stamps, self._last):
+                self._write(table)
+                self._first = stamps[0].as_py() if self._first is None else self._first
+                self._last = stamps[-1].as_py()
+                return
+        self._held.append(table)
 
     def _write(self, table: pa.Table) -> None:
         if self._writer is None:
@@ -295,17 +304,24 @@ class ChunkFile:
         )
 
     def _rewrite_sorted(self) -> None:
-        """Sort everything of the chunk and write it again from the start."""
+        """Sort everything of the chunk and write it again from the start, a row group at a time.
+
+        What was written is read back; the sorted rows are taken one row group
+        at a time, so the chunk is in memory once, not once more sorted.
+        """
         parts = self._held
         if self._writer is not None:
             self._writer.close()
             self._writer = None
             parts = [pq.read_table(self._temporary, schema=self._schema), *parts]
-        table = sort_by_timestamp(pa.concat_tables(parts))
+        table = pa.concat_tables(parts)
         self._held, self._stats = [], ColumnStats()
-        self._write(table)
-        stamps = table.column(TIMESTAMP_COLUMN)
-        self._first, self._last = stamps[0].as_py(), stamps[-1].as_py()
+        order = pc.sort_indices(table.column(TIMESTAMP_COLUMN))
+        step = max(1, min(ROW_GROUP_ROWS, ROW_GROUP_BYTES * table.num_rows // (table.nbytes or 1)))
+        for start in range(0, table.num_rows, step):
+            self._write(table.take(order[start : start + step]))
+        extremes = pc.min_max(table.column(TIMESTAMP_COLUMN))
+        self._first, self._last = extremes['min'].as_py(), extremes['max'].as_py()
 
     def discard(self) -> None:
         """Drop the chunk: nothing of it stays."""
