@@ -400,6 +400,26 @@ def test_upload_queue_is_bounded() -> None:
     assert done == [1, 2]
 
 
+def test_upload_queue_is_bounded_in_bytes() -> None:
+    from mosaico_ros.client.upload_worker import UploadWorker
+
+    worker = UploadWorker(depth=16, name='bytes', max_bytes=100)
+    release = threading.Event()
+    worker.submit(release.wait, 60)
+    worker.submit(lambda: None, 40)  # 100 bytes queued: at the bound, still let in
+    third = threading.Thread(target=worker.submit, args=(lambda: None, 1))
+    third.start()
+    third.join(timeout=0.2)
+    assert third.is_alive()  # one byte more must wait, though the queue has room for jobs
+    release.set()
+    third.join(timeout=5)
+    assert not third.is_alive()
+    # A job larger than the bound waits for the queue to empty, then goes alone.
+    worker.submit(lambda: None, 500)
+    assert worker.call(lambda: 3).result(timeout=5) == 3
+    worker.stop()
+
+
 def test_any_upload_failure_fails_the_session_instead_of_vanishing(
     client: MosaicoClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:

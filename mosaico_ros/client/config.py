@@ -12,6 +12,9 @@ BUDGET_FRACTION = 0.9
 DEFAULT_QUEUE_DEPTH = 16
 """Encoded-or-pending chunks a session holds before `push` blocks."""
 
+DEFAULT_QUEUE_BYTES = 64 << 20
+"""Bytes of pushed batches a session holds before `push_batch` blocks."""
+
 
 @dataclass(frozen=True)
 class WriterConfig:
@@ -26,6 +29,9 @@ class WriterConfig:
         on_error: Session-level error policy.
         queue_depth: Chunks waiting for the background encoder before a
             producer blocks; bounds the writer's memory.
+        queue_bytes: Bytes of pushed batches waiting before a producer
+            blocks (one batch is always let through); bounds it when
+            batches are large (images).
 
     """
 
@@ -33,6 +39,7 @@ class WriterConfig:
     max_batch_size_records: int | None = None
     on_error: SessionLevelErrorPolicy = SessionLevelErrorPolicy.Report
     queue_depth: int = DEFAULT_QUEUE_DEPTH
+    queue_bytes: int = DEFAULT_QUEUE_BYTES
 
     def __post_init__(self) -> None:
         if self.max_batch_size_bytes is not None and self.max_batch_size_bytes <= 0:
@@ -45,6 +52,8 @@ class WriterConfig:
             )
         if self.queue_depth <= 0:
             raise ValueError(f'queue_depth must be positive, got {self.queue_depth}')
+        if self.queue_bytes <= 0:
+            raise ValueError(f'queue_bytes must be positive, got {self.queue_bytes}')
 
     def byte_budget(self, server_decode_limit: int) -> int:
         """Return the largest batch, in bytes, a DoPut may carry."""

@@ -96,7 +96,11 @@ class _SessionWriter:
             )
         self._session_uuid = str(response['uuid'])
         self._session_locator = str(response['locator'])
-        self._worker = UploadWorker(self.config.queue_depth, f'mosaico-upload-{self.sequence_name}')
+        self._worker = UploadWorker(
+            self.config.queue_depth,
+            f'mosaico-upload-{self.sequence_name}',
+            self.config.queue_bytes,
+        )
         self._status = SessionStatus.Pending
         return self
 

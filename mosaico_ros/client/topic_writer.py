@@ -220,7 +220,7 @@ class TopicWriter:
         with self._lock:
             self._check_writable()
             self._handoff_locked()
-            self._submit(lambda: self._write(batch))
+            self._submit(lambda: self._write(batch), batch.get_total_buffer_size())
 
     def _wrap(self, ontology_obj: Any, timestamp_ns: int | None) -> Any:
         from mosaico_ros.ontology import Message
@@ -244,8 +244,8 @@ class TopicWriter:
             self._buffer = []
             self._submit(lambda: self._encode_and_write(chunk))
 
-    def _submit(self, job: Callable[[], None]) -> None:
-        """Queue a job on the session's worker; whatever it raises becomes this topic's failure."""
+    def _submit(self, job: Callable[[], None], nbytes: int = 0) -> None:
+        """Queue a job holding `nbytes` on the session's worker; what it raises fails the topic."""
 
         def guarded() -> None:
             try:
@@ -258,7 +258,7 @@ class TopicWriter:
                     '',
                 )
 
-        self._worker.submit(guarded)
+        self._worker.submit(guarded, nbytes)
 
     # Worker side: everything below runs on the session's upload thread.
 
