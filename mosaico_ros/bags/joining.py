@@ -4,12 +4,12 @@ A reader's run holds one connection's messages of one chunk. Where chunks
 are small beside the messages (an MCAP file of camera frames holds a frame
 or two per chunk), a chunk has a few messages of each other connection, and
 handing each such run to the pipeline costs more than its messages do.
-Runs of small payloads are therefore copied, payloads back to back, into
-one run per connection, handed over once it holds `JOIN_BYTES` or
-`JOIN_MESSAGES`; each message keeps the file and chunk offset it came from.
-A run with a payload of `KEEP_FROM` bytes or more (a frame) goes as it is:
-the pipeline keeps such payloads as views of their chunk instead of copying
-them.
+Runs of fewer than `JOIN_BELOW` messages, all small, are therefore
+copied, payloads back to back, into one run per connection, handed over
+once it holds `JOIN_BYTES` or `JOIN_MESSAGES`; each message keeps the file
+and chunk offset it came from. Other runs go as they are: a long run is
+worth a push already, and the pipeline keeps a payload of `KEEP_FROM` bytes
+or more (a frame) as a view of its chunk instead of copying it.
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     from mosaico_ros.bags.model import BagRun, Connection
+
+JOIN_BELOW = 256
+"""Runs with fewer messages than this (and no large payload) are joined."""
 
 JOIN_BYTES = 1 << 20
 """Payload bytes at which a connection's joined run is handed over."""
@@ -88,7 +91,7 @@ def joined_runs(
     for run in runs:
         lengths = run.stops - run.starts
         key = run.connection.id
-        if len(lengths) and int(lengths.max()) >= KEEP_FROM:
+        if len(lengths) >= JOIN_BELOW or (len(lengths) and int(lengths.max()) >= KEEP_FROM):
             if key in joining:
                 yield joining.pop(key).run()
             yield message_run(run)
