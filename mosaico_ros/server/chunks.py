@@ -306,16 +306,18 @@ class ChunkFile:
     def _rewrite_sorted(self) -> None:
         """Sort everything of the chunk and write it again from the start, a row group at a time.
 
-        What was written is read back; the sorted rows are taken one row group
-        at a time, so the chunk is in memory once, not once more sorted.
+        What was written is read back and joined with what is held into one
+        table (Arrow's take would join a chunked column again for every row
+        group); the sorted rows are taken one row group at a time, so the chunk
+        is not in memory once more, sorted.
         """
-        parts = self._held
+        parts, self._held, self._stats = self._held, [], ColumnStats()
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-            parts = [pq.read_table(self._temporary, schema=self._schema), *parts]
-        table = pa.concat_tables(parts)
-        self._held, self._stats = [], ColumnStats()
+            parts.insert(0, pq.read_table(self._temporary, schema=self._schema))
+        table = pa.concat_tables(parts).combine_chunks()
+        del parts
         order = pc.sort_indices(table.column(TIMESTAMP_COLUMN))
         step = max(1, min(ROW_GROUP_ROWS, ROW_GROUP_BYTES * table.num_rows // (table.nbytes or 1)))
         for start in range(0, table.num_rows, step):
