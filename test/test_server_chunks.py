@@ -75,6 +75,26 @@ def test_rows_out_of_order_after_row_groups_were_written_come_out_sorted(tmp_pat
     assert record.column_stats['frame.frame_id'] == ['f0', 'late']
 
 
+def test_rows_a_little_out_of_order_are_written_sorted_without_holding_the_chunk(
+    tmp_path: Path,
+) -> None:
+    # Receive times 10 ms apart, pairs swapped all along: across row group boundaries too.
+    records: list[ChunkRecord] = []
+    count = 3 * ROW_GROUP_ROWS
+    stamps = np.arange(count) * 10_000_000
+    received = stamps.reshape(-1, 2)[:, ::-1].reshape(-1)
+    with writer(tmp_path, records) as chunks:
+        for start in range(0, count, 1993):  # row groups of 33 batches: an odd row count
+            chunks.write(batch(received[start : start + 1993]))
+            chunk = chunks._chunk
+            assert chunk is None or not chunk._held, f'held after row {start}'
+    (record,) = records
+    table = pq.read_table(tmp_path / record.file)
+    assert table.column('timestamp_ns').to_pylist() == stamps.tolist()
+    assert (record.min_ts, record.max_ts, record.row_count) == (0, stamps[-1], count)
+    assert record.column_stats == column_stats(table)
+
+
 def test_chunks_roll_at_their_bounds_and_each_is_sorted(tmp_path: Path) -> None:
     records: list[ChunkRecord] = []
     with writer(tmp_path, records, max_rows=5_000) as chunks:
@@ -134,7 +154,7 @@ print(table.column('timestamp_ns').to_pylist() == list(range(48)), pool.max_memo
 def test_rows_out_of_order_are_sorted_in_bounded_memory(tmp_path: Path) -> None:
     # Sorting a chunk of frames used to take it into memory once more, sorted, on top of the
     # rows held and read back: 192 MB for this 48 MB chunk (300 MB in a recorder's uploader at
-    # 200 frames/s). Sorted a row group at a time, it takes 96 MB.
+    # 200 frames/s). Sorted a row group at a time, it takes about 100 MB.
     done = subprocess.run(
         [sys.executable, '-c', _OUT_OF_ORDER_FRAMES, str(tmp_path)],
         capture_output=True,
@@ -145,4 +165,4 @@ def test_rows_out_of_order_are_sorted_in_bounded_memory(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     in_order, peak_mb = done.stdout.split()
     assert in_order == 'True'
-    assert int(peak_mb) < 2 * 48 + 16, peak_mb
+    assert int(peak_mb) < 2 * 48 + 24, peak_mb

@@ -9,10 +9,11 @@ A chunk is written while its stream arrives, a row group at a time
 (`ROW_GROUP_ROWS` rows or `ROW_GROUP_BYTES`), as long as the rows arrive in
 time order, which is how clients send them: closing a chunk then writes
 only its last row group, instead of the whole chunk after the stream's last
-batch. A row group's rows are sorted before they are written (a recorder's
-receive times can be out of order by a few milliseconds); once a row is
-older than one already written, the chunk's rows are held, and the chunk
-is sorted and written again, a row group at a time, when it closes.
+batch. Rows are sorted before they are written, and the newest 100 ms of
+them wait for the next rows (a recorder's receive times can be out of order
+by a few milliseconds); once a row is older than one already written, the
+chunk's rows are held, and the chunk is sorted and written again, a row
+group at a time, when it closes.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ ROW_GROUP_ROWS = 65_536
 
 ROW_GROUP_BYTES = 16 * 1024 * 1024
 """In-memory size of rows at which a row group is written (large rows: images, clouds)."""
+
+REORDER_WINDOW_NS = 100_000_000
+"""Rows of a chunk this much older than its newest row may still arrive: they wait to be written."""
 
 _STAT_STRING_LIMIT = 256
 
@@ -241,6 +245,7 @@ class ChunkFile:
         self._schema = schema
         self._writer: pq.ParquetWriter | None = None
         self._held: list[pa.Table] = []
+        self._tail: pa.Table | None = None
         self._stats = ColumnStats()
         self._last: int | None = None
         self._first: int | None = None
@@ -249,30 +254,43 @@ class ChunkFile:
     def append(self, table: pa.Table) -> None:
         """Write rows as row groups, or hold them once rows came out of time order.
 
-        Rows out of order among themselves (a live source's receive times can
-        be, by a few milliseconds) are sorted first: only a row older than
-        one already written makes the chunk hold the rest.
+        Rows are sorted before they are written, and the newest of them
+        (`REORDER_WINDOW_NS`, at most half of them) wait for the next rows: a
+        live source's receive times can be out of order by a few
+        milliseconds. Only a row older than one already written makes the
+        chunk hold the rest.
         """
         if not table.num_rows:
             return
         self.rows += table.num_rows
-        if not self._held:
-            table = sort_by_timestamp(table)
-            stamps = table.column(TIMESTAMP_COLUMN)
-            if _in_order(stamps, self._last):
-                self._write(table)
-                self._first = stamps[0].as_py() if self._first is None else self._first
-                self._last = stamps[-1].as_py()
-                return
-        self._held.append(table)
+        if self._tail is not None:
+            table, self._tail = pa.concat_tables([self._tail, table]), None
+        if self._held:
+            self._held.append(table)
+            return
+        table = sort_by_timestamp(table)
+        stamps = table.column(TIMESTAMP_COLUMN).to_numpy()
+        if self._last is not None and stamps[0] < self._last:
+            self._held.append(table)
+            return
+        ready = int(np.searchsorted(stamps, stamps[-1] - REORDER_WINDOW_NS, side='right'))
+        ready = max(ready, len(stamps) // 2)  # what waits stays at most half a row group
+        if ready:
+            self._write(table.slice(0, ready))
+        if ready < table.num_rows:
+            self._tail = table.slice(ready)
 
     def _write(self, table: pa.Table) -> None:
+        """Write rows sorted by time, newer than any written."""
         if self._writer is None:
             self._writer = pq.ParquetWriter(
                 self._temporary, self._schema, compression='zstd', **parquet_options(self._schema)
             )
         self._writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
         self._stats.add(table)
+        stamps = table.column(TIMESTAMP_COLUMN)
+        self._first = stamps[0].as_py() if self._first is None else self._first
+        self._last = stamps[-1].as_py()
 
     def close(self) -> ChunkRecord:
         """Write what is held (sorted, with the rows written so far), make the file durable.
@@ -283,6 +301,9 @@ class ChunkFile:
         """
         if self._held:
             self._rewrite_sorted()
+        elif self._tail is not None:
+            self._write(self._tail)
+            self._tail = None
         assert self._writer is not None, 'a chunk holds at least one row'
         self._writer.close()
         self._writer = None
@@ -312,6 +333,7 @@ class ChunkFile:
         is not in memory once more, sorted.
         """
         parts, self._held, self._stats = self._held, [], ColumnStats()
+        self._first = self._last = None
         if self._writer is not None:
             self._writer.close()
             self._writer = None
@@ -322,8 +344,6 @@ class ChunkFile:
         step = max(1, min(ROW_GROUP_ROWS, ROW_GROUP_BYTES * table.num_rows // (table.nbytes or 1)))
         for start in range(0, table.num_rows, step):
             self._write(table.take(order[start : start + step]))
-        extremes = pc.min_max(table.column(TIMESTAMP_COLUMN))
-        self._first, self._last = extremes['min'].as_py(), extremes['max'].as_py()
 
     def discard(self) -> None:
         """Drop the chunk: nothing of it stays."""
@@ -331,7 +351,7 @@ class ChunkFile:
             with contextlib.suppress(OSError, pa.ArrowException):
                 self._writer.close()
             self._writer = None
-        self._held = []
+        self._held, self._tail = [], None
         self._temporary.unlink(missing_ok=True)
 
 
