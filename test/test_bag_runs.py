@@ -16,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 from collections import defaultdict
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -131,9 +132,13 @@ def _string(text: str) -> bytes:
 
 
 def _write_mcap(
-    path: Path, times: list[int], chunk_size: int = 300, payloads: dict[int, bytes] | None = None
+    path: Path,
+    times: list[int],
+    chunk_size: int = 300,
+    payloads: dict[int, bytes] | None = None,
+    topics: tuple[str, str] = ('/a', '/b'),
 ) -> None:
-    """std_msgs/String on two channels, zstd chunks, message indexes on.
+    """std_msgs/String on two channels (of `topics`), zstd chunks, message indexes on.
 
     Message i goes to channel i % 2 and says `m<i>`, unless `payloads` gives its bytes.
     """
@@ -141,7 +146,7 @@ def _write_mcap(
         writer = McapWriter(stream, chunk_size=chunk_size, compression=CompressionType.ZSTD)
         writer.start(profile='ros2', library='test')
         schema = writer.register_schema('std_msgs/msg/String', 'ros2msg', b'string data\n')
-        channels = [writer.register_channel(t, 'cdr', schema) for t in ('/a', '/b')]
+        channels = [writer.register_channel(t, 'cdr', schema) for t in topics]
         for index, stamp in enumerate(times):
             data = (payloads or {}).get(index) or _string(f'm{index}')
             writer.add_message(channels[index % 2], log_time=stamp, data=data, publish_time=stamp)
@@ -225,6 +230,20 @@ def test_small_runs_are_joined_and_every_message_keeps_its_chunk(tmp_path: Path)
     assert [len(run) for run in a_runs] == [14, 2, 40, 40, 4]
     assert [len(run) for run in runs if run.topic == '/b'] == [40, 40, 20]
     assert len(a_runs[1].data) > sum(a_runs[1].stops - a_runs[1].starts)  # the chunk, no copy
+
+
+def test_the_connections_of_one_topic_are_joined_in_chunk_order(tmp_path: Path) -> None:
+    # Two publishers of one topic (as an MCAP converted from ROS 1 keeps them): a run per
+    # connection and chunk, in time order only chunk by chunk, as before joining.
+    path = tmp_path / 'two_publishers.mcap'
+    _write_mcap(path, list(range(0, 20_000, 100)), chunk_size=200, topics=('/a', '/a'))
+    with open_bag(path) as reader:
+        runs = list(joined_runs(reader.runs()))
+    ((topic, stream),) = _joined_streams(runs).items()
+    assert topic == '/a'
+    assert len(stream) == 200
+    by_chunk = [sorted(t for t, _, _ in chunk) for _, chunk in groupby(stream, lambda m: m[2])]
+    assert [t for chunk in by_chunk for t in chunk] == list(range(0, 20_000, 100))
 
 
 def test_a_message_that_fails_in_a_joined_run_is_reported_at_its_own_chunk(
@@ -321,7 +340,6 @@ def test_injecting_a_recording_does_not_import_pandas(tmp_path: Path, server: An
         import sys
         from pathlib import Path
         from mosaico_ros.bags.injector import InjectOptions, Injector
-from mosaico_ros.bags.joining import joined_runs
         from mosaico_ros.client import MosaicoClient
         with MosaicoClient.connect('127.0.0.1', {server.port}) as client:
             report = Injector(client, InjectOptions(jobs=0)).inject(Path({str(recording.path)!r}))

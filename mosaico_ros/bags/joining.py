@@ -5,11 +5,12 @@ are small beside the messages (an MCAP file of camera frames holds a frame
 or two per chunk), a chunk has a few messages of each other connection, and
 handing each such run to the pipeline costs more than its messages do.
 Runs of fewer than `JOIN_BELOW` messages, all small, are therefore
-copied, payloads back to back, into one run per connection, handed over
-once it holds `JOIN_BYTES` or `JOIN_MESSAGES`; each message keeps the file
-and chunk offset it came from. Other runs go as they are: a long run is
-worth a push already, and the pipeline keeps a payload of `KEEP_FROM` bytes
-or more (a frame) as a view of its chunk instead of copying it.
+copied, payloads back to back, into one run per topic, handed over once it
+holds `JOIN_BYTES` or `JOIN_MESSAGES`; each message keeps the file and
+chunk offset it came from. Other runs go as they are: a long run is worth a
+push already, and the pipeline keeps a payload of `KEEP_FROM` bytes or more
+(a frame) as a view of its chunk instead of copying it. What waits to be
+joined is at most `JOIN_BYTES` per topic.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
     import numpy.typing as npt
 
-    from mosaico_ros.bags.model import BagRun, Connection
+    from mosaico_ros.bags.model import BagRun
 
 JOIN_BELOW = 256
 """Runs with fewer messages than this (and no large payload) are joined."""
@@ -41,9 +42,10 @@ JOIN_MESSAGES = 4096
 
 @dataclass
 class _Joined:
-    """Copies of one connection's small runs, waiting to be handed over."""
+    """Copies of one topic's small runs (of any of its connections), waiting to be handed over."""
 
-    connection: Connection
+    topic: str
+    msgtype: str
     data: bytearray = field(default_factory=bytearray)
     times: list[npt.NDArray[np.int64]] = field(default_factory=list)
     lengths: list[npt.NDArray[np.int64]] = field(default_factory=list)
@@ -62,9 +64,8 @@ class _Joined:
     def run(self) -> MessageRun:
         stops = np.cumsum(np.concatenate(self.lengths))
         starts = np.concatenate(([0], stops[:-1]))
-        conn = self.connection
         times = np.concatenate(self.times)
-        return MessageRun(conn.topic, conn.msgtype, times, self.data, starts, stops, self.origins)
+        return MessageRun(self.topic, self.msgtype, times, self.data, starts, stops, self.origins)
 
 
 def message_run(run: BagRun) -> MessageRun:
@@ -76,10 +77,11 @@ def message_run(run: BagRun) -> MessageRun:
 def joined_runs(
     runs: Iterable[BagRun], max_bytes: int = JOIN_BYTES, max_messages: int = JOIN_MESSAGES
 ) -> Iterator[MessageRun]:
-    """Yield the runs' messages, small runs of a connection joined; see the module.
+    """Yield the runs' messages, small runs of a topic joined; see the module.
 
-    Each connection's messages keep their order; runs of different
-    connections may be handed over in another order than they were read.
+    Each topic's runs keep their order (its connections' runs are joined
+    together, in the order read); runs of different topics may be handed
+    over in another order than they were read.
 
     Args:
         runs: A reader's runs.
@@ -87,16 +89,24 @@ def joined_runs(
         max_messages: Messages at which a joined run is handed over.
 
     """
-    joining: dict[int, _Joined] = {}
+    joining: dict[tuple[str, str], _Joined] = {}
     for run in runs:
+        if not len(run):
+            continue
         lengths = run.stops - run.starts
-        key = run.connection.id
-        if len(lengths) >= JOIN_BELOW or (len(lengths) and int(lengths.max()) >= KEEP_FROM):
+        key = run.connection.topic, run.connection.msgtype
+        if (
+            len(lengths) >= JOIN_BELOW
+            or int(lengths.max()) >= KEEP_FROM
+            or int(lengths.sum()) >= max_bytes
+        ):
             if key in joining:
                 yield joining.pop(key).run()
             yield message_run(run)
             continue
-        joined = joining.get(key) or joining.setdefault(key, _Joined(run.connection))
+        joined = joining.get(key)
+        if joined is None:
+            joined = joining[key] = _Joined(*key)
         joined.add(run, lengths)
         if joined.count >= max_messages or len(joined.data) >= max_bytes:
             yield joining.pop(key).run()
