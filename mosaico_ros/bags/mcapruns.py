@@ -152,7 +152,7 @@ def channel_runs(
     if not (
         (heads[:, 0] == OP_MESSAGE).all()
         and (_head_field(heads, 'channel') == channels).all()
-        and (times == index[:, 0].astype(np.int64)).all()
+        and (_head_field(heads, 'log_time') == index[:, 0]).all()
         and (lengths >= _FIELDS).all()
         and (stops <= size).all()
     ):

@@ -67,7 +67,9 @@ class UploadWorker:
         """
         if self._stopped:
             raise RuntimeError('upload worker is stopped')
-        if nbytes and self._max_bytes is not None:
+        if self._max_bytes is None:
+            nbytes = 0
+        elif nbytes:
             with self._room:
                 limit = self._max_bytes - nbytes
                 self._room.wait_for(lambda: not self._queued_bytes or self._queued_bytes <= limit)

@@ -27,6 +27,7 @@ from types import TracebackType
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -49,7 +50,7 @@ ROW_GROUP_BYTES = 16 * 1024 * 1024
 """In-memory size of rows at which a row group is written (large rows: images, clouds)."""
 
 REORDER_WINDOW_NS = 100_000_000
-"""Rows of a chunk this much older than its newest row may still arrive: they wait to be written."""
+"""A chunk's rows within this of its newest row wait to be written: older ones may still come."""
 
 _STAT_STRING_LIMIT = 256
 
@@ -149,19 +150,13 @@ def _is_text(schema: pa.Schema, path: str) -> bool:
     return pa.types.is_string(dtype) or pa.types.is_large_string(dtype)
 
 
-def sort_by_timestamp(table: pa.Table) -> pa.Table:
-    """Return the rows ordered by `timestamp_ns` (stable), skipping work if already sorted."""
-    if _in_order(table.column(TIMESTAMP_COLUMN)):
-        return table
-    return table.take(pc.sort_indices(table, sort_keys=[(TIMESTAMP_COLUMN, 'ascending')]))
-
-
-def _in_order(stamps: pa.ChunkedArray | pa.Array, after: int | None = None) -> bool:
-    """Whether timestamps ascend (ties allowed), from `after` on when given."""
-    values = stamps.to_numpy()
-    if after is not None and len(values) and values[0] < after:
-        return False
-    return len(values) < 2 or bool(np.all(values[1:] >= values[:-1]))
+def sort_by_timestamp(table: pa.Table) -> tuple[pa.Table, npt.NDArray[np.int64]]:
+    """Return the rows ordered by `timestamp_ns` (stable) and their stamps; no work if sorted."""
+    stamps = table.column(TIMESTAMP_COLUMN).to_numpy()
+    if len(stamps) < 2 or bool(np.all(stamps[1:] >= stamps[:-1])):
+        return table, stamps
+    order = np.argsort(stamps, kind='stable')
+    return table.take(order), stamps[order]
 
 
 class ChunkFiles:
@@ -268,8 +263,7 @@ class ChunkFile:
         if self._held:
             self._held.append(table)
             return
-        table = sort_by_timestamp(table)
-        stamps = table.column(TIMESTAMP_COLUMN).to_numpy()
+        table, stamps = sort_by_timestamp(table)
         if self._last is not None and stamps[0] < self._last:
             self._held.append(table)
             return
