@@ -32,7 +32,7 @@ from test_adapters_support import MessageFactory
 from mosaico_ros.adapters import default_registry
 from mosaico_ros.bags import open_bag
 from mosaico_ros.bags.injector import InjectOptions, Injector
-from mosaico_ros.bags.joining import joined_runs
+from mosaico_ros.bags.joining import joined_messages, joined_runs
 from mosaico_ros.demo.recording import IMAGE_TOPIC, MIXED, RecordingSpec, write_recording
 from mosaico_ros.pipeline import (
     CutPolicy,
@@ -244,6 +244,30 @@ def test_the_connections_of_one_topic_are_joined_in_chunk_order(tmp_path: Path) 
     assert len(stream) == 200
     by_chunk = [sorted(t for t, _, _ in chunk) for _, chunk in groupby(stream, lambda m: m[2])]
     assert [t for chunk in by_chunk for t in chunk] == list(range(0, 20_000, 100))
+
+
+@pytest.mark.parametrize('fmt', ['db3', 'bag'])
+def test_bags_read_message_by_message_are_joined_and_keep_each_offset(
+    tmp_path: Path, fmt: str
+) -> None:
+    # SQLite and ROS 1 readers have no runs: their messages are joined per topic, and each
+    # keeps its own offset (an SQLite row id); a frame of KEEP_FROM bytes goes alone, uncopied.
+    spec = RecordingSpec(duration_s=2, **{**MIXED, 'image_width': 160, 'image_height': 140})
+    recording = write_recording(tmp_path / f'mixed.{fmt}', fmt, spec)  # type: ignore[arg-type]
+    with open_bag(recording.path) as reader:
+        assert reader.runs() is None
+        messages = list(reader.messages())
+    expected: dict[str, list[tuple[int, bytes, Any]]] = defaultdict(list)
+    for msg in messages:
+        origin = Origin(msg.file, msg.offset)
+        expected[msg.connection.topic].append((msg.log_time_ns, bytes(msg.data), origin))
+    runs = list(joined_messages(messages, max_messages=50))
+    assert _joined_streams(runs) == expected
+    assert len(runs) < len(messages) / 10
+    frames = [run for run in runs if run.topic == IMAGE_TOPIC]
+    assert frames
+    assert all(len(run) == 1 and len(run.data) >= KEEP_FROM for run in frames)
+    assert {id(run.data) for run in frames} <= {id(msg.data) for msg in messages}
 
 
 def test_a_message_that_fails_in_a_joined_run_is_reported_at_its_own_chunk(

@@ -1,4 +1,4 @@
-"""A bag's runs as the pipeline takes them: small runs of a connection joined into larger ones.
+"""A bag's messages as the pipeline takes them: in runs, small ones joined into larger ones.
 
 A reader's run holds one connection's messages of one chunk. Where chunks
 are small beside the messages (an MCAP file of camera frames holds a frame
@@ -11,6 +11,10 @@ chunk offset it came from. Other runs go as they are: a long run is worth a
 push already, and the pipeline keeps a payload of `KEEP_FROM` bytes or more
 (a frame) as a view of its chunk instead of copying it. What waits to be
 joined is at most `JOIN_BYTES` per topic.
+
+Readers without runs (ROS 1 bags, SQLite) hand over messages one by one;
+`joined_messages` joins them the same way, so the pipeline takes every bag
+in runs.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ if TYPE_CHECKING:
 
     import numpy.typing as npt
 
-    from mosaico_ros.bags.model import BagRun
+    from mosaico_ros.bags.model import BagMessage, BagRun
 
 JOIN_BELOW = 256
 """Runs with fewer messages than this (and no large payload) are joined."""
@@ -42,29 +46,36 @@ JOIN_MESSAGES = 4096
 
 @dataclass
 class _Joined:
-    """Copies of one topic's small runs (of any of its connections), waiting to be handed over."""
+    """Copies of one topic's small messages (of any of its connections), waiting to go."""
 
     topic: str
     msgtype: str
     data: bytearray = field(default_factory=bytearray)
-    times: list[npt.NDArray[np.int64]] = field(default_factory=list)
-    lengths: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    times: list[int] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)
     origins: Origins = field(default_factory=Origins)
-    count: int = 0
 
-    def add(self, run: BagRun, lengths: npt.NDArray[np.int64]) -> None:
-        self.origins.add(self.count, Origin(run.file, run.offset))
+    def add_run(self, run: BagRun, lengths: npt.NDArray[np.int64]) -> None:
+        self.origins.add(len(self.times), Origin(run.file, run.offset))
         data, blob = memoryview(run.data), self.data
         for start, stop in zip(run.starts.tolist(), run.stops.tolist(), strict=True):
             blob += data[start:stop]
-        self.times.append(run.times)
-        self.lengths.append(lengths)
-        self.count += len(run)
+        self.times.extend(run.times.tolist())
+        self.lengths.extend(lengths.tolist())
+
+    def add_message(self, msg: BagMessage) -> None:
+        self.origins.add(len(self.times), Origin(msg.file, msg.offset))
+        self.data += msg.data
+        self.times.append(msg.log_time_ns)
+        self.lengths.append(len(msg.data))
+
+    def due(self, max_messages: int, max_bytes: int) -> bool:
+        return len(self.times) >= max_messages or len(self.data) >= max_bytes
 
     def run(self) -> MessageRun:
-        stops = np.cumsum(np.concatenate(self.lengths))
-        starts = np.concatenate(([0], stops[:-1]))
-        times = np.concatenate(self.times)
+        stops = np.cumsum(np.array(self.lengths, np.int64))
+        starts = stops - np.array(self.lengths, np.int64)
+        times = np.array(self.times, np.int64)
         return MessageRun(self.topic, self.msgtype, times, self.data, starts, stops, self.origins)
 
 
@@ -107,8 +118,56 @@ def joined_runs(
         joined = joining.get(key)
         if joined is None:
             joined = joining[key] = _Joined(*key)
-        joined.add(run, lengths)
-        if joined.count >= max_messages or len(joined.data) >= max_bytes:
+        joined.add_run(run, lengths)
+        if joined.due(max_messages, max_bytes):
             yield joining.pop(key).run()
     for joined in joining.values():
         yield joined.run()
+
+
+def joined_messages(
+    messages: Iterable[BagMessage], max_bytes: int = JOIN_BYTES, max_messages: int = JOIN_MESSAGES
+) -> Iterator[MessageRun]:
+    """Yield messages read one by one (in log-time order) as runs of one topic each.
+
+    For readers without runs (ROS 1 bags, SQLite): small messages of a topic
+    are joined as `joined_runs` joins small runs; a message of `KEEP_FROM`
+    bytes or more goes as a run of its own, not copied. Each topic's
+    messages keep their order.
+
+    Args:
+        messages: A reader's messages.
+        max_bytes: Payload bytes at which a joined run is handed over.
+        max_messages: Messages at which a joined run is handed over.
+
+    """
+    joining: dict[tuple[str, str], _Joined] = {}
+    for msg in messages:
+        key = msg.connection.topic, msg.connection.msgtype
+        if len(msg.data) >= KEEP_FROM:
+            if key in joining:
+                yield joining.pop(key).run()
+            yield _single(msg)
+            continue
+        joined = joining.get(key)
+        if joined is None:
+            joined = joining[key] = _Joined(*key)
+        joined.add_message(msg)
+        if joined.due(max_messages, max_bytes):
+            yield joining.pop(key).run()
+    for joined in joining.values():
+        yield joined.run()
+
+
+def _single(msg: BagMessage) -> MessageRun:
+    """Return one message as a run of its own, its payload not copied."""
+    conn, size = msg.connection, len(msg.data)
+    return MessageRun(
+        conn.topic,
+        conn.msgtype,
+        np.array([msg.log_time_ns], np.int64),
+        msg.data,
+        np.zeros(1, np.int64),
+        np.array([size], np.int64),
+        Origins.of(Origin(msg.file, msg.offset)),
+    )

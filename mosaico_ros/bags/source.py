@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mosaico_ros.bags.joining import joined_runs
-from mosaico_ros.pipeline.envelope import Origin, RawMessage, TopicInfo
+from mosaico_ros.bags.joining import joined_messages, joined_runs
+from mosaico_ros.pipeline.envelope import TopicInfo
 from mosaico_ros.pipeline.qos import parse_offered_qos
 
 if TYPE_CHECKING:
@@ -79,22 +79,14 @@ class BagSource:
         """One description per connection, in the bag's order."""
         return [topic_info(conn, self.bag, self.notes) for conn in self.reader.connections]
 
-    def messages(self, connections: Iterable[Connection]) -> Iterator[RawMessage]:
-        """Yield the messages of `connections` in log-time order, with their file and offset."""
-        for msg in self.reader.messages(connections, start=self.start_ns, end=self.end_ns):
-            conn = msg.connection
-            yield RawMessage(
-                conn.topic, conn.msgtype, msg.log_time_ns, msg.data, Origin(msg.file, msg.offset)
-            )
-
     def feed(
         self, pipeline: Pipeline, connections: Iterable[Connection]
     ) -> Iterator[tuple[int, int]]:
         """Push the messages of `connections` into a pipeline, yielding after each push.
 
-        In runs where the bag can be read so (`joining.joined_runs`), else
-        message by message in log-time order. Each topic gets its
-        messages in log-time order either way.
+        In runs, read as runs where the bag can be read so, else message by
+        message in log-time order (`joining`). Each topic gets its messages
+        in log-time order either way.
 
         Yields:
             Messages and payload bytes pushed since the last yield; stop
@@ -102,12 +94,12 @@ class BagSource:
 
         """
         connections = list(connections)
-        runs = self.reader.runs(connections, start=self.start_ns, end=self.end_ns)
+        window = {'start': self.start_ns, 'end': self.end_ns}
+        runs = self.reader.runs(connections, **window)
         if runs is None:
-            for msg in self.messages(connections):
-                pipeline.push(msg)
-                yield 1, len(msg.data)
-            return
-        for run in joined_runs(runs):
+            joined = joined_messages(self.reader.messages(connections, **window))
+        else:
+            joined = joined_runs(runs)
+        for run in joined:
             pipeline.push_run(run)
             yield len(run), int((run.stops - run.starts).sum())
