@@ -19,9 +19,11 @@ recording in its own subprocess so that peak RSS is its own:
 - ours --store: `Injector` with the in-process embedded server (the CLI default);
 - SDK -> serve: `mosaicolabs.bridges.ros.RosbagInjector` to the same serve process.
 
-Wall time is what counts; CPU is the contender's own plus its children's
-(our conversion workers), and peak RSS is the largest of the main process
-and of any one worker. Ours runs with the garbage-collection schedule the
+Wall time is what counts: each contender but the SDK runs `--repeat` times
+(3), in turn, and its median run is shown with the spread of its runs, as
+this shared machine's speed drifts by 20-30% within minutes. CPU is the
+contender's own plus its children's (our conversion workers), and peak RSS
+is the largest of the main process and of any one worker. Ours runs with the garbage-collection schedule the
 CLI uses (`mosaico_ros.cli.gcpolicy`).
 
 `--before DIR` runs our two main contenders a second time with another
@@ -29,7 +31,7 @@ checkout of mosaico_ros (an older commit) on `PYTHONPATH`, in the same run,
 so a refactor's cost is measured, not guessed.
 
 Run: python bench/inject.py [--messages 100400] [--recordings mixed,imu] [--skip-sdk]
-[--before DIR]
+[--repeat 3] [--before DIR]
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from mosaico_ros.demo.recording import IMU_ONLY, MIXED, RecordingSpec, write_recording
 
@@ -197,27 +200,46 @@ def wait_for_port(server: subprocess.Popen[bytes], port: int, timeout: float = 1
 def contenders(
     bag: Path, port: int, root: Path, name: str, args: argparse.Namespace
 ) -> dict[str, dict[str, float]]:
-    """Run every contender on one bag; return their usage by label."""
-    results = {
-        'rosbags read only': run(PLAIN_READ, str(bag), 'read'),
-        'rosbags read+deserialize': run(PLAIN_READ, str(bag), 'deserialize'),
-        'ours -> serve': run(OURS_SERVER, str(bag), str(port), f'{name}_ours', 'default'),
-        'ours -> serve, 2 workers': run(OURS_SERVER, str(bag), str(port), f'{name}_ours2', '2'),
-        'ours --store (in-process)': run(
-            OURS_STORE, str(bag), str(root / f'{name}_store'), f'{name}_ours'
+    """Run every contender on one bag; return their usage by label.
+
+    The fast contenders run `args.repeat` times, in turn (so a drift of the
+    machine's speed reaches them all alike); each keeps its median run by
+    wall time, with the spread of its runs. The SDK runs once.
+    """
+    fast: dict[str, Any] = {
+        'rosbags read only': lambda i: run(PLAIN_READ, str(bag), 'read'),
+        'rosbags read+deserialize': lambda i: run(PLAIN_READ, str(bag), 'deserialize'),
+        'ours -> serve': lambda i: run(
+            OURS_SERVER, str(bag), str(port), f'{name}_ours{i}', 'default'
+        ),
+        'ours -> serve, 2 workers': lambda i: run(
+            OURS_SERVER, str(bag), str(port), f'{name}_ours2_{i}', '2'
+        ),
+        'ours --store (in-process)': lambda i: run(
+            OURS_STORE, str(bag), str(root / f'{name}_store{i}'), f'{name}_ours{i}'
         ),
     }
     if args.before:
-        results['before: ours -> serve'] = run(
-            OURS_SERVER, str(bag), str(port), f'{name}_before', 'default', tree=args.before
+        fast['before: ours -> serve'] = lambda i: run(
+            OURS_SERVER, str(bag), str(port), f'{name}_before{i}', 'default', tree=args.before
         )
-        results['before: ours --store'] = run(
+        fast['before: ours --store'] = lambda i: run(
             OURS_STORE,
             str(bag),
-            str(root / f'{name}_before_store'),
-            f'{name}_before',
+            str(root / f'{name}_before_store{i}'),
+            f'{name}_before{i}',
             tree=args.before,
         )
+    runs: dict[str, list[dict[str, float]]] = {label: [] for label in fast}
+    for i in range(args.repeat):
+        for label, contender in fast.items():
+            runs[label].append(contender(i))
+    results = {}
+    for label, done in runs.items():
+        ordered = sorted(done, key=lambda result: result['seconds'])
+        median = dict(ordered[len(ordered) // 2])
+        median['low'], median['high'] = ordered[0]['seconds'], ordered[-1]['seconds']
+        results[label] = median
     if not args.skip_sdk:
         results['SDK RosbagInjector -> serve'] = run(SDK_SERVER, str(bag), str(port), f'{name}_sdk')
     return results
@@ -226,13 +248,17 @@ def contenders(
 def print_table(name: str, total: int, results: dict[str, dict[str, float]]) -> None:
     """Print one recording's contenders, then how ours compares."""
     print(f'\n{name}: {total} messages')
-    print(f'{"contender":32} {"wall s":>8} {"msgs/s":>10} {"CPU s":>7} {"peak RSS MB":>12}')
+    print(
+        f'{"contender":32} {"wall s":>8} {"(runs: low-high)":>17} {"msgs/s":>10} {"CPU s":>7} '
+        f'{"peak RSS MB":>12}'
+    )
     rates = {}
     for label, result in results.items():
         rates[label] = total / result['seconds']
+        spread = f'{result["low"]:.2f}-{result["high"]:.2f}' if 'low' in result else 'one run'
         print(
-            f'{label:32} {result["seconds"]:8.2f} {rates[label]:10,.0f} {result["cpu"]:7.1f} '
-            f'{result["rss_mb"]:12.0f}'
+            f'{label:32} {result["seconds"]:8.2f} {spread:>17} {rates[label]:10,.0f} '
+            f'{result["cpu"]:7.1f} {result["rss_mb"]:12.0f}'
         )
     ours = rates['ours -> serve']
     workers = results['ours -> serve'].get('workers')
@@ -257,6 +283,9 @@ def main() -> None:
         '--recordings', default='mixed,imu', help=f'Comma-separated, of {", ".join(RECORDINGS)}.'
     )
     parser.add_argument('--skip-sdk', action='store_true', help='Leave out the slow SDK run.')
+    parser.add_argument(
+        '--repeat', type=int, default=3, help='Runs of each fast contender (the median counts).'
+    )
     parser.add_argument('--before', metavar='DIR', help='Another mosaico_ros checkout to compare.')
     args = parser.parse_args()
 
