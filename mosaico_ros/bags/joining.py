@@ -38,10 +38,10 @@ JOIN_BELOW = 256
 """Runs with fewer messages than this (and no large payload) are joined."""
 
 JOIN_BYTES = 1 << 20
-"""Payload bytes at which a connection's joined run is handed over."""
+"""Payload bytes at which a topic's joined run is handed over."""
 
 JOIN_MESSAGES = 4096
-"""Messages at which a connection's joined run is handed over."""
+"""Messages at which a topic's joined run is handed over."""
 
 
 @dataclass
