@@ -23,8 +23,8 @@ Wall time is what counts: each contender but the SDK runs `--repeat` times
 (3), in turn, and its median run is shown with the spread of its runs, as
 this shared machine's speed drifts by 20-30% within minutes. CPU is the
 contender's own plus its children's (our conversion workers), and peak RSS
-is the largest of the main process and of any one worker. Ours runs with the garbage-collection schedule the
-CLI uses (`mosaico_ros.cli.gcpolicy`).
+is the largest of the main process and of any one worker. Ours runs with
+the garbage-collection schedule the CLI uses (`mosaico_ros.cli.gcpolicy`).
 
 `--before DIR` runs our two main contenders a second time with another
 checkout of mosaico_ros (an older commit) on `PYTHONPATH`, in the same run,
