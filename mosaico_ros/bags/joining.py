@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mosaico_ros.pipeline.buffers import KEEP_FROM
+from mosaico_ros.pipeline.buffers import KEEP_FROM, append_payloads
 from mosaico_ros.pipeline.envelope import MessageRun, Origin, Origins
 
 if TYPE_CHECKING:
@@ -57,9 +57,7 @@ class _Joined:
 
     def add_run(self, run: BagRun, lengths: npt.NDArray[np.int64]) -> None:
         self.origins.add(len(self.times), Origin(run.file, run.offset))
-        data, blob = memoryview(run.data), self.data
-        for start, stop in zip(run.starts.tolist(), run.stops.tolist(), strict=True):
-            blob += data[start:stop]
+        append_payloads(self.data, run.data, run.starts, run.stops)
         self.times.extend(run.times.tolist())
         self.lengths.extend(lengths.tolist())
 
@@ -69,12 +67,10 @@ class _Joined:
         self.times.append(msg.log_time_ns)
         self.lengths.append(len(msg.data))
 
-    def due(self, max_messages: int, max_bytes: int) -> bool:
-        return len(self.times) >= max_messages or len(self.data) >= max_bytes
-
     def run(self) -> MessageRun:
-        stops = np.cumsum(np.array(self.lengths, np.int64))
-        starts = stops - np.array(self.lengths, np.int64)
+        lengths = np.array(self.lengths, np.int64)
+        stops = np.cumsum(lengths)
+        starts = stops - lengths
         times = np.array(self.times, np.int64)
         return MessageRun(self.topic, self.msgtype, times, self.data, starts, stops, self.origins)
 
@@ -100,7 +96,7 @@ def joined_runs(
         max_messages: Messages at which a joined run is handed over.
 
     """
-    joining: dict[tuple[str, str], _Joined] = {}
+    waiting = _Waiting(max_bytes, max_messages)
     for run in runs:
         if not len(run):
             continue
@@ -111,18 +107,11 @@ def joined_runs(
             or int(lengths.max()) >= KEEP_FROM
             or int(lengths.sum()) >= max_bytes
         ):
-            if key in joining:
-                yield joining.pop(key).run()
-            yield message_run(run)
-            continue
-        joined = joining.get(key)
-        if joined is None:
-            joined = joining[key] = _Joined(*key)
-        joined.add_run(run, lengths)
-        if joined.due(max_messages, max_bytes):
-            yield joining.pop(key).run()
-    for joined in joining.values():
-        yield joined.run()
+            yield from waiting.alone(key, message_run(run))
+        else:
+            waiting.joined(key).add_run(run, lengths)
+            yield from waiting.due(key)
+    yield from waiting.rest()
 
 
 def joined_messages(
@@ -141,22 +130,49 @@ def joined_messages(
         max_messages: Messages at which a joined run is handed over.
 
     """
-    joining: dict[tuple[str, str], _Joined] = {}
+    waiting = _Waiting(max_bytes, max_messages)
     for msg in messages:
         key = msg.connection.topic, msg.connection.msgtype
         if len(msg.data) >= KEEP_FROM:
-            if key in joining:
-                yield joining.pop(key).run()
-            yield _single(msg)
-            continue
-        joined = joining.get(key)
+            yield from waiting.alone(key, _single(msg))
+        else:
+            waiting.joined(key).add_message(msg)
+            yield from waiting.due(key)
+    yield from waiting.rest()
+
+
+class _Waiting:
+    """Each topic's joined run, until it is handed over."""
+
+    def __init__(self, max_bytes: int, max_messages: int) -> None:
+        self._joined: dict[tuple[str, str], _Joined] = {}
+        self._max_bytes = max_bytes
+        self._max_messages = max_messages
+
+    def joined(self, key: tuple[str, str]) -> _Joined:
+        """Return the topic's joined run, started if none waits."""
+        joined = self._joined.get(key)
         if joined is None:
-            joined = joining[key] = _Joined(*key)
-        joined.add_message(msg)
-        if joined.due(max_messages, max_bytes):
-            yield joining.pop(key).run()
-    for joined in joining.values():
-        yield joined.run()
+            joined = self._joined[key] = _Joined(*key)
+        return joined
+
+    def alone(self, key: tuple[str, str], run: MessageRun) -> Iterator[MessageRun]:
+        """Hand over what waits of the topic, then `run` as it is."""
+        if key in self._joined:
+            yield self._joined.pop(key).run()
+        yield run
+
+    def due(self, key: tuple[str, str]) -> Iterator[MessageRun]:
+        """Hand over the topic's joined run if it reached a bound."""
+        joined = self._joined[key]
+        if len(joined.times) >= self._max_messages or len(joined.data) >= self._max_bytes:
+            yield self._joined.pop(key).run()
+
+    def rest(self) -> Iterator[MessageRun]:
+        """Hand over every joined run still waiting."""
+        for joined in self._joined.values():
+            yield joined.run()
+        self._joined.clear()
 
 
 def _single(msg: BagMessage) -> MessageRun:

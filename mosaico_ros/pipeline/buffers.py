@@ -12,6 +12,8 @@ from mosaico_ros.pipeline.conversion import Payloads
 from mosaico_ros.pipeline.envelope import Origins
 
 if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
     from mosaico_ros.pipeline.envelope import MessageRun, Origin
 
 
@@ -45,6 +47,18 @@ class Batch:
 
 KEEP_FROM = 64 << 10
 """Smallest payload a run's buffer may keep where the source holds it instead of copying it."""
+
+
+def append_payloads(
+    blob: bytearray,
+    data: bytes | bytearray | memoryview,
+    starts: NDArray[np.int64],
+    stops: NDArray[np.int64],
+) -> None:
+    """Copy the payloads ``data[starts[i]:stops[i]]`` to the end of `blob`, in order."""
+    view = memoryview(data)
+    for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
+        blob += view[start:stop]
 
 
 @dataclass
@@ -110,9 +124,7 @@ class TopicBuffer:
         elif np.array_equal(starts[1:], stops[:-1]):
             self.blob += data[starts[0] : stops[-1]]  # payloads back to back (a joined run)
         else:
-            blob = self.blob
-            for start, end in zip(starts.tolist(), stops.tolist(), strict=True):
-                blob += data[start:end]
+            append_payloads(self.blob, data, starts, stops)
         before = self.nbytes
         self.ends.extend((np.cumsum(lengths) + before).tolist())
         self.times.extend(run.times[first:stop].tolist())
