@@ -512,6 +512,14 @@ def test_split_bag_with_missing_and_unlisted_files(tmp_path: Path) -> None:
         open_bag(bag)
 
 
+def test_definition_using_an_unknown_type_names_it() -> None:
+    definition = 'my_pkg/Part part\nfloat64 weight\n'
+    info = TopicInfo('/part', 'my_pkg/msg/Box', 'cdr', msgdef=definition, msgdef_encoding='ros2msg')
+    resolution = resolve_types([info])
+    reason = "definition of my_pkg/msg/Box refers to an unknown type: 'my_pkg/msg/Part'"
+    assert resolution.unknown == {'my_pkg/msg/Box': reason}
+
+
 def test_msg_paths_define_custom_types(tmp_path: Path) -> None:
     pkg = tmp_path / 'defs' / 'my_pkg' / 'msg'
     pkg.mkdir(parents=True)

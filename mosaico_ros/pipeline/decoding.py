@@ -8,6 +8,7 @@ of the decode. Anything else takes the checked path.
 
 from __future__ import annotations
 
+import functools
 import struct
 from typing import TYPE_CHECKING, Any
 
@@ -44,16 +45,19 @@ def payload_decoder(typestore: Typestore, msgtype: str, ros1: bool) -> Callable[
     if ros1:
         return lambda data: typestore.deserialize_ros1(data, msgtype)
     checked = typestore.deserialize_cdr
-    msgdef = typestore.get_msgdef(msgtype)
-    little = msgdef.deserialize_cdr_le
-    cls = msgdef.cls
 
     def decode(data: Any) -> Any:
         if data[:2] != b'\x00\x01':
             return checked(data, msgtype)
+        little, cls = generated()
         message, pos = little(memoryview(data)[4:], 0, cls, typestore)
         if pos + 7 < len(data):
             raise ValueError(f'CDR message size mismatch for {msgtype!r}')
         return message
+
+    @functools.cache
+    def generated() -> tuple[Callable[..., Any], type]:
+        msgdef = typestore.get_msgdef(msgtype)
+        return msgdef.deserialize_cdr_le, msgdef.cls
 
     return decode

@@ -470,9 +470,14 @@ def register_installed(store: Typestore, msgtypes: Iterable[str], notes: list[st
 
 
 def _incomplete(store: Typestore, msgtype: str) -> str | None:
-    """Why msgtype cannot be decoded although registered (missing sub-types), or None."""
-    try:
-        store.get_msgdef(msgtype)
-    except (KeyError, TypesysError, SyntaxError, ValueError) as exc:
-        return f'definition of {msgtype} refers to an unknown type: {exc}'
+    """Why msgtype cannot be decoded although registered (missing sub-types), or None.
+
+    A walk over the field definitions: asking rosbags for the message
+    definition instead generates its sixteen serializers for every type
+    reached, a tenth of a second for a robot's dozen types, which the
+    columnar decoder never uses.
+    """
+    missing = _missing_names(store, [msgtype])
+    if missing:
+        return f'definition of {msgtype} refers to an unknown type: {missing[0]!r}'
     return None
