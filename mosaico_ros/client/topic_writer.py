@@ -100,6 +100,7 @@ class TopicWriter:
         self._stream: flight.FlightStreamWriter | None = None
         self._stream_reader: flight.FlightMetadataReader | None = None
         self._closing = False
+        self._finalized = False
         self._failure: ClientError | None = None
         self._status = TopicWriterStatus.Active
         self._last_error: str | None = None
@@ -313,12 +314,19 @@ class TopicWriter:
         logger.warning(text)
         notify_topic(self._connection, self.locator, text)
 
+    def _done_writing(self) -> None:
+        stream = self._stream
+        if stream is not None:
+            try:
+                stream.done_writing()
+            except pa.ArrowException as err:
+                self._fail(err, 'DoPut')
+
     def _close_stream(self) -> ClientError | None:
         stream = self._stream
         self._stream = None
         if stream is not None:
             try:
-                stream.done_writing()
                 stream.close()
             except pa.ArrowException as err:
                 self._fail(err, 'DoPut')
@@ -326,8 +334,29 @@ class TopicWriter:
 
     # Caller side again.
 
+    def finish_writing(self, *, flush: bool = True) -> None:
+        """Half-close the stream after everything queued before it is written, without waiting.
+
+        The server then stores the topic's last rows while other topics are
+        still being closed; `finalize` waits for its answer.
+
+        Args:
+            flush: Send the records still buffered here first; False drops
+                them, as the error policies do.
+
+        """
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
+            if flush:
+                self._handoff_locked()
+            else:
+                self._buffer = []
+        self._worker.submit(self._done_writing)
+
     def finalize(self, *, flush: bool = True) -> ClientError | None:
-        """Half-close the stream after everything queued before it is written.
+        """Half-close the stream (as `finish_writing`) and wait for the server's answer.
 
         Args:
             flush: Send the records still buffered here first; False drops
@@ -338,13 +367,10 @@ class TopicWriter:
 
         """
         with self._lock:
-            if self._closing:
+            if self._finalized:
                 return self._failure
-            self._closing = True
-            if flush:
-                self._handoff_locked()
-            else:
-                self._buffer = []
+            self._finalized = True
+        self.finish_writing(flush=flush)
         try:
             error = self._worker.call(self._close_stream).result()
         except Exception as err:
