@@ -3,7 +3,9 @@
 For little-endian CDR (all but exotic recordings) the decoder calls the
 generated deserializer directly: `Typestore.deserialize_cdr` looks the
 definition up and slices the payload for every message, which costs a tenth
-of the decode. Anything else takes the checked path.
+of the decode. Anything else takes the checked path. The deserializer is
+generated on the first message: most topics are decoded columnar and never
+need it.
 """
 
 from __future__ import annotations
