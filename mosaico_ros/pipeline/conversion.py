@@ -79,9 +79,9 @@ hundred to a few thousand numpy and pyarrow calls, 1.5 to 5 ms for Imu,
 JointState or TFMessage), so columns are 2 to 8 times slower than rosbags
 objects for 1 to 16 messages, break even between 96 and 128, and are 5 to 8
 times faster at 1000. Images and point clouds are one copy either way.
-A bag's batches are full (1000 messages) but the last of each topic; a live
-recorder cuts a low-rate topic by latency into batches of a few messages,
-which stay per message.
+A bag's batches are full (4096 messages, or 8 MiB) but the last of each
+topic; a live recorder cuts a low-rate topic by latency into batches of a
+few messages, which stay per message.
 """
 
 SHIP_S_PER_BYTE = 4e-9
