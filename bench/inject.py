@@ -1,6 +1,6 @@
 """Benchmark `mosaico-ros inject` against the SDK's RosbagInjector and plain rosbags reads.
 
-Generates two rosbag2 MCAP recordings with zstd chunks (`mosaico_ros.demo.recording`):
+Generates three rosbag2 MCAP recordings (`mosaico_ros.demo.recording`), zstd-chunked but one:
 
 - mixed: the robot of issue 11, IMU 200 Hz, joint states, poses, GPS,
   odometry, TF, barometer, raw 640x480 images (15 Hz), compressed images
