@@ -55,8 +55,14 @@ def append_payloads(
     starts: NDArray[np.int64],
     stops: NDArray[np.int64],
 ) -> None:
-    """Copy the payloads ``data[starts[i]:stops[i]]`` to the end of `blob`, in order."""
+    """Copy the payloads ``data[starts[i]:stops[i]]`` to the end of `blob`, in order.
+
+    Payloads that lie back to back (a joined run's) are copied in one slice.
+    """
     view = memoryview(data)
+    if len(starts) and np.array_equal(starts[1:], stops[:-1]):
+        blob += view[int(starts[0]) : int(stops[-1])]
+        return
     for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
         blob += view[start:stop]
 
@@ -121,8 +127,6 @@ class TopicBuffer:
             pieces = zip(starts.tolist(), stops.tolist(), strict=True)
             for (start, end), view in zip(pieces, large.tolist(), strict=True):
                 self.parts.append(data[start:end] if keep and view else bytes(data[start:end]))
-        elif np.array_equal(starts[1:], stops[:-1]):
-            self.blob += data[starts[0] : stops[-1]]  # payloads back to back (a joined run)
         else:
             append_payloads(self.blob, data, starts, stops)
         before = self.nbytes
